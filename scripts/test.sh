@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: environment, lint, types, tests.
+# Usage: bash scripts/test.sh [extra pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system_deps.sh
+bash scripts/setup_env.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "[test] ruff"
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks
+echo "[test] mypy"
+mypy
+echo "[test] pytest"
+pytest -q "$@"

@@ -1,0 +1,1 @@
+"""annotations stage of the MuVi toolkit."""

@@ -1,0 +1,263 @@
+"""The one source of truth for the study's vocabulary and file layouts.
+
+Modality names, the GEMS taxonomy, the 2 Hz time base, and the column
+specifications of every published file live here; every other module imports
+them from this file.
+
+Examples:
+    >>> MODALITIES
+    ('music', 'visual', 'audiovisual')
+    >>> to_modality("muted_video")
+    'visual'
+    >>> to_public_modality("audiovisual")
+    'video'
+    >>> len(GEMS_LABELS), len(GEMS_CATEGORIES), len(GEMS_SUPERFACTORS)
+    (27, 9, 3)
+    >>> GEMS_CATEGORY_OF["filled_with_wonder"], GEMS_SUPERFACTOR_OF["filled_with_wonder"]
+    ('Wonder', 'Sublimity')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+# --------------------------------------------------------------------------
+# Modalities (conditions)
+# --------------------------------------------------------------------------
+
+MODALITIES: Final = ("music", "visual", "audiovisual")
+"""The toolkit's names of the three conditions, in the paper's order."""
+
+PUBLIC_MODALITIES: Final = {"music": "music", "muted_video": "visual", "video": "audiovisual"}
+"""Spelling in the published files -> the toolkit's name."""
+
+MODALITY_TO_PUBLIC: Final = {v: k for k, v in PUBLIC_MODALITIES.items()}
+"""The toolkit's name -> spelling in the published files."""
+
+MODALITY_PAIRS: Final = (
+    ("music", "visual"),
+    ("music", "audiovisual"),
+    ("visual", "audiovisual"),
+)
+
+DIMENSIONS: Final = ("valence", "arousal")
+
+
+def to_modality(value: str) -> str:
+    """Map a modality as spelled in a published file (or already in the
+    toolkit's spelling) to the toolkit's name.
+
+    Args:
+        value: ``music``, ``muted_video``, ``video`` or a toolkit name.
+
+    Returns:
+        One of :data:`MODALITIES`.
+
+    Raises:
+        ValueError: the spelling is unknown.
+
+    Examples:
+        >>> to_modality("video"), to_modality("visual")
+        ('audiovisual', 'visual')
+    """
+    key = str(value).strip()
+    if key in PUBLIC_MODALITIES:
+        return PUBLIC_MODALITIES[key]
+    if key in MODALITIES:
+        return key
+    known = sorted(set(PUBLIC_MODALITIES) | set(MODALITIES))
+    raise ValueError(f"unknown modality {value!r} (expected one of {', '.join(known)})")
+
+
+def to_public_modality(modality: str) -> str:
+    """The published spelling of a toolkit modality name (``visual`` -> ``muted_video``)."""
+    return MODALITY_TO_PUBLIC[to_modality(modality)]
+
+
+# --------------------------------------------------------------------------
+# Time base
+# --------------------------------------------------------------------------
+
+SAMPLE_RATE_HZ: Final = 2
+SAMPLE_PERIOD_S: Final = 0.5
+EXCERPT_SECONDS: Final = 60.0
+ANALYSIS_SAMPLES: Final = 118
+"""The analysis window: the first 118 samples (59 s) of every series."""
+FEATURE_ROWS_ALLOWED: Final = (119, 120)
+"""Rows per item in the published emobase files (one per 500 ms window)."""
+
+# --------------------------------------------------------------------------
+# GEMS-28 (27 labels), 9 categories, 3 superfactors
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GemsTerm:
+    label: str
+    """snake_case column name in ``media_data.csv``."""
+    category: str
+    superfactor: str
+
+    @property
+    def display(self) -> str:
+        """Human-readable term, e.g. ``filled with wonder``."""
+        return self.label.replace("_", " ")
+
+
+_GEMS_TABLE: Final = (
+    ("Sublimity", "Wonder", ("moved", "allured", "filled_with_wonder")),
+    ("Sublimity", "Transcendence", ("fascinated", "overwhelmed", "feeling_of_transcendence")),
+    ("Sublimity", "Peacefulness", ("serene", "calm", "soothed")),
+    ("Sublimity", "Tenderness", ("tender", "affectionate", "mellow")),
+    ("Sublimity", "Nostalgia", ("nostalgic", "sentimental", "dreamy")),
+    ("Vitality", "Power", ("strong", "energetic", "triumphant")),
+    ("Vitality", "Joyful activation", ("animated", "bouncy", "joyful")),
+    ("Unease", "Sadness", ("sad", "tearful", "blue")),
+    ("Unease", "Tension", ("tense", "agitated", "nervous")),
+)
+
+GEMS: Final = tuple(
+    GemsTerm(label, category, superfactor)
+    for superfactor, category, labels in _GEMS_TABLE
+    for label in labels
+)
+GEMS_LABELS: Final = tuple(t.label for t in GEMS)
+GEMS_CATEGORIES: Final = tuple(dict.fromkeys(t.category for t in GEMS))
+GEMS_SUPERFACTORS: Final = tuple(dict.fromkeys(t.superfactor for t in GEMS))
+GEMS_CATEGORY_OF: Final = {t.label: t.category for t in GEMS}
+GEMS_SUPERFACTOR_OF: Final = {t.label: t.superfactor for t in GEMS}
+GEMS_LABELS_OF_CATEGORY: Final = {
+    c: tuple(t.label for t in GEMS if t.category == c) for c in GEMS_CATEGORIES
+}
+
+# --------------------------------------------------------------------------
+# Overlay type (how the rating plane was shown)
+# --------------------------------------------------------------------------
+
+OVERLAID: Final = "overlaid"
+SIDE_BY_SIDE: Final = "side_by_side"
+OVERLAY_TYPES: Final = (OVERLAID, SIDE_BY_SIDE)
+PUBLIC_OVERLAY: Final = {"1": OVERLAID, "0": SIDE_BY_SIDE, "irrelevant": None}
+"""``overlay_type`` as published -> the toolkit's value (``None`` for music)."""
+OVERLAY_TO_PUBLIC: Final = {OVERLAID: "1", SIDE_BY_SIDE: "0", None: "irrelevant"}
+
+# --------------------------------------------------------------------------
+# Published file layouts
+# --------------------------------------------------------------------------
+
+VIDEO_URLS_FILE: Final = "video_urls.csv"
+PARTICIPANTS_FILE: Final = "participant_data.csv"
+STATIC_FILE: Final = "media_data.csv"
+DYNAMIC_FILE: Final = "av_data.csv"
+EMOBASE_DIR: Final = "emobase_features"
+VISUAL_FEATURES_FILE: Final = "combined_visual_features.csv"
+RAW_LOGS_FILE: Final = "raw_av_logs.csv"
+"""Raw cursor logs (not part of the public release; written by the simulator
+and the study export): one row per logged cursor position."""
+GROUND_TRUTH_FILE: Final = "simulation_ground_truth.csv"
+METADATA_FILE: Final = "muvi_metadata.json"
+"""Written beside a dataset made by the toolkit (simulator, study export);
+carries the ``simulated`` flag."""
+
+VIDEO_URLS_COLUMNS: Final = ("video_id",)
+PARTICIPANT_COLUMNS: Final = (
+    "participant_id",
+    "age",
+    "gender",
+    "country_live_longest",
+    "country_musical_enculturation",
+    "lyric_language",
+    "favorite_genre",
+    "years_formal_training",
+    "understood_yes_or_no",
+    "overlay_pref",
+)
+STATIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality", "seen_previously")
+STATIC_COLUMNS: Final = (*STATIC_KEY_COLUMNS, *GEMS_LABELS, "overlay_type")
+DYNAMIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality")
+DYNAMIC_SAMPLE_COLUMN: Final = "seq"
+"""The 2 Hz sample index column of ``av_data.csv`` (the name used by the
+published reference code). The loader also accepts ``sample`` or a time
+column in seconds (``time``)."""
+DYNAMIC_COLUMNS: Final = (*DYNAMIC_KEY_COLUMNS, DYNAMIC_SAMPLE_COLUMN, "valence", "arousal")
+RAW_LOG_COLUMNS: Final = (*DYNAMIC_KEY_COLUMNS, "timestamp", "valence", "arousal")
+"""``timestamp`` is seconds since the media started playing."""
+VISUAL_KEY_COLUMNS: Final = ("media_id", "frame")
+"""The combined visual features CSV: ``media_id``, the 500 ms frame index, then
+one column per feature."""
+
+# Tidy, in-memory forms used everywhere in the toolkit (what loaders return):
+#   static:   participant_id, media_id (full video id), modality, seen_previously (bool),
+#             the 27 GEMS label columns (int 0/1, GEMS order), overlay (OVERLAID,
+#             SIDE_BY_SIDE, or None for music)
+#   dynamic:  participant_id, media_id, modality, sample (int, 2 Hz), time (s),
+#             valence, arousal
+#   features: index (media_id, sample), one float column per feature
+ITEM_SAMPLE_INDEX: Final = ("media_id", "sample")
+
+
+@lru_cache(maxsize=1)
+def emobase_feature_names() -> tuple[str, ...]:
+    """The 988 openSMILE emobase functional names, in their standard order
+    (as the ``opensmile`` package lists them).
+
+    Examples:
+        >>> names = emobase_feature_names()
+        >>> len(names), names[0]
+        (988, 'pcm_intensity_sma_max')
+    """
+    import opensmile
+
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.emobase,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
+    names = tuple(smile.feature_names)
+    if len(names) != 988:  # pragma: no cover - guards a future opensmile change
+        raise RuntimeError(f"opensmile lists {len(names)} emobase features, expected 988")
+    return names
+
+
+AUDIO_FEATURE_FAMILIES: Final = (
+    ("mfcc", "MFCC"),
+    ("lspFreq", "line spectral frequencies"),
+    ("pcm_intensity", "intensity"),
+    ("pcm_loudness", "loudness"),
+    ("F0env", "pitch F0 envelope"),
+    ("F0", "pitch F0"),
+    ("voiceProb", "voicing probability"),
+    ("pcm_zcr", "zero-crossing rate"),
+)
+"""Prefix of an emobase feature name -> its family (first match wins)."""
+
+
+def audio_feature_family(name: str) -> str:
+    """The family of an emobase feature name (SPEC section 7's grouping).
+
+    Examples:
+        >>> audio_feature_family("mfcc_sma[3]_amean")
+        'MFCC'
+        >>> audio_feature_family("F0env_sma_de_max")
+        'pitch F0 envelope'
+    """
+    for prefix, family in AUDIO_FEATURE_FAMILIES:
+        if name.startswith(prefix):
+            return family
+    return "other"
+
+
+VISUAL_FEATURE_FAMILIES: Final = ("colour", "lighting", "faces", "scenes", "objects", "actions")
+"""Visual feature columns are named ``<family>__<name>`` (e.g. ``colour__hue_03``)."""
+
+
+def visual_feature_family(name: str) -> str:
+    """The family of a visual feature column named ``<family>__<name>``.
+
+    Examples:
+        >>> visual_feature_family("scenes__beach")
+        'scenes'
+    """
+    family, sep, _ = name.partition("__")
+    return family if sep and family in VISUAL_FEATURE_FAMILIES else "other"
