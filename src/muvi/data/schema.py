@@ -261,3 +261,43 @@ def visual_feature_family(name: str) -> str:
     """
     family, sep, _ = name.partition("__")
     return family if sep and family in VISUAL_FEATURE_FAMILIES else "other"
+
+
+# --------------------------------------------------------------------------
+# Visual features: the published combined format, one column per feature
+# --------------------------------------------------------------------------
+
+HUE_BINS: Final = 18
+"""Hue histogram bins (20 degrees each) over the HSV hue circle."""
+SATURATION_BINS: Final = 8
+FER_EXPRESSIONS: Final = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+"""The seven FER2013 expression classes, in the dataset's label order."""
+N_PLACES365_CLASSES: Final = 365
+N_COCO_CLASSES: Final = 80
+N_KINETICS400_CLASSES: Final = 400
+
+
+def visual_feature_columns() -> tuple[str, ...]:
+    """The default visual feature columns, grouped by family, in file order.
+
+    Classes of the scene, object and action models are named by their index
+    in the model's class list (``scenes__000`` is Places365 class 0, ``objects__00``
+    is COCO class 0 in the 80-class order, ``actions__000`` is Kinetics-400
+    class 0), so the layout does not depend on which weights are installed.
+
+    Examples:
+        >>> cols = visual_feature_columns()
+        >>> cols[0], cols[18], cols[26]
+        ('colour__hue_00', 'colour__sat_00', 'lighting__brightness_mean')
+        >>> len(cols)
+        883
+    """
+    cols: list[str] = []
+    cols += [f"colour__hue_{i:02d}" for i in range(HUE_BINS)]
+    cols += [f"colour__sat_{i:02d}" for i in range(SATURATION_BINS)]
+    cols += ["lighting__brightness_mean", "lighting__brightness_std", "lighting__key"]
+    cols += ["faces__detected", "faces__count"] + [f"faces__{e}" for e in FER_EXPRESSIONS]
+    cols += [f"scenes__{i:03d}" for i in range(N_PLACES365_CLASSES)]
+    cols += [f"objects__{i:02d}" for i in range(N_COCO_CLASSES)]
+    cols += [f"actions__{i:03d}" for i in range(N_KINETICS400_CLASSES)]
+    return tuple(cols)
