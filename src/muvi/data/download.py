@@ -1,0 +1,636 @@
+"""Getting the public MuVi release from its public locations.
+
+* The GitHub repository AMAAI-Lab/MuVi, raw files at a pinned commit: the
+  annotation files (``video_urls.csv``, ``participant_data.csv``,
+  ``media_data.csv``, ``av_data.csv``) and ``emobase_features/<id>.csv``.
+* Zenodo record 7128177 (all extracted features, audio and visual) and
+  Zenodo record 7127775 (the media files of every modality), whose file lists
+  come from the Zenodo records API.
+
+Every file is streamed into ``<name>.part`` and renamed when complete; an
+interrupted download resumes from the ``.part`` with an HTTP ``Range``
+request. Files are checked against the release manifest shipped with the
+package (``release_manifest.json``: sha256 of the files of the pinned commit)
+or against the md5 that Zenodo publishes; a file without a known checksum is
+kept and its computed sha256 recorded. A mismatch deletes that file (the
+others are kept) and is reported. Every run writes ``download_manifest.json``
+in the output folder: what was fetched, from where, its sha256 and how it
+was verified. A second run skips the files that are already complete.
+
+Examples:
+    >>> sorted(PARTS)
+    ['annotations', 'emobase', 'features', 'media']
+    >>> Checksum.parse("md5:0cc175b9c0f1b6a831c399e269772661").algorithm
+    'md5'
+    >>> len(release_manifest()["files"])
+    85
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import requests
+
+from muvi.errors import DataError
+
+GITHUB_REPOSITORY = "AMAAI-Lab/MuVi"
+GITHUB_COMMIT = "c9c8a973e184a26dcbec8791d1bae6f664b22e40"
+GITHUB_RAW_URL = f"https://raw.githubusercontent.com/{GITHUB_REPOSITORY}/{GITHUB_COMMIT}"
+"""Raw files of the pinned commit of the public repository."""
+ZENODO_RECORDS_URL = "https://zenodo.org/api/records"
+ZENODO_FEATURES_RECORD = "7128177"
+"""All extracted features (audio and visual)."""
+ZENODO_MEDIA_RECORD = "7127775"
+"""The media files of every modality."""
+
+PARTS: dict[str, str] = {
+    "annotations": "the item list, participants, static and dynamic annotations (GitHub)",
+    "emobase": "the emobase audio features, one CSV per item (GitHub)",
+    "features": f"all extracted features, audio and visual (Zenodo record {ZENODO_FEATURES_RECORD})",
+    "media": f"the media files of every modality (Zenodo record {ZENODO_MEDIA_RECORD})",
+}
+DEFAULT_PARTS: tuple[str, ...] = ("annotations", "emobase")
+"""What ``muvi download`` fetches unless told otherwise (the GitHub files,
+about 90 MB); the Zenodo records are large and fetched on request."""
+ZENODO_FOLDERS: dict[str, tuple[str, str]] = {
+    "features": (ZENODO_FEATURES_RECORD, "zenodo_features"),
+    "media": (ZENODO_MEDIA_RECORD, "zenodo_media"),
+}
+"""Part -> (Zenodo record id, sub-folder of the output folder)."""
+LOCAL_MANIFEST = "download_manifest.json"
+CHUNK_BYTES = 1 << 16
+
+
+# --------------------------------------------------------------------------
+# Checksums
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """An expected digest: ``algorithm`` (``sha256`` or ``md5``) and hex ``value``."""
+
+    algorithm: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Checksum:
+        """Parse ``"<algorithm>:<hex>"`` (Zenodo's form); a bare hex is sha256."""
+        algorithm, sep, value = text.partition(":")
+        if not sep:
+            algorithm, value = "sha256", text
+        algorithm = algorithm.strip().lower()
+        if algorithm not in ("sha256", "md5"):
+            raise ValueError(f"unsupported checksum algorithm {algorithm!r}")
+        return cls(algorithm, value.strip().lower())
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value}"
+
+
+def file_digests(path: Path) -> dict[str, str]:
+    """The sha256 and md5 of a file, read once in chunks."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return {"sha256": sha256.hexdigest(), "md5": md5.hexdigest()}
+
+
+# --------------------------------------------------------------------------
+# The resumable fetcher
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class FetchResult:
+    """What :func:`fetch` did with one file."""
+
+    path: Path
+    status: str
+    """``downloaded``, ``resumed`` (continued a ``.part``) or ``skipped``."""
+    sha256: str
+    size: int
+    verified: str
+    """How the content was checked: ``sha256``/``md5`` against a published
+    value, or ``unverified`` (no checksum known; the sha256 was computed)."""
+
+
+class _Progress:
+    """Optional rich progress: one bar for the bytes of the current file."""
+
+    def __init__(self, progress: Any | None) -> None:
+        self.progress = progress
+        self.task: Any = None
+
+    def start(self, name: str, total: int | None, done: int) -> None:
+        if self.progress is not None:
+            self.task = self.progress.add_task(name, total=total, completed=done, unit="bytes")
+
+    def advance(self, n: int) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task, n)
+
+    def finish(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+
+
+def _check(path: Path, expected: Checksum | None, name: str) -> tuple[dict[str, str], str]:
+    digests = file_digests(path)
+    if expected is None:
+        return digests, "unverified"
+    if digests[expected.algorithm] != expected.value:
+        path.unlink()
+        raise DataError(
+            f"checksum mismatch (expected {expected}, got {expected.algorithm}:"
+            f"{digests[expected.algorithm]}); the file was deleted, run again to retry",
+            file=name,
+        )
+    return digests, expected.algorithm
+
+
+def _http_error(response: requests.Response, url: str, name: str) -> DataError:
+    reason = response.reason or "error"
+    if response.status_code == 404:
+        return DataError(f"not found on the server (HTTP 404) at {url}", file=name)
+    return DataError(
+        f"the server answered HTTP {response.status_code} {reason} for {url}", file=name
+    )
+
+
+def fetch(
+    url: str,
+    dest: str | Path,
+    *,
+    expected: Checksum | None = None,
+    known_sha256: str | None = None,
+    session: requests.Session | None = None,
+    progress: Any | None = None,
+    name: str | None = None,
+    timeout: float = 60.0,
+) -> FetchResult:
+    """Download ``url`` to ``dest``, resuming a ``.part`` file and checking it.
+
+    Args:
+        url: the file's address.
+        dest: where it goes; the download is written to ``dest.part`` first.
+        expected: the published checksum, when one is known.
+        known_sha256: the sha256 recorded by an earlier run (lets a file
+            without a published checksum be skipped when unchanged).
+        session: a requests session to reuse.
+        progress: a ``rich.progress.Progress`` to show the bytes on, or None.
+        name: how the file is named in messages (default: ``dest``).
+        timeout: seconds to wait for the server.
+
+    Returns:
+        What was done, with the file's sha256.
+
+    Raises:
+        DataError: HTTP error (404 named as such), connection failure or
+            interrupted transfer (the ``.part`` is kept for the next run),
+            checksum mismatch (the file is deleted).
+    """
+    dest = Path(dest)
+    label = name or str(dest)
+    if dest.exists():
+        digests = file_digests(dest)
+        if expected is not None and digests[expected.algorithm] == expected.value:
+            return FetchResult(
+                dest, "skipped", digests["sha256"], dest.stat().st_size, expected.algorithm
+            )
+        if expected is None and known_sha256 is not None and digests["sha256"] == known_sha256:
+            return FetchResult(
+                dest, "skipped", digests["sha256"], dest.stat().st_size, "unverified"
+            )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    http = session or requests.Session()
+    bar = _Progress(progress)
+    try:
+        response = http.get(url, headers=headers, stream=True, timeout=timeout)
+    except requests.RequestException as err:
+        raise DataError(f"could not reach {url} ({type(err).__name__})", file=label) from err
+    with response:
+        if offset and response.status_code == 416:
+            # The .part may already hold the whole file; otherwise start over.
+            response.close()
+            try:
+                digests, verified = _check(part, expected, label)
+            except DataError:
+                return fetch(
+                    url,
+                    dest,
+                    expected=expected,
+                    session=http,
+                    progress=progress,
+                    name=label,
+                    timeout=timeout,
+                )
+            part.replace(dest)
+            return FetchResult(dest, "resumed", digests["sha256"], dest.stat().st_size, verified)
+        if response.status_code not in (200, 206):
+            raise _http_error(response, url, label)
+        resumed = offset > 0 and response.status_code == 206
+        if not resumed:
+            offset = 0  # the server sent the whole file
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length and length.isdigit() else None
+        bar.start(label, total, offset)
+        received = 0
+        try:
+            with open(part, "ab" if resumed else "wb") as handle:
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    handle.write(chunk)
+                    received += len(chunk)
+                    bar.advance(len(chunk))
+        except requests.RequestException as err:
+            raise DataError(
+                f"the download from {url} was interrupted after {offset + received} bytes; "
+                "run again to resume",
+                file=label,
+            ) from err
+        finally:
+            bar.finish()
+    if total is not None and offset + received < total:
+        raise DataError(
+            f"the download from {url} stopped after {offset + received} of {total} bytes; "
+            "run again to resume",
+            file=label,
+        )
+    digests, verified = _check(part, expected, label)
+    part.replace(dest)
+    return FetchResult(
+        dest,
+        "resumed" if resumed else "downloaded",
+        digests["sha256"],
+        dest.stat().st_size,
+        verified,
+    )
+
+
+def progress_display(console: Any | None = None) -> Any:
+    """A ``rich.progress.Progress`` for :func:`download_release`: the files
+    done out of all, and the bytes of the file in transfer.
+
+    Examples:
+        >>> type(progress_display()).__name__
+        'Progress'
+    """
+    from rich.filesize import decimal
+    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TransferSpeedColumn
+    from rich.text import Text
+
+    class AmountColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            if task.fields.get("unit") == "files":
+                return Text(f"{int(task.completed)}/{task.total} files")
+            total = decimal(int(task.total)) if task.total is not None else "?"
+            return Text(f"{decimal(int(task.completed))}/{total}")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        AmountColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+# --------------------------------------------------------------------------
+# What the release holds
+# --------------------------------------------------------------------------
+
+
+def release_manifest() -> dict[str, Any]:
+    """The release manifest shipped with the package (GitHub files and their sha256)."""
+    text = resources.files("muvi.data").joinpath("release_manifest.json").read_text("utf-8")
+    manifest: dict[str, Any] = json.loads(text)
+    return manifest
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One file to fetch: its address, where it goes, and its checksum if known."""
+
+    path: str
+    """Relative path in the output folder (POSIX form)."""
+    url: str
+    part: str
+    expected: Checksum | None = None
+    size: int | None = None
+
+
+def _safe_relative(path: str, source: str) -> str:
+    parts = PurePosixPath(path).parts
+    if not parts or PurePosixPath(path).is_absolute() or any(p in ("..", "") for p in parts):
+        raise DataError(f"refusing the unsafe file name {path!r}", file=source)
+    return str(PurePosixPath(*parts))
+
+
+def github_files(parts: Iterable[str], base_url: str = GITHUB_RAW_URL) -> list[ReleaseFile]:
+    """The GitHub files of the release for the chosen parts, from the manifest.
+
+    Examples:
+        >>> files = github_files(["annotations"], "http://127.0.0.1:8000")
+        >>> [f.path for f in files]
+        ['video_urls.csv', 'participant_data.csv', 'media_data.csv', 'av_data.csv']
+        >>> files[0].url
+        'http://127.0.0.1:8000/video_urls.csv'
+    """
+    wanted = set(parts)
+    base = base_url.rstrip("/")
+    out = []
+    for entry in release_manifest()["files"]:
+        if entry["part"] not in wanted:
+            continue
+        sha = entry.get("sha256")
+        out.append(
+            ReleaseFile(
+                path=entry["path"],
+                url=f"{base}/{entry['path']}",
+                part=entry["part"],
+                expected=Checksum("sha256", sha) if sha else None,
+                size=entry.get("size"),
+            )
+        )
+    return out
+
+
+def zenodo_files(
+    record: str,
+    part: str,
+    folder: str,
+    *,
+    records_url: str = ZENODO_RECORDS_URL,
+    session: requests.Session | None = None,
+    timeout: float = 60.0,
+) -> list[ReleaseFile]:
+    """The files of a Zenodo record, listed through the records API.
+
+    Accepts both forms of the API's answer (``files`` as a list, or as
+    ``{"entries": ...}``), takes each file's download link and md5.
+
+    Args:
+        record: the record id (e.g. ``7128177``).
+        part: the part these files belong to.
+        folder: sub-folder of the output folder that receives them.
+        records_url: the records API (``https://zenodo.org/api/records``).
+        session: a requests session to reuse.
+        timeout: seconds to wait for the server.
+
+    Returns:
+        One :class:`ReleaseFile` per file of the record.
+
+    Raises:
+        DataError: the API cannot be reached or answers something unexpected.
+    """
+    url = f"{records_url.rstrip('/')}/{record}"
+    name = f"Zenodo record {record}"
+    http = session or requests.Session()
+    try:
+        response = http.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except requests.RequestException as err:
+        raise DataError(
+            f"could not reach the Zenodo records API at {url} ({type(err).__name__})", file=name
+        ) from err
+    if response.status_code != 200:
+        raise _http_error(response, url, name)
+    try:
+        listing = response.json()
+    except ValueError as err:
+        raise DataError(f"the records API at {url} did not answer JSON", file=name) from err
+    files = listing.get("files") if isinstance(listing, dict) else None
+    if isinstance(files, dict):
+        files = files.get("entries")
+        files = list(files.values()) if isinstance(files, dict) else files
+    if not isinstance(files, list) or not files:
+        raise DataError(f"the records API at {url} lists no files", file=name)
+    out = []
+    for entry in files:
+        key = entry.get("key") or entry.get("filename")
+        links = entry.get("links") or {}
+        link = links.get("content") or links.get("download") or links.get("self")
+        if not key or not link:
+            raise DataError(f"a file entry without a name or link at {url}", file=name)
+        if (
+            not str(link).endswith("/content")
+            and "/api/records/" in str(link)
+            and "/files/" in str(link)
+        ):
+            link = f"{link}/content"
+        checksum = entry.get("checksum")
+        out.append(
+            ReleaseFile(
+                path=f"{folder}/{_safe_relative(str(key), name)}",
+                url=str(link),
+                part=part,
+                expected=Checksum.parse(checksum) if checksum else None,
+                size=entry.get("size"),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Downloading the release
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class DownloadReport:
+    """What :func:`download_release` did."""
+
+    out: Path
+    downloaded: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    """Files without a published checksum (their sha256 is in the local manifest)."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Relative path -> the error, one sentence."""
+    manifest: Path | None = None
+
+
+class DownloadError(DataError):
+    """Some files of the release could not be fetched; the rest were kept.
+
+    ``report`` says what was fetched and what failed.
+    """
+
+    def __init__(self, problem: str, report: DownloadReport) -> None:
+        super().__init__(problem, file=report.out)
+        self.report = report
+
+
+def parse_parts(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Parse ``--what`` (comma-separated part names, or ``all``).
+
+    Examples:
+        >>> parse_parts("emobase, annotations")
+        ('annotations', 'emobase')
+        >>> parse_parts("all")
+        ('annotations', 'emobase', 'features', 'media')
+    """
+    names = text.split(",") if isinstance(text, str) else list(text)
+    wanted = {n.strip() for n in names if n.strip()}
+    if "all" in wanted:
+        return tuple(PARTS)
+    unknown = sorted(wanted - set(PARTS))
+    if unknown or not wanted:
+        raise DataError(
+            f"unknown part {', '.join(unknown) or '(none given)'}; choose from {', '.join(PARTS)} or all"
+        )
+    return tuple(p for p in PARTS if p in wanted)
+
+
+def _load_local_manifest(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"files": {}}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"files": {}}  # rebuilt from the files themselves on this run
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        return {"files": {}}
+    return data
+
+
+def download_release(
+    out: str | Path,
+    *,
+    what: str | Sequence[str] = DEFAULT_PARTS,
+    base_url: str = GITHUB_RAW_URL,
+    zenodo_url: str = ZENODO_RECORDS_URL,
+    progress: Any | None = None,
+    timeout: float = 60.0,
+) -> DownloadReport:
+    """Fetch the public MuVi release into ``out``.
+
+    Args:
+        out: the output folder (created); the GitHub files land in the
+            published layout, so ``muvi.data.loaders.load_dataset(out)``
+            reads it; Zenodo files go to ``zenodo_features/`` and
+            ``zenodo_media/``.
+        what: parts to fetch (see :data:`PARTS`), a list or ``"a,b"``.
+        base_url: raw files of the GitHub repository at the pinned commit.
+        zenodo_url: the Zenodo records API.
+        progress: a ``rich.progress.Progress`` for byte and file progress.
+        timeout: seconds to wait for a server.
+
+    Returns:
+        The report; ``download_manifest.json`` in ``out`` lists every file
+        with its source, sha256 and how it was verified.
+
+    Raises:
+        DownloadError: one or more files failed (404, checksum mismatch,
+            interrupted transfer); the others are kept and recorded.
+    """
+    parts = parse_parts(what)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = DownloadReport(out=out)
+    manifest_path = out / LOCAL_MANIFEST
+    local = _load_local_manifest(manifest_path)
+    records: dict[str, Any] = local["files"]
+    http = requests.Session()
+
+    files = github_files([p for p in parts if p in ("annotations", "emobase")], base_url)
+    for part in parts:
+        if part in ZENODO_FOLDERS:
+            record, folder = ZENODO_FOLDERS[part]
+            try:
+                files += zenodo_files(
+                    record, part, folder, records_url=zenodo_url, session=http, timeout=timeout
+                )
+            except DataError as err:
+                report.failed[f"{folder}/"] = str(err)
+
+    overall = (
+        progress.add_task("MuVi release", total=len(files), unit="files")
+        if progress is not None
+        else None
+    )
+    for item in files:
+        target = out / item.path
+        try:
+            result = fetch(
+                item.url,
+                target,
+                expected=item.expected,
+                known_sha256=(records.get(item.path) or {}).get("sha256"),
+                session=http,
+                progress=progress,
+                name=item.path,
+                timeout=timeout,
+            )
+        except DataError as err:
+            report.failed[item.path] = str(err)
+            records.pop(item.path, None)
+        else:
+            {"downloaded": report.downloaded, "resumed": report.resumed, "skipped": report.skipped}[
+                result.status
+            ].append(item.path)
+            record_entry: dict[str, Any] = {
+                "url": item.url,
+                "part": item.part,
+                "size": result.size,
+                "sha256": result.sha256,
+                "verified": result.verified,
+            }
+            if item.expected is not None:
+                record_entry["expected"] = str(item.expected)
+            if result.verified == "unverified":
+                report.unverified.append(item.path)
+                record_entry["note"] = (
+                    "no published checksum: this sha256 was computed after the download"
+                )
+            records[item.path] = record_entry
+        if progress is not None and overall is not None:
+            progress.advance(overall)
+        # Written after every file, so an interruption loses nothing already fetched.
+        _write_local_manifest(manifest_path, records, base_url, zenodo_url)
+    report.manifest = manifest_path
+    _write_local_manifest(manifest_path, records, base_url, zenodo_url)
+    if report.failed:
+        first, problem = next(iter(report.failed.items()))
+        n = len(report.failed)
+        kept = len(report.downloaded) + len(report.resumed) + len(report.skipped)
+        raise DownloadError(
+            f"{n} file{'s' if n > 1 else ''} could not be fetched (first: {problem}); "
+            f"the {kept} complete files are kept, run again to retry",
+            report,
+        )
+    return report
+
+
+def _write_local_manifest(
+    path: Path, records: dict[str, Any], base_url: str, zenodo_url: str
+) -> None:
+    body = {
+        "description": "Files fetched by `muvi download`, with their sha256 and how each was verified.",
+        "github": {"repository": GITHUB_REPOSITORY, "commit": GITHUB_COMMIT, "base_url": base_url},
+        "zenodo": {
+            "records_url": zenodo_url,
+            "features": ZENODO_FEATURES_RECORD,
+            "media": ZENODO_MEDIA_RECORD,
+        },
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": dict(sorted(records.items())),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
