@@ -1,1 +1,34 @@
-"""annotations stage of the MuVi toolkit."""
+"""Processing the ratings (SPEC section 4).
+
+Raw cursor logs -> regular 2 Hz series (:func:`resample_logs`), the 118-sample
+analysis window (:func:`analysis_window`), the constant-cursor filter
+(:func:`quality_filter`), the gold standard (:func:`ewe`,
+:func:`gold_standard`), Lin's CCC (:func:`ccc`) and the leave-one-out
+inter-rater agreement (:func:`agreement`, :func:`agreement_summary`).
+"""
+
+from muvi.annotations.agreement import agreement, agreement_summary, leave_one_out_ccc
+from muvi.annotations.ewe import EWE_VARIANTS, EweResult, ewe, gold_standard
+from muvi.annotations.metrics import ccc, pearson, rmse
+from muvi.annotations.quality import constant_annotations, quality_filter
+from muvi.annotations.resampling import SamplingReport, resample_logs, resample_series
+from muvi.annotations.window import analysis_window
+
+__all__ = [
+    "EWE_VARIANTS",
+    "EweResult",
+    "SamplingReport",
+    "agreement",
+    "agreement_summary",
+    "analysis_window",
+    "ccc",
+    "constant_annotations",
+    "ewe",
+    "gold_standard",
+    "leave_one_out_ccc",
+    "pearson",
+    "quality_filter",
+    "resample_logs",
+    "resample_series",
+    "rmse",
+]

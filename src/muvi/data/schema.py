@@ -301,3 +301,17 @@ def visual_feature_columns() -> tuple[str, ...]:
     cols += [f"objects__{i:02d}" for i in range(N_COCO_CLASSES)]
     cols += [f"actions__{i:03d}" for i in range(N_KINETICS400_CLASSES)]
     return tuple(cols)
+
+
+STATIC_COLUMNS_PUBLISHED: Final = (
+    *STATIC_KEY_COLUMNS,
+    *(
+        "moved nervous filled_with_wonder allured fascinated overwhelmed "
+        "feeling_of_transcendence serene calm soothed tender affectionate mellow nostalgic "
+        "sentimental dreamy strong energetic triumphant animated bouncy joyful sad tearful "
+        "blue tense agitated"
+    ).split(),
+    "overlay_type",
+)
+"""The column order of the published ``media_data.csv`` (its label columns are
+not in GEMS order); writers of that file (simulator, study export) use it."""
