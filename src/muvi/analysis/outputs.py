@@ -1,0 +1,93 @@
+"""Where ``muvi analyze`` writes its results inside the output folder.
+
+::
+
+    OUT/summary.json          the headline numbers (keys fixed, see issue 2)
+    OUT/report.html           everything below in one self-contained page
+    OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
+    OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
+    OUT/tables/<name>.csv     every result table
+    OUT/figures/<name>.png    every figure
+
+Examples:
+    >>> table_path("out", "chi_square").as_posix()
+    'out/tables/chi_square.csv'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+GOLD_STANDARD_FILE = "gold_standard.csv"
+AGREEMENT_FILE = "agreement.csv"
+TABLES_DIR = "tables"
+FIGURES_DIR = "figures"
+
+STATIC_TABLES = (
+    "participants",
+    "participant_counts",
+    "annotation_counts",
+    "annotations_per_item",
+    "annotations_per_item_range",
+    "excluded_annotations",
+    "data_issues",
+    "gems_labels",
+    "gems_categories",
+    "gems_superfactors",
+    "gems_labels_per_annotation",
+    "gems_distinct_labels_per_item",
+    "label_correlations",
+    "label_correlation_matrix",
+    "chi_square",
+    "chi_square_deviations",
+)
+"""Tables written for every study (static files only suffice)."""
+
+DYNAMIC_TABLES = (
+    "rating_means",
+    "modality_correlations",
+    "modality_correlation_summary",
+    "annotation_medians",
+    "normality_tests",
+    "overlay_tests",
+    "modality_tests",
+    "agreement_summary",
+)
+"""Tables written when the study has dynamic ratings."""
+
+
+FIGURE_PATTERNS = (
+    "gems_labels_*",
+    "label_cooccurrence",
+    "observed_expected_*",
+    "density_*",
+)
+"""Names (glob patterns) of the figures written by an analysis run."""
+
+
+def previous_outputs(out_dir: str | Path) -> list[Path]:
+    """The files an earlier analysis run left in ``out_dir`` (and nothing else).
+
+    Examples:
+        >>> previous_outputs("/nonexistent")
+        []
+    """
+    out = Path(out_dir)
+    found = [out / name for name in (SUMMARY_FILE, REPORT_FILE, GOLD_STANDARD_FILE, AGREEMENT_FILE)]
+    found += [table_path(out, name) for name in (*STATIC_TABLES, *DYNAMIC_TABLES)]
+    found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
+    for pattern in FIGURE_PATTERNS:
+        found += sorted((out / FIGURES_DIR).glob(f"{pattern}.png"))
+    return [path for path in found if path.is_file()]
+
+
+def table_path(out_dir: str | Path, name: str) -> Path:
+    """``OUT/tables/<name>.csv``."""
+    return Path(out_dir) / TABLES_DIR / f"{name}.csv"
+
+
+def figure_path(out_dir: str | Path, name: str) -> Path:
+    """``OUT/figures/<name>.png``."""
+    return Path(out_dir) / FIGURES_DIR / f"{name}.png"

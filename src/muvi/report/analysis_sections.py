@@ -1,0 +1,276 @@
+"""The report sections of the study's analyses, read back from an output folder.
+
+:func:`analysis_sections` turns what :func:`muvi.analysis.run_analysis` wrote
+(tables, figures and the summary) into :class:`ReportSection` objects, so a
+caller (``muvi analyze``, the demo) can put them in one report together with
+sections of its own, such as model results.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from muvi.analysis.outputs import figure_path, table_path
+from muvi.data.schema import MODALITIES
+from muvi.report.html import ReportSection, format_value
+
+
+def _read(out_dir: Path, name: str) -> pd.DataFrame | None:
+    path = table_path(out_dir, name)
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def _figures(out_dir: Path, names: dict[str, str]) -> dict[str, Path]:
+    found = {caption: figure_path(out_dir, name) for caption, name in names.items()}
+    return {caption: path for caption, path in found.items() if path.is_file()}
+
+
+def _p(text: str) -> str:
+    return f"<p>{text}</p>"
+
+
+def _fmt(value: Any) -> str:
+    return html.escape(format_value(value))
+
+
+def _study_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
+    annotations = summary.get("annotations", {})
+    static = annotations.get("static_per_modality", {})
+    per_item = annotations.get("per_item_modality", {})
+    excluded = annotations.get("excluded", {})
+    text = _p(
+        f"{sum(static.values())} static annotations ("
+        + ", ".join(f"{_fmt(n)} {m}" for m, n in static.items())
+        + f"); every item got between {_fmt(per_item.get('min'))} and "
+        f"{_fmt(per_item.get('max'))} annotations per modality (median "
+        f"{_fmt(per_item.get('median'))})."
+    )
+    if excluded:
+        text += _p(
+            "Left out of every analysis, static labels included: "
+            + ", ".join(f"{_fmt(n)} ({html.escape(r)})" for r, n in excluded.items())
+            + "."
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    for caption, name in (
+        ("Annotations per modality (after the quality filter)", "annotation_counts"),
+        ("Annotations per item and modality", "annotations_per_item_range"),
+    ):
+        table = _read(out_dir, name)
+        if table is not None:
+            tables[caption] = table
+    left_out = _read(out_dir, "excluded_annotations")
+    if left_out is not None and len(left_out):
+        tables["Annotations left out, by modality and reason"] = (
+            left_out.groupby(["modality", "reason"]).size().rename("annotations").reset_index()
+        )
+    issues = _read(out_dir, "data_issues")
+    if issues is not None and len(issues):
+        tables["Notes from loading the data"] = issues
+    return ReportSection("Study size and data quality", html=text, tables=tables)
+
+
+def _participants_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
+    people = summary.get("participants", {})
+    gender = ", ".join(f"{_fmt(n)} {html.escape(g)}" for g, n in people.get("gender", {}).items())
+    text = _p(
+        f"{_fmt(people.get('n'))} participants ({gender}), aged {_fmt(people.get('age_min'))} to "
+        f"{_fmt(people.get('age_max'))} (mean {_fmt(people.get('age_mean'))}, sample SD "
+        f"{_fmt(people.get('age_std'))})."
+    )
+    tables = {}
+    for caption, name in (
+        ("Age and years of formal musical training", "participants"),
+        ("Answers to the profile questions", "participant_counts"),
+    ):
+        table = _read(out_dir, name)
+        if table is not None:
+            tables[caption] = table
+    return ReportSection("Participants", html=text, tables=tables)
+
+
+def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
+    text = _p(
+        "<i>count</i>: times a label was ticked; <i>share</i>: % of all selections in the "
+        "modality; <i>item %</i>: % of the modality's annotations that ticked it."
+    )
+    per_annotation = summary.get("gems", {}).get("labels_per_annotation", {})
+    if per_annotation:
+        text += _p(
+            "Labels per annotation: "
+            + ", ".join(f"{html.escape(m)} {_fmt(v)}" for m, v in per_annotation.items())
+            + "."
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    labels = _read(out_dir, "gems_labels")
+    if labels is not None:
+        wide = labels.pivot_table(
+            index=["superfactor", "category", "label"],
+            columns="modality",
+            values=["count", "share", "item_share"],
+            sort=False,
+        )
+        order = [m for m in (*MODALITIES, "all") if m in set(labels["modality"])]
+        columns = [(v, m) for m in order for v in ("count", "share", "item_share")]
+        wide = wide[columns]
+        names = {"count": "count", "share": "share %", "item_share": "item %"}
+        wide.columns = [f"{m} {names[v]}" for v, m in columns]
+        tables["GEMS labels per modality"] = wide
+    categories = _read(out_dir, "gems_categories")
+    if categories is not None:
+        any_share = categories.pivot_table(
+            index="group", columns="modality", values="any_share", sort=False
+        )
+        any_share.index.name = "category"
+        any_share.columns = [f"{m} %" for m in any_share.columns]
+        tables["Annotations with at least one label of each category (%)"] = any_share
+    superfactors = _read(out_dir, "gems_superfactors")
+    if superfactors is not None:
+        tables["Selections per superfactor"] = superfactors.drop(columns=["level"]).rename(
+            columns={"group": "superfactor"}
+        )
+    counts = _read(out_dir, "gems_labels_per_annotation")
+    if counts is not None:
+        tables["Labels per annotation"] = counts
+    distinct = _read(out_dir, "gems_distinct_labels_per_item")
+    if distinct is not None:
+        tables["Distinct labels per item"] = (
+            distinct.groupby("modality", sort=False)["distinct_labels"]
+            .agg(["mean", "std", "min", "max"])
+            .reset_index()
+        )
+    figures = _figures(
+        out_dir, {f"Item share of each label, {m}": f"gems_labels_{m}" for m in MODALITIES}
+    )
+    return ReportSection("GEMS labels", html=text, tables=tables, figures=figures)
+
+
+def _cooccurrence_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
+    block = summary.get("label_correlations", {})
+    tables = {
+        "Strongest positive pairs": pd.DataFrame(
+            block.get("top_positive", []), columns=["a", "b", "r", "p"]
+        ),
+        "Strongest negative pairs": pd.DataFrame(
+            block.get("top_negative", []), columns=["a", "b", "r", "p"]
+        ),
+    }
+    text = _p(
+        "Pearson correlation between the 27 binary label columns over all annotations, "
+        "with the two-sided p-value of the t-test of r = 0."
+    )
+    figures = _figures(out_dir, {"Pearson r between labels": "label_cooccurrence"})
+    return ReportSection("Label co-occurrence", html=text, tables=tables, figures=figures)
+
+
+def _static_effects_section(out_dir: Path) -> ReportSection:
+    text = _p(
+        "Chi-square tests of independence on the group &times; label table of selection "
+        "counts (expected = row total &times; column total / grand total; labels nobody "
+        "ticked in a comparison are left out). Overlay type compares the visual and "
+        "audiovisual annotations only; musical training splits participants at 3 years or "
+        "less against more than 3. The deviating cells are those with the largest adjusted "
+        "standardized residuals."
+    )
+    tables: dict[str, pd.DataFrame] = {}
+    for caption, name in (
+        ("Chi-square tests", "chi_square"),
+        ("Labels that deviate most from independence", "chi_square_deviations"),
+    ):
+        table = _read(out_dir, name)
+        if table is not None:
+            tables[caption] = table
+    names = ("modality", "overlay", "gender", "training", "familiarity")
+    figures = _figures(
+        out_dir,
+        {f"Observed and expected selections by {g}": f"observed_expected_{g}" for g in names},
+    )
+    return ReportSection("Effects on static labels", html=text, tables=tables, figures=figures)
+
+
+def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
+    sections = []
+    means = _read(out_dir, "rating_means")
+    sections.append(
+        ReportSection(
+            "Valence and arousal distribution",
+            html=_p("All 2 Hz samples of the kept annotations, within the analysis window."),
+            tables={"Mean ratings": means} if means is not None else {},
+            figures=_figures(out_dir, {f"Rating density, {m}": f"density_{m}" for m in MODALITIES}),
+        )
+    )
+    summary = _read(out_dir, "modality_correlation_summary")
+    sections.append(
+        ReportSection(
+            "Modality agreement",
+            html=_p(
+                "Per item, the mean series of each modality; Pearson r between the mean "
+                "series of two modalities; mean and SD over items."
+            ),
+            tables={"Correlation between modalities": summary} if summary is not None else {},
+        )
+    )
+    tables = {}
+    for caption, name in (
+        ("Kolmogorov-Smirnov test of normality of the annotation medians", "normality_tests"),
+        ("Mann-Whitney U: overlaid against side-by-side (visual and audiovisual)", "overlay_tests"),
+        ("Kruskal-Wallis across modalities", "modality_tests"),
+    ):
+        table = _read(out_dir, name)
+        if table is not None:
+            tables[caption] = table
+    sections.append(
+        ReportSection(
+            "Effects on dynamic ratings",
+            html=_p(
+                "Each annotation is summarised by its median valence and arousal. Normality: "
+                "one-sample two-sided Kolmogorov-Smirnov test against a normal distribution "
+                "with the sample's own mean and SD (no Lilliefors correction). Overlay: "
+                "two-sided Mann-Whitney U (statistic: U of the overlaid group). Modality: "
+                "Kruskal-Wallis H with the median of each modality."
+            ),
+            tables=tables,
+        )
+    )
+    agreement = _read(out_dir, "agreement_summary")
+    sections.append(
+        ReportSection(
+            "Inter-rater agreement",
+            html=_p(
+                "For each annotation, Lin's CCC with the EWE of the other annotators of the "
+                "same item and modality; mean and SD per modality (agreement.csv lists every "
+                "annotation; gold_standard.csv the EWE of every item and modality)."
+            ),
+            tables={"Leave-one-out CCC": agreement} if agreement is not None else {},
+        )
+    )
+    return sections
+
+
+def analysis_sections(out_dir: str | Path, summary: dict[str, Any]) -> list[ReportSection]:
+    """The report sections of an analysis run.
+
+    Args:
+        out_dir: the folder :func:`muvi.analysis.run_analysis` wrote.
+        summary: its summary (the contents of ``summary.json``).
+
+    Returns:
+        Sections for the study size, participants, GEMS labels, label
+        co-occurrence, effects on static labels and, when the summary has a
+        ``dynamic`` block, the four dynamic analyses.
+    """
+    out = Path(out_dir)
+    sections = [
+        _study_section(out, summary),
+        _participants_section(out, summary),
+        _gems_section(out, summary),
+        _cooccurrence_section(out, summary),
+        _static_effects_section(out),
+    ]
+    if summary.get("dynamic"):
+        sections.extend(_dynamic_sections(out))
+    return sections
