@@ -310,7 +310,7 @@ def run_analysis(
     from muvi.data.loaders import load_dataset
 
     if not progress:
-        return analyze_dataset(load_dataset(data_dir), out_dir, figures=figures)
+        return analyze_dataset(load_dataset(data_dir, features=False), out_dir, figures=figures)
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -323,7 +323,7 @@ def run_analysis(
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
-        dataset = load_dataset(data_dir)
+        dataset = load_dataset(data_dir, features=False)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
         bar.update(task, total=total, advance=1)
 

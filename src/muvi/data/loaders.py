@@ -871,7 +871,9 @@ def _check_participants_known(
         )
 
 
-def load_dataset(root: str | Path, *, require_dynamic: bool = False) -> MuviDataset:
+def load_dataset(
+    root: str | Path, *, require_dynamic: bool = False, features: bool = True
+) -> MuviDataset:
     """Load a study folder in the published layout.
 
     Required: ``video_urls.csv``, ``participant_data.csv``, ``media_data.csv``.
@@ -882,6 +884,8 @@ def load_dataset(root: str | Path, *, require_dynamic: bool = False) -> MuviData
     Args:
         root: the folder.
         require_dynamic: refuse a folder without ``av_data.csv``.
+        features: load the audio and visual feature files (the analyses of
+            the ratings do not need them; skipping them saves a few seconds).
 
     Returns:
         The study; ``issues`` lists the quirks met (short dynamic annotations,
@@ -928,10 +932,10 @@ def load_dataset(root: str | Path, *, require_dynamic: bool = False) -> MuviData
         )
 
     audio = None
-    if (root / schema.EMOBASE_DIR).is_dir():
+    if features and (root / schema.EMOBASE_DIR).is_dir():
         audio = load_emobase(root / schema.EMOBASE_DIR, catalog)
     visual = None
-    if (root / schema.VISUAL_FEATURES_FILE).exists():
+    if features and (root / schema.VISUAL_FEATURES_FILE).exists():
         visual = load_visual_features(root / schema.VISUAL_FEATURES_FILE, catalog)
     metadata = _load_metadata(root / schema.METADATA_FILE)
     return MuviDataset(
