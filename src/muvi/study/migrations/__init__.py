@@ -1,0 +1,1 @@
+"""Alembic migrations of the study database (run by :func:`muvi.study.db.upgrade`)."""

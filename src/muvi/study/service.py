@@ -1,0 +1,539 @@
+"""What the study application does, independent of HTTP: accounts, studies,
+enrolment with balanced assignment, trials, samples and progress.
+
+The web routes in :mod:`muvi.study.app`, the command line and the tests all
+call these functions with an SQLAlchemy session.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from muvi.data.schema import EXCERPT_SECONDS, GEMS_LABELS, MODALITIES
+from muvi.errors import MuviError
+from muvi.study.assignment import assign_cells
+from muvi.study.models import Item, Participant, Runner, Sample, Study, Trial, utcnow
+
+QUADRANTS: tuple[str, ...] = (
+    "positive_high_arousal",
+    "positive_low_arousal",
+    "negative_low_arousal",
+    "negative_high_arousal",
+)
+"""The four quadrants of the valence/arousal plane, each with an example clip."""
+QUADRANT_TITLES: dict[str, str] = {
+    "positive_high_arousal": "pleasant and energetic (e.g. joyful, excited)",
+    "positive_low_arousal": "pleasant and calm (e.g. serene, tender)",
+    "negative_low_arousal": "unpleasant and calm (e.g. sad, tired)",
+    "negative_high_arousal": "unpleasant and energetic (e.g. tense, angry)",
+}
+GENDERS: tuple[str, ...] = ("Female", "Male", "Non-binary", "Prefer not to say")
+OVERLAY_PREFERENCES: tuple[str, ...] = ("Overlaid", "Side-by-Side")
+"""``overlay_pref`` as spelled in the published ``participant_data.csv``."""
+PAPER_ITEMS_PER_PARTICIPANT = 30
+"""MuVi participants rated about 30 to 36 items."""
+
+_hasher = PasswordHasher()
+
+
+class StudyError(MuviError, ValueError):
+    """A request to the study application is invalid; the message says why."""
+
+
+# --------------------------------------------------------------------------
+# Runner accounts
+# --------------------------------------------------------------------------
+
+
+def create_runner(session: Session, username: str, password: str) -> Runner:
+    """Create a study runner account with an argon2-hashed password.
+
+    Args:
+        session: an open database session (committed here).
+        username: 3 to 80 letters, digits, ``.``, ``_`` or ``-``.
+        password: at least 8 characters.
+
+    Returns:
+        The new runner.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9._-]{3,80}", username):
+        raise StudyError(f"runner name {username!r} must be 3-80 letters, digits, '.', '_', '-'")
+    if len(password) < 8:
+        raise StudyError("a runner password needs at least 8 characters")
+    if session.scalar(select(Runner).where(Runner.username == username)) is not None:
+        raise StudyError(f"a runner named {username!r} exists already")
+    runner = Runner(username=username, password_hash=_hasher.hash(password))
+    session.add(runner)
+    session.commit()
+    return runner
+
+
+def authenticate_runner(session: Session, username: str, password: str) -> Runner | None:
+    """The runner whose name and password match, else ``None``."""
+    runner = session.scalar(select(Runner).where(Runner.username == username))
+    if runner is None:
+        _hasher.hash(password)  # same work either way: no timing hint of which names exist
+        return None
+    try:
+        _hasher.verify(runner.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return runner
+
+
+# --------------------------------------------------------------------------
+# Studies
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    """One media excerpt: its id (the YouTube id in MuVi), its file under the
+    media folder, and where the excerpt starts (where the music starts)."""
+
+    media_id: str
+    media_file: str
+    start_s: float = 0.0
+
+
+@dataclass
+class StudyConfig:
+    """What a runner defines for a study; the defaults are the paper's.
+
+    Attributes:
+        name: shown to the runner only.
+        items: the rated items, in the order written to ``video_urls.csv``.
+        modalities: the conditions (toolkit names).
+        items_per_participant: how many items each participant rates.
+        excerpt_seconds: length of every excerpt (60 s in MuVi).
+        practice: the practice items (MuVi used two practice trials).
+        examples: one example clip per quadrant (keys of :data:`QUADRANTS`).
+    """
+
+    name: str
+    items: list[MediaSpec]
+    modalities: tuple[str, ...] = MODALITIES
+    items_per_participant: int = PAPER_ITEMS_PER_PARTICIPANT
+    excerpt_seconds: float = EXCERPT_SECONDS
+    practice: list[MediaSpec] = field(default_factory=list)
+    examples: dict[str, MediaSpec] = field(default_factory=dict)
+
+
+def parse_media_lines(text: str, what: str) -> list[MediaSpec]:
+    """Read ``media_id, media_file[, start_s]`` lines (the runner's form).
+
+    Examples:
+        >>> parse_media_lines("abc, abc.webm, 12.5\\nxyz, x.webm", "items")
+        [MediaSpec(media_id='abc', media_file='abc.webm', start_s=12.5), MediaSpec(media_id='xyz', media_file='x.webm', start_s=0.0)]
+    """
+    specs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+            raise StudyError(f"{what}, line {number}: expected 'media_id, media_file[, start_s]'")
+        try:
+            start = float(parts[2]) if len(parts) == 3 and parts[2] else 0.0
+        except ValueError:
+            raise StudyError(
+                f"{what}, line {number}: start time {parts[2]!r} is not a number"
+            ) from None
+        specs.append(MediaSpec(parts[0], parts[1], start))
+    return specs
+
+
+def _check_media(spec: MediaSpec, media_dir: Path, what: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", spec.media_id):
+        raise StudyError(f"{what}: media id {spec.media_id!r} may hold only letters, digits, _ -")
+    path = (media_dir / spec.media_file).resolve()
+    if media_dir.resolve() not in path.parents or not path.is_file():
+        raise StudyError(f"{what} {spec.media_id}: media file {spec.media_file!r} not found")
+    if not 0 <= spec.start_s < 36000:
+        raise StudyError(f"{what} {spec.media_id}: start time {spec.start_s} s is out of range")
+
+
+def create_study(
+    session: Session, config: StudyConfig, media_dir: Path, runner_id: int | None = None
+) -> Study:
+    """Validate a study definition against the media folder and store it.
+
+    Args:
+        session: an open database session (committed here).
+        config: the study definition.
+        media_dir: the folder the server serves media from.
+        runner_id: the runner who creates it.
+
+    Returns:
+        The new study with its invite token.
+    """
+    if not config.name.strip():
+        raise StudyError("the study needs a name")
+    if not config.items:
+        raise StudyError("the study needs at least one item")
+    ids = [s.media_id for s in config.items]
+    if len(set(ids)) != len(ids):
+        raise StudyError("item ids must be unique")
+    modalities = tuple(dict.fromkeys(config.modalities))
+    unknown = [m for m in modalities if m not in MODALITIES]
+    if unknown or not modalities:
+        raise StudyError(f"modalities must be among {', '.join(MODALITIES)}, got {unknown}")
+    k = config.items_per_participant
+    if not 0 < k <= len(config.items):
+        raise StudyError(
+            f"items per participant must be between 1 and the number of items ({len(config.items)}), got {k}"
+        )
+    if not 0.5 <= config.excerpt_seconds <= 600:
+        raise StudyError(f"excerpt length {config.excerpt_seconds} s must be between 0.5 and 600 s")
+    for spec in config.items:
+        _check_media(spec, media_dir, "item")
+    for spec in config.practice:
+        _check_media(spec, media_dir, "practice item")
+    for quadrant, spec in config.examples.items():
+        if quadrant not in QUADRANTS:
+            raise StudyError(
+                f"unknown quadrant {quadrant!r} (expected one of {', '.join(QUADRANTS)})"
+            )
+        _check_media(spec, media_dir, f"example for {quadrant}")
+    rng = random.Random(secrets.randbits(64))
+    study = Study(
+        name=config.name.strip(),
+        invite_token=secrets.token_urlsafe(16),
+        modalities=",".join(modalities),
+        items_per_participant=k,
+        excerpt_seconds=float(config.excerpt_seconds),
+        item_order="",
+        assign_seed=rng.randrange(2**31),
+        assign_pointer=0,
+        created_by=runner_id,
+    )
+    session.add(study)
+    session.flush()
+    rows = [
+        Item(study_id=study.id, role="item", position=i, **vars(s))
+        for i, s in enumerate(config.items)
+    ]
+    rows += [
+        Item(study_id=study.id, role="practice", position=i, **vars(s))
+        for i, s in enumerate(config.practice)
+    ]
+    rows += [
+        Item(study_id=study.id, role="example", position=QUADRANTS.index(q), quadrant=q, **vars(s))
+        for q, s in config.examples.items()
+    ]
+    session.add_all(rows)
+    session.flush()
+    order = [str(r.id) for r in rows if r.role == "item"]
+    rng.shuffle(order)
+    study.item_order = ",".join(order)
+    session.commit()
+    return study
+
+
+def study_items(session: Session, study: Study, role: str = "item") -> list[Item]:
+    """The items of a study with one role, in their defined order."""
+    return list(
+        session.scalars(
+            select(Item).where(Item.study_id == study.id, Item.role == role).order_by(Item.position)
+        )
+    )
+
+
+# --------------------------------------------------------------------------
+# Participants
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The profile survey: the fields of ``participant_data.csv`` asked at sign-up."""
+
+    age: int
+    gender: str
+    country_live_longest: str
+    country_musical_enculturation: str
+    lyric_language: str
+    favorite_genre: str
+    years_formal_training: int
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Profile:
+        """Validate the survey form; the error names the first bad field.
+
+        Examples:
+            >>> Profile.from_form({"age": "23", "gender": "Male", "country_live_longest": "sg",
+            ...     "country_musical_enculturation": "GB", "lyric_language": "en",
+            ...     "favorite_genre": "Rock", "years_formal_training": "4"}).lyric_language
+            'EN'
+        """
+
+        def text(name: str) -> str:
+            return str(form.get(name, "")).strip()
+
+        def integer(name: str, low: int, high: int) -> int:
+            try:
+                value = int(text(name))
+            except ValueError:
+                raise StudyError(f"{name.replace('_', ' ')} must be a whole number") from None
+            if not low <= value <= high:
+                raise StudyError(f"{name.replace('_', ' ')} must be between {low} and {high}")
+            return value
+
+        def code(name: str) -> str:
+            value = text(name).upper()
+            if not re.fullmatch(r"[A-Z]{2}", value):
+                raise StudyError(f"{name.replace('_', ' ')} must be a two-letter code, e.g. SG")
+            return value
+
+        gender = text("gender")
+        if gender not in GENDERS:
+            raise StudyError(f"gender must be one of {', '.join(GENDERS)}")
+        genre = text("favorite_genre").replace(" ", "-")
+        if not re.fullmatch(r"[\w&'-]{1,80}", genre):
+            raise StudyError("favorite genre must be 1-80 letters (no commas)")
+        return cls(
+            age=integer("age", 10, 120),
+            gender=gender,
+            country_live_longest=code("country_live_longest"),
+            country_musical_enculturation=code("country_musical_enculturation"),
+            lyric_language=code("lyric_language"),
+            favorite_genre=genre,
+            years_formal_training=integer("years_formal_training", 0, 100),
+        )
+
+
+def _draw_overlay(rng: random.Random, modality: str) -> bool | None:
+    # The plane is drawn over the video or beside it with probability 1/2 per item.
+    return None if modality == "music" else rng.random() < 0.5
+
+
+def enrol_participant(session: Session, study: Study, profile: Profile) -> Participant:
+    """Sign a participant up: store the profile and assign their trials.
+
+    The practice items come first (in the study's first modality that shows the
+    video, else music), then the next cells of the study's balanced cycle in a
+    random order. The cycle pointer is advanced with one atomic ``UPDATE``, so
+    participants who sign up at the same moment never get the same cells.
+
+    Returns:
+        The participant with their resume token.
+    """
+    k = study.items_per_participant
+    pointer_after = session.execute(
+        update(Study)
+        .where(Study.id == study.id)
+        .values(assign_pointer=Study.assign_pointer + k)
+        .returning(Study.assign_pointer)
+    ).scalar_one()
+    item_order = study.item_order.split(",")
+    cells = assign_cells(item_order, study.modality_list, study.assign_seed, pointer_after - k, k)
+    rng = random.Random(secrets.randbits(64))
+    rng.shuffle(cells)
+    participant = Participant(study_id=study.id, token=secrets.token_urlsafe(24), **vars(profile))
+    session.add(participant)
+    session.flush()
+    practice_modality = next((m for m in study.modality_list if m != "music"), "music")
+    position = 0
+    for item in study_items(session, study, "practice"):
+        session.add(
+            Trial(
+                participant_id=participant.id,
+                item_id=item.id,
+                modality=practice_modality,
+                overlaid=_draw_overlay(rng, practice_modality),
+                practice=True,
+                position=position,
+            )
+        )
+        position += 1
+    for item_id, modality in cells:
+        session.add(
+            Trial(
+                participant_id=participant.id,
+                item_id=int(item_id),
+                modality=modality,
+                overlaid=_draw_overlay(rng, modality),
+                practice=False,
+                position=position,
+            )
+        )
+        position += 1
+    session.commit()
+    return participant
+
+
+def participant_by_token(session: Session, token: str) -> Participant | None:
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Participant).where(Participant.token == token))
+
+
+def next_trial(session: Session, participant: Participant) -> Trial | None:
+    """The participant's first trial without answers (``None`` when all are done)."""
+    return session.scalar(
+        select(Trial)
+        .where(Trial.participant_id == participant.id, Trial.completed_at.is_(None))
+        .order_by(Trial.position)
+        .limit(1)
+    )
+
+
+def next_step(session: Session, participant: Participant) -> str:
+    """Where a (returning) participant continues: ``instructions``, ``trial``,
+    ``preference`` or ``done``."""
+    if not participant.understood:
+        return "instructions"
+    if next_trial(session, participant) is not None:
+        return "trial"
+    if participant.overlay_pref is None:
+        return "preference"
+    return "done"
+
+
+def own_trial(session: Session, participant: Participant, trial_id: int) -> Trial:
+    """The participant's trial ``trial_id``; refuses anybody else's.
+
+    Raises:
+        PermissionError: the trial is not theirs (or does not exist).
+    """
+    trial = session.get(Trial, trial_id)
+    if trial is None or trial.participant_id != participant.id:
+        raise PermissionError(f"trial {trial_id} is not one of this participant's trials")
+    return trial
+
+
+def start_trial(session: Session, trial: Trial) -> None:
+    """(Re)start a trial: a restarted trial drops the samples of its unfinished run."""
+    if trial.completed_at is not None:
+        raise StudyError(f"trial {trial.id} is finished already")
+    session.execute(delete(Sample).where(Sample.trial_id == trial.id))
+    trial.started_at = utcnow()
+    session.commit()
+
+
+@dataclass(frozen=True)
+class CursorSample:
+    """One cursor position logged by the browser."""
+
+    seq: int
+    timestamp: float
+    valence: float
+    arousal: float
+
+
+def store_samples(
+    session: Session, trial: Trial, samples: Sequence[CursorSample], excerpt_seconds: float
+) -> list[int]:
+    """Store a batch of cursor samples in one transaction.
+
+    A sample whose ``seq`` is stored already (a retried batch) is skipped, so
+    the client can resend until it gets the acknowledgement.
+
+    Returns:
+        The acknowledged ``seq`` numbers (all of the batch), after the commit.
+    """
+    if trial.completed_at is not None:
+        raise StudyError(f"trial {trial.id} is finished already")
+    if trial.started_at is None:
+        raise StudyError(f"trial {trial.id} has not been started")
+    for s in samples:
+        if not (-1.0 <= s.valence <= 1.0 and -1.0 <= s.arousal <= 1.0):
+            raise StudyError(f"sample {s.seq}: valence and arousal must lie in [-1, 1]")
+        if not 0.0 <= s.timestamp <= excerpt_seconds + 5.0:
+            raise StudyError(
+                f"sample {s.seq}: timestamp {s.timestamp} s is outside the excerpt (0 to {excerpt_seconds} s)"
+            )
+    if samples:
+        rows = [
+            {
+                "trial_id": trial.id,
+                "seq": s.seq,
+                "timestamp": s.timestamp,
+                "valence": s.valence,
+                "arousal": s.arousal,
+                "received_at": utcnow(),
+            }
+            for s in samples
+        ]
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(Sample).values(rows).on_conflict_do_nothing())
+    session.commit()
+    return [s.seq for s in samples]
+
+
+def answer_trial(
+    session: Session, trial: Trial, seen_previously: bool, labels: Iterable[str]
+) -> None:
+    """Store the familiarity answer and the GEMS terms; at least one term is required."""
+    chosen = list(dict.fromkeys(labels))
+    unknown = [label for label in chosen if label not in GEMS_LABELS]
+    if unknown:
+        raise StudyError(f"unknown GEMS term(s): {', '.join(unknown)}")
+    if not chosen:
+        raise StudyError("tick at least one term that describes the emotion of the item")
+    if trial.completed_at is not None:
+        raise StudyError(f"trial {trial.id} is answered already")
+    if trial.started_at is None:
+        raise StudyError(f"trial {trial.id} has not been played yet")
+    trial.seen_previously = seen_previously
+    trial.labels = ",".join(label for label in GEMS_LABELS if label in chosen)
+    trial.completed_at = utcnow()
+    session.commit()
+
+
+def set_preference(session: Session, participant: Participant, preference: str) -> None:
+    """Store the preferred layout (``Overlaid`` or ``Side-by-Side``) and finish."""
+    if preference not in OVERLAY_PREFERENCES:
+        raise StudyError(f"layout preference must be one of {', '.join(OVERLAY_PREFERENCES)}")
+    if next_trial(session, participant) is not None:
+        raise StudyError("the layout question comes after the last trial")
+    participant.overlay_pref = preference
+    participant.finished_at = utcnow()
+    session.commit()
+
+
+# --------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    media_id: str
+    modality: str
+    assigned: int
+    completed: int
+
+
+def study_progress(session: Session, study: Study) -> list[ProgressRow]:
+    """Ratings per item and modality: trials assigned and trials completed."""
+    counts: dict[tuple[int, str], list[int]] = {}
+    query = (
+        select(Trial.item_id, Trial.modality, Trial.completed_at.is_not(None), func.count())
+        .join(Participant, Participant.id == Trial.participant_id)
+        .where(Participant.study_id == study.id, Trial.practice.is_(False))
+        .group_by(Trial.item_id, Trial.modality, Trial.completed_at.is_not(None))
+    )
+    for item_id, modality, done, n in session.execute(query):
+        entry = counts.setdefault((item_id, modality), [0, 0])
+        entry[0] += n
+        if done:
+            entry[1] += n
+    rows = []
+    for item in study_items(session, study):
+        for modality in study.modality_list:
+            assigned, completed = counts.get((item.id, modality), [0, 0])
+            rows.append(ProgressRow(item.media_id, modality, assigned, completed))
+    return rows
