@@ -15,6 +15,7 @@ from muvi.analysis.outputs import DYNAMIC_TABLES, STATIC_TABLES, figure_path, ta
 from muvi.cli import main
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import GEMS_CATEGORIES, GEMS_LABELS, MODALITIES
+from muvi.errors import DataError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 GROUPINGS = {"modality", "overlay", "gender", "training", "familiarity"}
@@ -288,3 +289,13 @@ def test_run_analysis_on_the_simulated_study(request, tmp_path):
         "arousal",
     ]
     assert "SIMULATED DATA" in (tmp_path / "report.html").read_text()
+
+
+def test_a_study_with_every_annotation_too_short_is_a_clear_error(tmp_path):
+    # 4 s excerpts (8 samples each) never reach the 118-sample window: every
+    # annotation is left out, so there is nothing to analyse.
+    study = built_study(simulated=True)
+    assert study.dynamic is not None
+    study.dynamic = study.dynamic[study.dynamic["sample"] < 8].reset_index(drop=True)
+    with pytest.raises(DataError, match="no static annotation is left.*shorter than the analysis"):
+        analyze_dataset(study, tmp_path, figures=False)

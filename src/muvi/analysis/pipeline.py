@@ -38,6 +38,7 @@ from muvi.analysis.outputs import (
 )
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import ANALYSIS_SAMPLES, DIMENSIONS, MODALITIES
+from muvi.errors import DataError
 
 Step = Callable[[str], None]
 
@@ -266,6 +267,13 @@ def analyze_dataset(
     tell: Step = step or (lambda name: None)
     tell("quality filter")
     data, excluded = quality_filter(dataset, n_samples=ANALYSIS_SAMPLES)
+    if data.static.empty:
+        reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
+        raise DataError(
+            "no static annotation is left to analyse after the quality filter"
+            + (f" ({reasons})" if reasons else ""),
+            file=dataset.root,
+        )
     summary = _static_analyses(data, excluded, out, tell, figures)
     if data.dynamic is not None and len(data.dynamic):
         summary["dynamic"] = _dynamic_analyses(data, out, tell, figures)

@@ -107,7 +107,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
                 ],
             }
         )
-    pd.DataFrame(static_rows, columns=list(schema.STATIC_COLUMNS)).to_csv(
+    pd.DataFrame(static_rows, columns=list(schema.STATIC_COLUMNS_PUBLISHED)).to_csv(
         out / schema.STATIC_FILE, index=False
     )
 
