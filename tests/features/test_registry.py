@@ -1,0 +1,105 @@
+"""The extractor registry: lookup, order, conflicts, and the output contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from videogen import GeneratedVideo
+
+from muvi.errors import MuviError
+from muvi.features import extract_video
+from muvi.features.registry import (
+    Extractor,
+    UnknownFeatureError,
+    available,
+    get,
+    register,
+    resolve,
+    unregister,
+)
+
+
+def _green_share(media) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    share = [float((f[..., 1] > 200).mean()) for f in media.frames]
+    return pd.DataFrame(
+        {"colour__green_share": share}, index=pd.RangeIndex(len(share), name="sample")
+    )
+
+
+@pytest.fixture
+def green_share() -> Iterator[Extractor]:
+    extractor = register(
+        Extractor("green_share", "colour", "frames", lambda: ["colour__green_share"], _green_share)
+    )
+    yield extractor
+    unregister("green_share")
+
+
+def test_builtins_are_found() -> None:
+    assert {"audio", "colour", "lighting"} <= set(available())
+    assert get("colour").family == "colour" and get("audio").kind == "audio"
+    assert not get("lighting").needs_weights
+
+
+def test_resolve_orders_by_family_and_expands_aliases() -> None:
+    assert [e.name for e in resolve("lighting,audio, colour,lighting")] == [
+        "audio",
+        "colour",
+        "lighting",
+    ]
+    assert [e.name for e in resolve("cheap")] == ["audio", "colour", "lighting"]
+    assert [e.name for e in resolve(["colour"])] == ["colour"]
+
+
+def test_unknown_name_lists_what_exists() -> None:
+    with pytest.raises(
+        UnknownFeatureError, match=r"unknown feature extractor 'colours' \(available: audio, colour"
+    ):
+        resolve("colours")
+    with pytest.raises(MuviError, match="no feature extractors"):
+        resolve(" , ")
+
+
+def test_two_extractors_of_one_family_conflict(green_share: Extractor) -> None:
+    with pytest.raises(MuviError, match="both produce the 'colour' family"):
+        resolve("colour,green_share")
+
+
+def test_name_clash_and_bad_family() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        register(Extractor("colour", "colour", "frames", lambda: [], _green_share))
+    with pytest.raises(ValueError, match="unknown family 'texture'"):
+        Extractor("texture", "texture", "frames", lambda: [], _green_share)
+
+
+def test_a_registered_extractor_runs_in_extract_video(
+    green_share: Extractor, cuts_video: GeneratedVideo
+) -> None:
+    visual = extract_video(cuts_video.path, features="green_share,lighting", start=0.0).visual
+    assert visual is not None
+    assert list(visual.columns) == [
+        "media_id",
+        "frame",
+        "colour__green_share",
+        *get("lighting").columns(),
+    ]
+    share = visual["colour__green_share"].to_numpy()
+    # green shot from 2 to 4 s = frames 4-7; white (also G > 200) from 6 s = frames 12-15
+    expected = np.zeros(16)
+    expected[4:8] = 1
+    expected[12:] = 1
+    np.testing.assert_allclose(share, expected, atol=0.03)
+
+
+def test_output_contract_is_checked(cuts_video: GeneratedVideo) -> None:
+    broken = register(
+        Extractor("broken", "faces", "frames", lambda: ["faces__count"], _green_share)
+    )
+    try:
+        with pytest.raises(RuntimeError, match="differ from its declared columns"):
+            extract_video(cuts_video.path, features="broken", start=0.0)
+    finally:
+        unregister(broken.name)

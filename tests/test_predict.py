@@ -1,0 +1,217 @@
+"""`muvi predict`: features of a new video -> valence/arousal curves at 2 Hz.
+
+The bundles here are fitted in the test on features whose relation to the
+rating is known (visual valence = 2 * brightness - 1), so the predicted curve
+of a generated black-then-white video must follow the picture at the right
+samples. The end-to-end test trains bundles on a simulated study with
+`muvi train` and checks the curves' length and range.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+# the video generator of the feature tests
+sys.path.insert(0, str(Path(__file__).parent / "features"))
+from videogen import BLACK, WHITE, silence, tone, write_video  # noqa: E402
+
+from muvi.data.schema import emobase_feature_names  # noqa: E402
+from muvi.errors import BundleError  # noqa: E402
+from muvi.predict import find_bundles, needed_families, predict_video  # noqa: E402
+
+N_ITEMS, N_SAMPLES = 6, 24
+
+
+def _series(columns: list[str], set_name: str, seed: int, target_of=None):  # type: ignore[no-untyped-def]
+    from muvi.models.windows import SeriesSet
+
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(0, 1, (N_ITEMS, N_SAMPLES, len(columns))).astype(np.float32)
+    targets = (
+        target_of(values) if target_of is not None else rng.uniform(-1, 1, (N_ITEMS, N_SAMPLES))
+    ).astype(np.float32)
+    return SeriesSet(
+        items=[f"item{i}" for i in range(N_ITEMS)],
+        features={set_name: values},
+        targets=targets,
+        feature_names={set_name: columns},
+        samples=np.arange(N_SAMPLES),
+    )
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two LASSO bundles with a known rule: visual_valence = 2 * brightness - 1
+    (colour + lighting features) and music_arousal = 0.4 * loudness - 1 (emobase
+    ``pcm_loudness_sma_amean``, drawn in [0, 5] for training)."""
+    from muvi.features.colour import colour_columns
+    from muvi.features.lighting import lighting_columns
+    from muvi.models.bundle import save_bundle
+    from muvi.models.lasso import LassoConfig, LassoRegressor
+
+    out = tmp_path_factory.mktemp("bundles")
+    visual_columns = colour_columns() + lighting_columns()
+    brightness = visual_columns.index("lighting__brightness_mean")
+    visual = _series(visual_columns, "visual", 1, lambda v: 2 * v[..., brightness] - 1)
+    lasso = LassoRegressor(("visual",), LassoConfig(inner_folds=3)).fit(visual)
+    save_bundle(lasso, out / "visual_valence_lasso", target_modality="visual", dimension="valence")
+    audio_columns = list(emobase_feature_names())
+    loudness = audio_columns.index("pcm_loudness_sma_amean")
+
+    def arousal(values: np.ndarray) -> np.ndarray:
+        values[..., loudness] *= 5
+        return 0.4 * values[..., loudness] - 1
+
+    audio = _series(audio_columns, "audio", 2, arousal)
+    lasso = LassoRegressor(("audio",), LassoConfig(inner_folds=3)).fit(audio)
+    save_bundle(
+        lasso,
+        out / "music_arousal_lasso",
+        target_modality="music",
+        dimension="arousal",
+        simulated=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def black_white(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Black for 3 s then white for 3 s; a tone for the first 3 s, then silence."""
+    folder = tmp_path_factory.mktemp("video")
+    audio = np.concatenate([tone(3.0), silence(3.0)])
+    return write_video(folder / "bw.mp4", [(3.0, BLACK), (3.0, WHITE)], audio).path
+
+
+def test_curves_follow_the_picture_and_the_sound(
+    bundles: Path, black_white: Path, tmp_path: Path
+) -> None:
+    from muvi.features import extract_video
+
+    curves = predict_video(black_white, bundles, start=0.0, out_dir=tmp_path)
+    assert list(curves.columns) == ["sample", "time", "music_arousal", "visual_valence"]
+    assert curves["sample"].tolist() == list(range(12))
+    np.testing.assert_allclose(curves["time"], np.arange(12) * 0.5)
+    valence = curves["visual_valence"].to_numpy()
+    # the first 4 samples have no 2 s of history; then black (samples 4, 5: t = 2.0, 2.5 s)
+    # gives 2 * 0 - 1 = -1 and white (samples 6-11, from 3.0 s) 2 * 1 - 1 = +1
+    assert np.isnan(valence[:4]).all()
+    np.testing.assert_allclose(valence[4:6], -1.0, atol=0.2)
+    np.testing.assert_allclose(valence[6:], 1.0, atol=0.2)
+    # the sound is the other way round: the tone's loudness L until 3 s, then silence (L = 0)
+    arousal = curves["music_arousal"].to_numpy()
+    loud = extract_video(black_white, features="audio", start=0.0).audio
+    expected = 0.4 * loud["pcm_loudness_sma_amean"].to_numpy() - 1
+    assert np.isnan(arousal[:4]).all()
+    np.testing.assert_allclose(arousal[4:], expected[4:], atol=0.2)
+    assert arousal[4:6].min() > 0 and arousal[6:].max() < -0.8
+
+    saved = pd.read_csv(tmp_path / "curves.csv")
+    pd.testing.assert_frame_equal(saved, curves, check_dtype=False)
+    payload = json.loads((tmp_path / "curves.json").read_text())
+    assert payload["curves"]["visual_valence"][:4] == [None] * 4
+    assert payload["curves"]["visual_valence"][6] == pytest.approx(valence[6])
+    assert payload["models"]["visual_valence"]["bundle"] == "visual_valence_lasso"
+    assert payload["trained_on_simulated_data"] is True  # the music bundle says so
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_only_the_needed_families_are_extracted() -> None:
+    assert needed_families(["lighting__key", "mfcc_sma[1]_max"]) == ["audio", "lighting"]
+    with pytest.raises(BundleError, match="'texture__grain' is produced by no feature extractor"):
+        needed_families(["texture__grain"], "b")
+
+
+def test_no_bundle_is_a_clear_error(tmp_path: Path, black_white: Path) -> None:
+    with pytest.raises(BundleError, match="no model bundles here"):
+        predict_video(black_white, tmp_path)
+    with pytest.raises(BundleError, match="model folder not found"):
+        find_bundles(tmp_path / "missing")
+
+
+def test_cli_predict(bundles: Path, black_white: Path, tmp_path: Path) -> None:
+    from muvi.cli import main
+
+    main(
+        [
+            "predict",
+            str(black_white),
+            "--model",
+            str(bundles / "visual_valence_lasso"),
+            "--start",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert list(curves.columns) == ["sample", "time", "visual_valence"]
+    assert len(curves) == 12
+
+
+@pytest.mark.slow
+def test_end_to_end_with_bundles_trained_on_a_simulated_study(
+    small_study: Path, tmp_path: Path
+) -> None:
+    """`muvi train` on the simulated study, then `muvi predict` on a generated video.
+
+    The study's visual features are cut down to the colour and lighting
+    families (a study may use any subset of the families) so the test needs
+    no visual models; the bundles' manifests then make `muvi predict` extract
+    exactly audio, colour and lighting."""
+    import shutil
+
+    from muvi.cli import main
+
+    study = tmp_path / "study"
+    shutil.copytree(small_study, study)
+    visual_file = study / "combined_visual_features.csv"
+    visual = pd.read_csv(visual_file)
+    keep = [
+        c
+        for c in visual.columns
+        if not c.startswith(("faces__", "scenes__", "objects__", "actions__"))
+    ]
+    visual[keep].to_csv(visual_file, index=False)
+
+    bundles = tmp_path / "bundles"
+    main(
+        [
+            "train",
+            "--data",
+            str(study),
+            "--out",
+            str(bundles),
+            "--experiments",
+            "1,2,6",
+            "--dimensions",
+            "arousal",
+            "--epochs",
+            "1",
+            "--quiet",
+        ]
+    )
+    silent_second = np.zeros(16000, dtype=np.float32)
+    clip = write_video(
+        tmp_path / "clip.mp4",
+        [(4.0, BLACK), (4.0, WHITE)],
+        np.concatenate([silent_second, tone(7.0)]),
+    )
+    main(["predict", str(clip.path), "--model", str(bundles), "--out", str(tmp_path / "out")])
+    curves = pd.read_csv(tmp_path / "out" / "curves.csv")
+    # the music starts after 1 s of silence: 7 s of excerpt = 14 samples at 2 Hz
+    assert len(curves) == 14
+    expected = ["music_arousal", "visual_arousal", "audiovisual_arousal"]
+    assert list(curves.columns) == ["sample", "time", *expected]
+    values = curves[expected].to_numpy()
+    assert np.isnan(values[:4]).all()
+    assert np.isfinite(values[4:]).all() and (np.abs(values[4:]) <= 1).all()
+    payload = json.loads((tmp_path / "out" / "curves.json").read_text())
+    assert payload["trained_on_simulated_data"] is True
+    assert payload["excerpt_start_s"] == pytest.approx(1.0, abs=0.1)
+    assert payload["models"]["audiovisual_arousal"]["architecture"] == "late_fusion"
