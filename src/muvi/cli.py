@@ -118,11 +118,61 @@ def analyze(
     console.print(f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'})")
 
 
+@app.command("demo")
+def demo_command(
+    out: str = typer.Option("demo", "--out", help="Folder for the simulated study and results."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulated study."),
+    items: int = typer.Option(81, "--items", min=12, help="Simulated media items."),
+    participants: int = typer.Option(49, "--participants", min=4, help="Simulated annotators."),
+    epochs: int = typer.Option(15, "--epochs", min=1, help="Most epochs per network (paper: 100)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """The whole pipeline on a SIMULATED study: simulate, analyse, cross-validate every
+    model, and write one HTML report (OUT/report.html)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from muvi.demo import DemoConfig, run_demo
+    from muvi.models.protocol import EvaluationConfig, count_fits
+
+    config = DemoConfig(seed=seed, n_items=items, n_participants=participants, epochs=epochs)
+    fits = count_fits(EvaluationConfig(experiments=config.experiments, models=config.models))
+    with Progress(
+        TextColumn("[bold]demo[/]"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("starting", total=3 + fits)
+
+        def step(name: str) -> None:
+            if not name.startswith("cross"):
+                progress.update(task, advance=1 if name != "simulating a study" else 0)
+            progress.update(task, description=name)
+
+        def fitted(what: str) -> None:
+            progress.update(task, advance=1, description=f"cross-validating: {what}")
+
+        paths = run_demo(_path(out), config, step, fitted)
+    console.print(
+        f"SIMULATED demo written: report {paths.report}; data {paths.study}; "
+        f"analysis {paths.analysis}; models {paths.evaluation}",
+        highlight=False,
+    )
+
+
 # --- model commands (evaluate, train) ---------------------------------------
 
 
 def _model_config(
-    experiments: str, models: str, dimensions: str, epochs: int, device: str, block: str
+    experiments: str,
+    models: str,
+    dimensions: str,
+    epochs: int,
+    device: str,
+    block: str,
+    threads: int = 2,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
     from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
     from muvi.models.protocol import EvaluationConfig
@@ -134,7 +184,9 @@ def _model_config(
     try:
         numbers = tuple(int(p) for p in split(experiments))
     except ValueError as err:
-        raise MuviError(f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}") from err
+        raise MuviError(
+            f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}"
+        ) from err
     if block not in ("paper", "reference"):
         raise MuviError(f"--block is paper or reference, not {block!r}")
     return EvaluationConfig(
@@ -142,7 +194,7 @@ def _model_config(
         models=split(models),
         dimensions=split(dimensions),
         block=PAPER_BLOCK if block == "paper" else REFERENCE_BLOCK,
-        training=TrainingConfig(max_epochs=epochs, device=device),
+        training=TrainingConfig(max_epochs=epochs, device=device, threads=threads),
     )
 
 
@@ -158,15 +210,24 @@ def evaluate_command(
     out: str = typer.Option(..., "--out", help="Folder for results.json, CSV tables and figures."),
     experiments: str = typer.Option("1,2,3,4,5,6,7", "--experiments", help=_EXPERIMENTS_HELP),
     models: str = typer.Option(
-        "lasso,lstm", "--models", help="lasso (experiments 1-5) and/or lstm (each experiment's network)."
+        "lasso,lstm",
+        "--models",
+        help="lasso (experiments 1-5) and/or lstm (each experiment's network).",
     ),
-    dimensions: str = typer.Option("valence,arousal", "--dimensions", help="valence and/or arousal."),
-    epochs: int = typer.Option(100, "--epochs", min=1, help="Most epochs per network (paper: 100)."),
+    dimensions: str = typer.Option(
+        "valence,arousal", "--dimensions", help="valence and/or arousal."
+    ),
+    epochs: int = typer.Option(
+        100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    block: str = typer.Option("paper", "--block", help="LSTM block: paper or reference (code variant)."),
+    block: str = typer.Option(
+        "paper", "--block", help="LSTM block: paper or reference (code variant)."
+    ),
     items_for_figures: str = typer.Option(
         "", "--items-for-figures", help="Test items to plot, comma separated (default: two)."
     ),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
@@ -175,11 +236,15 @@ def evaluate_command(
 
     from muvi.models.protocol import count_fits, evaluate_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block)
+    config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, disable=quiet,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
     ) as progress:
         task = progress.add_task("training", total=count_fits(config))
 
@@ -205,10 +270,17 @@ def train_command(
     out: str = typer.Option(..., "--out", help="Folder that receives one bundle per model."),
     experiments: str = typer.Option("1,2,3,4,5,6,7", "--experiments", help=_EXPERIMENTS_HELP),
     models: str = typer.Option("lstm", "--models", help="lstm and/or lasso (experiments 1-5)."),
-    dimensions: str = typer.Option("valence,arousal", "--dimensions", help="valence and/or arousal."),
-    epochs: int = typer.Option(100, "--epochs", min=1, help="Most epochs per network (paper: 100)."),
+    dimensions: str = typer.Option(
+        "valence,arousal", "--dimensions", help="valence and/or arousal."
+    ),
+    epochs: int = typer.Option(
+        100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    block: str = typer.Option("paper", "--block", help="LSTM block: paper or reference (code variant)."),
+    block: str = typer.Option(
+        "paper", "--block", help="LSTM block: paper or reference (code variant)."
+    ),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Fit the chosen models on all items and save bundles named like
@@ -217,10 +289,14 @@ def train_command(
 
     from muvi.models.protocol import train_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block)
+    config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, disable=quiet,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
     ) as progress:
         task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
 
@@ -251,13 +327,18 @@ def extract_command(
         None, "--scheduler", help="Dask scheduler address (tcp://host:8786): run on that cluster."
     ),
     start: float | None = typer.Option(
-        None, "--start", min=0, help="Excerpt start (s) for every video; default: found in the audio."
+        None,
+        "--start",
+        min=0,
+        help="Excerpt start (s) for every video; default: found in the audio.",
     ),
     starts: str | None = typer.Option(
         None, "--starts", help="CSV with columns media_id,start giving each video's excerpt start."
     ),
     weights_dir: str | None = typer.Option(
-        None, "--weights-dir", help="Pretrained weights folder (default $MUVI_WEIGHTS or ~/.cache/muvi/weights)."
+        None,
+        "--weights-dir",
+        help="Pretrained weights folder (default $MUVI_WEIGHTS or ~/.cache/muvi/weights).",
     ),
 ) -> None:
     """Extract the study's features from videos into a folder the loaders read
@@ -265,7 +346,9 @@ def extract_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from muvi.features.batch import extract_batch, find_videos, read_starts
+    from muvi.features.registry import resolve
 
+    resolve(features)  # an unknown name fails here, before the progress bar
     jobs = find_videos([_path(p) for p in inputs])
     per_video = read_starts(_path(starts)) if starts else {}
     if start is not None:
@@ -518,7 +601,10 @@ def study_export(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``muvi`` console script."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode, click returns (rather than raises) a command's exit code.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except MuviError as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -535,9 +621,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:
         # Usage errors (bad option values, missing arguments): Typer vendors its own copy of
         # click in recent releases, so match on the interface rather than the class.
-        if hasattr(err, "show") and isinstance(getattr(err, "exit_code", None), int):
-            err.show()
-            sys.exit(err.exit_code)
+        code = getattr(err, "exit_code", None)
+        show = getattr(err, "show", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

@@ -1,0 +1,424 @@
+"""LSTM blocks, the study's architectures and their scikit-learn style estimators.
+
+- :class:`LSTMBlock`: two stacked LSTM layers (paper: 256 and 256 units,
+  dropout 0.2 after each); the reference-code variant adds a per-step dense
+  projection before the LSTMs and has 128 units in the second layer
+  (:data:`REFERENCE_BLOCK`).
+- :class:`UnimodalNet`: a block, then dense(1) and tanh. A1 early fusion is the
+  same net whose input is the per-step concatenation of audio and visual rows.
+- :class:`LateFusionNet` (A2): one block per modality, outputs concatenated,
+  dense 256 ReLU, dense 1 tanh. PAIR is A2 whose blocks start from the
+  weights of the fold's unimodal music (audio) and visual models.
+
+Estimators (:class:`LSTMRegressor`, :class:`EarlyFusionRegressor`,
+:class:`LateFusionRegressor`, :class:`PairRegressor`) take a
+:class:`muvi.models.windows.SeriesSet`, scale its features with statistics of
+the training items, and train with :func:`muvi.models.training.train_network`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from muvi.models.training import (
+    TrainingConfig,
+    TrainingHistory,
+    WindowData,
+    predict_windows,
+    seed_everything,
+    train_network,
+)
+from muvi.models.windows import HISTORY, MinMaxScaling, SeriesSet, window_positions
+
+
+@dataclass(frozen=True)
+class BlockConfig:
+    """An LSTM block's shape; the defaults are the paper's.
+
+    Attributes:
+        hidden: units of the two stacked LSTM layers (paper: 256, 256).
+        dropout: dropout after each LSTM layer (paper: 0.2).
+        projection: units of a per-step dense ReLU layer before the LSTMs
+            (None in the paper; 256 in the published reference code).
+    """
+
+    hidden: tuple[int, int] = (256, 256)
+    dropout: float = 0.2
+    projection: int | None = None
+
+
+PAPER_BLOCK = BlockConfig()
+REFERENCE_BLOCK = BlockConfig(hidden=(256, 128), projection=256)
+"""The published reference code's variant (its dense projection's activation
+is taken to be ReLU)."""
+FUSION_UNITS: int = 256
+"""Units of A2's dense layer after the concatenated block outputs."""
+
+
+def _keras_like_init(lstm: nn.LSTM) -> None:
+    """Keras' LSTM defaults: Glorot-uniform input weights, orthogonal
+    recurrent weights, zero bias except 1 for the forget gate."""
+    hidden = lstm.hidden_size
+    w_ih, w_hh, b_ih, b_hh = (
+        _weight(lstm, n) for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
+    with torch.no_grad():
+        nn.init.xavier_uniform_(w_ih)
+        for gate in range(4):  # orthogonal per gate block, as Keras does per kernel
+            nn.init.orthogonal_(w_hh[gate * hidden : (gate + 1) * hidden])
+        b_ih.zero_()
+        b_hh.zero_()
+        b_ih[hidden : 2 * hidden] = 1.0
+
+
+def _weight(lstm: nn.LSTM, name: str) -> torch.Tensor:
+    """A parameter of a one-layer ``nn.LSTM`` (``weight_ih_l0``, ...), typed."""
+    return cast(torch.Tensor, getattr(lstm, name))
+
+
+class LSTMBlock(nn.Module):
+    """Two stacked LSTM layers with dropout after each, reading a window of rows.
+
+    Args:
+        n_features: feature columns per row.
+        config: the block's shape.
+
+    Examples:
+        >>> block = LSTMBlock(5, BlockConfig(hidden=(8, 6)))
+        >>> block(torch.zeros(3, 4, 5)).shape
+        torch.Size([3, 6])
+    """
+
+    def __init__(self, n_features: int, config: BlockConfig = PAPER_BLOCK) -> None:
+        super().__init__()
+        self.config = config
+        self.projection = (
+            nn.Linear(n_features, config.projection) if config.projection is not None else None
+        )
+        first_input = config.projection if config.projection is not None else n_features
+        self.lstm1 = nn.LSTM(first_input, config.hidden[0], batch_first=True)
+        self.lstm2 = nn.LSTM(config.hidden[0], config.hidden[1], batch_first=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output_size = config.hidden[1]
+        _keras_like_init(self.lstm1)
+        _keras_like_init(self.lstm2)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        """The straightforward path: (batch, history, n_features) -> (batch, hidden[1])."""
+        x = windows
+        if self.projection is not None:
+            x = torch.relu(self.projection(x))
+        out, _ = self.lstm1(x)
+        out, _ = self.lstm2(self.dropout(out))
+        return self.dropout(out[:, -1])
+
+    def row_gates(self, rows: torch.Tensor) -> torch.Tensor:
+        """Everything of the first layer that depends on one row only.
+
+        Args:
+            rows: (n_rows, n_features).
+
+        Returns:
+            (n_rows, 4 * hidden[0]): ``W_ih x + b_ih + b_hh`` (after the dense
+            projection when configured), in PyTorch's gate order i, f, g, o.
+        """
+        x = rows
+        if self.projection is not None:
+            x = torch.relu(self.projection(x))
+        lstm = self.lstm1
+        bias = _weight(lstm, "bias_ih_l0") + _weight(lstm, "bias_hh_l0")
+        return nn.functional.linear(x, _weight(lstm, "weight_ih_l0"), bias)
+
+    def forward_gates(self, gates: torch.Tensor) -> torch.Tensor:
+        """The rest of the block from precomputed row gates.
+
+        Args:
+            gates: (batch, history, 4 * hidden[0]) from :meth:`row_gates`.
+
+        Returns:
+            (batch, hidden[1]), equal to :meth:`forward` on the same windows.
+        """
+        w_hh = _weight(self.lstm1, "weight_hh_l0")
+        batch, steps, _ = gates.shape
+        h = gates.new_zeros(batch, self.config.hidden[0])
+        c = torch.zeros_like(h)
+        outputs = []
+        width = self.config.hidden[0]
+        for step in range(steps):  # 4 steps; the batch is vectorised
+            # the first step starts from h = c = 0: no recurrent product
+            z = gates[:, step] if step == 0 else torch.addmm(gates[:, step], h, w_hh.T)
+            s = torch.sigmoid(z)  # i, f, o gates (g's sigmoid is unused)
+            g = torch.tanh(z[:, 2 * width : 3 * width])
+            i, f, o = s[:, :width], s[:, width : 2 * width], s[:, 3 * width :]
+            c = i * g if step == 0 else torch.addcmul(f * c, i, g)
+            h = o * torch.tanh(c)
+            outputs.append(h)
+        out, _ = self.lstm2(self.dropout(torch.stack(outputs, dim=1)))
+        return self.dropout(out[:, -1])
+
+
+class WindowNet(nn.Module):
+    """A net made of named LSTM blocks, each reading a concatenation of feature sets.
+
+    Attributes:
+        blocks: block name -> :class:`LSTMBlock`.
+        block_inputs: block name -> the feature sets concatenated per step as its input.
+    """
+
+    blocks: nn.ModuleDict
+    block_inputs: dict[str, tuple[str, ...]]
+
+    def block(self, name: str) -> LSTMBlock:
+        """The block called ``name``."""
+        return cast(LSTMBlock, self.blocks[name])
+
+    def forward_gates(self, gates: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Straightforward path: block name -> (batch, history, n_features)."""
+        raise NotImplementedError
+
+
+class UnimodalNet(WindowNet):
+    """One block, dense(1), tanh: the unimodal model, and A1 early fusion when
+    its input is several feature sets concatenated per step."""
+
+    def __init__(
+        self, n_features: int, inputs: tuple[str, ...], config: BlockConfig = PAPER_BLOCK
+    ) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleDict({"main": LSTMBlock(n_features, config)})
+        self.block_inputs = {"main": inputs}
+        self.head = nn.Linear(config.hidden[1], 1)
+
+    def forward_gates(self, gates: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.tanh(self.head(self.block("main").forward_gates(gates["main"]))).squeeze(-1)
+
+    def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.tanh(self.head(self.block("main")(windows["main"]))).squeeze(-1)
+
+
+class LateFusionNet(WindowNet):
+    """A2: a block per feature set, concatenated, dense 256 ReLU, dense 1 tanh."""
+
+    def __init__(self, n_features: dict[str, int], config: BlockConfig = PAPER_BLOCK) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleDict({k: LSTMBlock(n, config) for k, n in n_features.items()})
+        self.block_inputs = {k: (k,) for k in n_features}
+        width = config.hidden[1] * len(n_features)
+        self.fusion = nn.Linear(width, FUSION_UNITS)
+        self.head = nn.Linear(FUSION_UNITS, 1)
+
+    def _fuse(self, outputs: list[torch.Tensor]) -> torch.Tensor:
+        joined = torch.relu(self.fusion(torch.cat(outputs, dim=1)))
+        return torch.tanh(self.head(joined)).squeeze(-1)
+
+    def forward_gates(self, gates: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._fuse([self.block(k).forward_gates(gates[k]) for k in self.blocks])
+
+    def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._fuse([self.block(k)(windows[k]) for k in self.blocks])
+
+
+# --------------------------------------------------------------------------
+# Estimators
+# --------------------------------------------------------------------------
+
+
+class SequenceRegressor:
+    """Shared machinery of the LSTM estimators (scikit-learn style).
+
+    Subclasses set ``architecture`` and build their net in ``_build``. Learned
+    state lives in attributes ending in ``_``: ``scalers_`` (feature set ->
+    :class:`MinMaxScaling`), ``feature_names_`` (feature set -> columns),
+    ``net_`` and ``history_``.
+    """
+
+    architecture: str = ""
+    feature_sets: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        block: BlockConfig = PAPER_BLOCK,
+        training: TrainingConfig | None = None,
+        history: int = HISTORY,
+    ) -> None:
+        self.block = block
+        self.training = training if training is not None else TrainingConfig()
+        self.history = history
+
+    # -- configuration, for bundles
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "block": asdict(self.block),
+            "training": asdict(self.training),
+            "history": self.history,
+            "feature_sets": list(self.feature_sets),
+        }
+
+    def _build(self, n_features: dict[str, int]) -> WindowNet:
+        raise NotImplementedError
+
+    def _initialise(self, net: WindowNet) -> None:
+        """Hook for PAIR: start from other models' weights."""
+
+    def _window_data(self, data: SeriesSet) -> WindowData:
+        assert self.net_ is not None
+        n_items, n_samples = data.targets.shape
+        rows: dict[str, torch.Tensor] = {}
+        for block, sets in self.net_.block_inputs.items():
+            parts = [
+                self.scalers_[s].transform(data.features[s]).reshape(n_items * n_samples, -1)
+                for s in sets
+            ]
+            rows[block] = torch.from_numpy(np.ascontiguousarray(np.concatenate(parts, axis=1)))
+        positions = window_positions(n_items, n_samples, self.history)
+        targets = np.asarray(data.targets[:, self.history :], dtype=np.float32).reshape(-1)
+        return WindowData(rows, torch.from_numpy(positions), torch.from_numpy(targets.copy()))
+
+    def _check_features(self, data: SeriesSet) -> None:
+        from muvi.errors import DataError
+
+        for s in self.feature_sets:
+            if s not in data.features:
+                raise DataError(f"the {self.architecture} model needs {s} features")
+
+    def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> SequenceRegressor:
+        """Scale features on the training items, build the net and train it.
+
+        Args:
+            train: training items with their targets.
+            validation: items whose loss decides early stopping.
+
+        Returns:
+            self, with ``net_``, ``scalers_``, ``feature_names_``, ``history_``.
+        """
+        self._check_features(train)
+        self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
+        self.feature_names_ = {s: list(train.feature_names[s]) for s in self.feature_sets}
+        seed_everything(self.training.seed)
+        n_features = {s: train.features[s].shape[-1] for s in self.feature_sets}
+        self.net_: WindowNet | None = self._build(n_features)
+        self._initialise(self.net_)
+        val = self._window_data(validation) if validation is not None else None
+        self.history_: TrainingHistory = train_network(
+            self.net_, self._window_data(train), val, self.training
+        )
+        self.net_.to("cpu")
+        return self
+
+    def predict(self, data: SeriesSet) -> np.ndarray:
+        """Predictions per item and sample.
+
+        Args:
+            data: items with the model's feature sets (targets are ignored).
+
+        Returns:
+            (n_items, n_samples) float array; the first ``history`` samples of
+            each item are NaN (no complete window precedes them).
+        """
+        if getattr(self, "net_", None) is None:
+            raise RuntimeError(f"{type(self).__name__}.predict called before fit")
+        self._check_features(data)
+        assert self.net_ is not None
+        n_items, n_samples = data.targets.shape
+        out = np.full((n_items, n_samples), np.nan)
+        if n_samples <= self.history:
+            return out
+        pred = predict_windows(self.net_.to("cpu"), self._window_data(data))
+        out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
+        return out
+
+
+class LSTMRegressor(SequenceRegressor):
+    """The unimodal LSTM model of experiments 1-4.
+
+    Args:
+        features: ``audio`` or ``visual``.
+        block: the LSTM block's shape (paper default).
+        training: training hyper-parameters (paper defaults).
+        history: feature rows per window (paper: 4).
+    """
+
+    architecture = "lstm"
+
+    def __init__(
+        self,
+        features: str = "audio",
+        block: BlockConfig = PAPER_BLOCK,
+        training: TrainingConfig | None = None,
+        history: int = HISTORY,
+    ) -> None:
+        super().__init__(block, training, history)
+        self.features = features
+        self.feature_sets = (features,)
+
+    def _build(self, n_features: dict[str, int]) -> WindowNet:
+        return UnimodalNet(n_features[self.features], (self.features,), self.block)
+
+
+class EarlyFusionRegressor(SequenceRegressor):
+    """A1 early fusion: audio and visual rows concatenated per step, one block."""
+
+    architecture = "early_fusion"
+    feature_sets = ("audio", "visual")
+
+    def _build(self, n_features: dict[str, int]) -> WindowNet:
+        width = sum(n_features[s] for s in self.feature_sets)
+        return UnimodalNet(width, self.feature_sets, self.block)
+
+
+class LateFusionRegressor(SequenceRegressor):
+    """A2 late fusion: one block per modality, fused by dense 256 ReLU and dense 1 tanh."""
+
+    architecture = "late_fusion"
+    feature_sets = ("audio", "visual")
+
+    def _build(self, n_features: dict[str, int]) -> WindowNet:
+        return LateFusionNet({s: n_features[s] for s in self.feature_sets}, self.block)
+
+
+@dataclass
+class PairInitialisers:
+    """The fitted unimodal models whose blocks start PAIR: music (audio features)
+    and visual (visual features), trained on the same fold's training items."""
+
+    audio: LSTMRegressor
+    visual: LSTMRegressor
+    trained_on: dict[str, list[str]] = field(default_factory=dict)
+
+
+class PairRegressor(LateFusionRegressor):
+    """PAIR: A2 whose blocks start from fitted unimodal music and visual models,
+    then fine-tuned on audiovisual ratings.
+
+    Args:
+        initialisers: the fitted unimodal models (experiments 1 and 2 of the
+            same fold). Their blocks must match ``block``.
+    """
+
+    architecture = "pair"
+
+    def __init__(
+        self,
+        initialisers: PairInitialisers | None = None,
+        block: BlockConfig = PAPER_BLOCK,
+        training: TrainingConfig | None = None,
+        history: int = HISTORY,
+    ) -> None:
+        super().__init__(block, training, history)
+        self.initialisers = initialisers
+
+    def _initialise(self, net: WindowNet) -> None:
+        if self.initialisers is None:
+            raise RuntimeError("PAIR needs fitted unimodal music and visual models")
+        for s, model in (("audio", self.initialisers.audio), ("visual", self.initialisers.visual)):
+            if model.net_ is None:
+                raise RuntimeError(f"the {s} initialiser of PAIR is not fitted")
+            net.block(s).load_state_dict(model.net_.block("main").state_dict())

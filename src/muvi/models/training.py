@@ -1,0 +1,216 @@
+"""The one training function used by every neural architecture.
+
+Adam (learning rate 1e-4), mean squared error, batches of 256 windows, up to
+100 epochs, early stopping on the validation loss with patience 7 and the best
+weights restored; seeded (python, numpy, torch) so a run is reproducible.
+
+Speed without changing the mathematics: the whole training set stays in memory
+as tensors (one row per item and sample, never one copy per window); a
+window is a row of 4 integer positions. Everything in the first LSTM layer
+that depends on one feature row only (the optional dense projection and the
+input projection ``W_ih x_t + b``) is computed once per distinct row of a batch,
+and once per row of the whole set when evaluating (overlapping windows share
+rows), then gathered per window. There are no per-sample Python loops.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from muvi.models.lstm import WindowNet
+
+
+@dataclass
+class TrainingConfig:
+    """Training hyper-parameters; the defaults are the paper's.
+
+    Attributes:
+        learning_rate: Adam's step size (paper: 1e-4).
+        batch_size: windows per step (paper: 256).
+        max_epochs: upper bound on epochs (paper: 100).
+        patience: epochs without a lower validation loss before stopping (paper: 7).
+        seed: seeds python, numpy and torch (initial weights, shuffling, dropout).
+        device: ``cpu`` or ``cuda``.
+        threads: CPU threads for torch (None leaves torch's setting).
+    """
+
+    learning_rate: float = 1e-4
+    batch_size: int = 256
+    max_epochs: int = 100
+    patience: int = 7
+    seed: int = 42
+    device: str = "cpu"
+    threads: int | None = 2
+
+
+@dataclass
+class WindowData:
+    """Windows as positions into shared feature rows.
+
+    Attributes:
+        rows: block name -> (n_rows, n_features) scaled feature rows.
+        positions: (n_windows, history) row positions of each window.
+        targets: (n_windows,) rating each window predicts (NaN when unknown).
+    """
+
+    rows: dict[str, torch.Tensor]
+    positions: torch.Tensor
+    targets: torch.Tensor
+
+    def to(self, device: torch.device | str) -> WindowData:
+        return WindowData(
+            rows={k: v.to(device) for k, v in self.rows.items()},
+            positions=self.positions.to(device),
+            targets=self.targets.to(device),
+        )
+
+    def __len__(self) -> int:
+        return int(self.positions.shape[0])
+
+
+@dataclass
+class TrainingHistory:
+    """What happened while training: losses per epoch and the epoch kept."""
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's generators."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds code that uses the global generator
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: str) -> torch.device:
+    """``cpu`` or ``cuda``; asking for cuda without a GPU is a clear error."""
+    from muvi.errors import MuviError
+
+    if device not in ("cpu", "cuda"):
+        raise MuviError(f"unknown device {device!r} (expected cpu or cuda)")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MuviError("device cuda was asked for but torch sees no CUDA GPU")
+    return torch.device(device)
+
+
+def _forward_batch(
+    net: WindowNet, rows: dict[str, torch.Tensor], positions: torch.Tensor
+) -> torch.Tensor:
+    """Net output for a batch of windows, projecting each distinct row once."""
+    unique, inverse = torch.unique(positions, return_inverse=True)
+    gates = {name: net.block(name).row_gates(rows[name][unique])[inverse] for name in net.blocks}
+    return net.forward_gates(gates)
+
+
+@torch.no_grad()
+def predict_windows(net: WindowNet, data: WindowData, batch_size: int = 8192) -> torch.Tensor:
+    """Predictions for every window of ``data`` (eval mode, no dropout).
+
+    Each feature row's first-layer projection is computed once for the whole
+    set and shared by the (up to 4) windows that contain it.
+    """
+    was_training = net.training
+    net.eval()
+    row_gates = {name: net.block(name).row_gates(data.rows[name]) for name in net.blocks}
+    out = [
+        net.forward_gates({k: g[data.positions[s : s + batch_size]] for k, g in row_gates.items()})
+        for s in range(0, len(data), batch_size)
+    ]
+    net.train(was_training)
+    if not out:
+        return torch.zeros(0, device=data.positions.device)
+    return torch.cat(out)
+
+
+def train_network(
+    net: WindowNet,
+    train: WindowData,
+    validation: WindowData | None = None,
+    config: TrainingConfig | None = None,
+    on_epoch: Callable[[int, float, float | None], None] | None = None,
+) -> TrainingHistory:
+    """Fit ``net`` on windows with Adam and MSE; early-stop on validation loss.
+
+    Args:
+        net: any :class:`muvi.models.lstm.WindowNet` (unimodal, A1, A2, PAIR),
+            already initialised (call :func:`seed_everything` before building it
+            for reproducible initial weights).
+        train: training windows.
+        validation: validation windows; without them all ``max_epochs`` are run
+            and the last weights kept.
+        config: hyper-parameters (paper defaults).
+        on_epoch: called after each epoch with (epoch, train loss, validation loss).
+
+    Returns:
+        The :class:`TrainingHistory`; ``net`` holds the best weights (lowest
+        validation loss) on return.
+    """
+    config = config or TrainingConfig()
+    device = resolve_device(config.device)
+    if config.threads is not None and device.type == "cpu":
+        torch.set_num_threads(config.threads)
+    if len(train) == 0:
+        raise ValueError("no training windows")
+    net.to(device)
+    train = train.to(device)
+    validation = validation.to(device) if validation is not None and len(validation) else None
+    generator = torch.Generator(device="cpu").manual_seed(config.seed)
+    torch.manual_seed(config.seed)  # dropout masks
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    history = TrainingHistory()
+    best_loss = float("inf")
+    best_state = copy.deepcopy(net.state_dict())
+    waited = 0
+    start = time.perf_counter()
+    n = len(train)
+    for epoch in range(config.max_epochs):
+        net.train()
+        order = torch.randperm(n, generator=generator).to(device)
+        total = torch.zeros((), device=device)
+        for s in range(0, n, config.batch_size):
+            batch = order[s : s + config.batch_size]
+            pred = _forward_batch(net, train.rows, train.positions[batch])
+            loss = torch.nn.functional.mse_loss(pred, train.targets[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.detach() * batch.numel()
+        train_loss = float(total) / n
+        history.train_loss.append(train_loss)
+        val_loss: float | None = None
+        if validation is not None:
+            pred = predict_windows(net, validation)
+            val_loss = float(torch.nn.functional.mse_loss(pred, validation.targets))
+            history.validation_loss.append(val_loss)
+            if val_loss < best_loss:
+                best_loss, waited, history.best_epoch = val_loss, 0, epoch
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                waited += 1
+        else:
+            history.best_epoch = epoch
+        if on_epoch is not None:
+            on_epoch(epoch, train_loss, val_loss)
+        if validation is not None and waited >= config.patience:
+            break
+    if validation is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    history.seconds = time.perf_counter() - start
+    return history

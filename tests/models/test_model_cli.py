@@ -1,0 +1,66 @@
+"""`muvi evaluate` and `muvi train` on a small simulated study."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from muvi.cli import app, main
+
+pytest.importorskip("muvi.data.simulator")
+
+
+def test_evaluate_writes_results_json_tables_and_figures(small_study, tmp_path):
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--data", str(small_study), "--out", str(out), "--experiments", "1,2",
+         "--models", "lstm", "--dimensions", "arousal", "--epochs", "1", "--threads", "1", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["simulated"] is True
+    assert {e["name"] for e in doc["experiments"]} == {"exp1_lstm", "exp2_lstm"}
+    for e in doc["experiments"]:
+        assert set(e) == {"name", "model", "target_modality", "features", "dimension",
+                          "rmse_mean", "rmse_std", "ccc_mean", "ccc_std", "n_items"}  # fmt: skip
+    assert {h["modality"] for h in doc["human_agreement"]} == {"music", "visual", "audiovisual"}
+    assert len(doc["ttests"]) == 2  # one pair of models, CCC and RMSE
+    for name in ("per_item.csv", "ttests.csv", "predictions.csv", "summary.csv"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "importance_families.csv").exists()  # empty without LASSO
+    figures = sorted((out / "figures").glob("*.png"))
+    assert figures and all(f.stat().st_size > 1000 for f in figures)
+
+
+def test_train_saves_bundles_that_predict(small_study, tmp_path):
+    from muvi.data.loaders import load_dataset
+    from muvi.models.bundle import load_bundle
+
+    out = tmp_path / "bundles"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(small_study), "--out", str(out), "--experiments", "1,4",
+         "--dimensions", "valence", "--epochs", "1", "--threads", "1", "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["audiovisual_valence_lstm_from_visual", "music_valence_lstm"]
+    bundle = load_bundle(out / "music_valence_lstm")
+    assert bundle.manifest["simulated"] is True
+    dataset = load_dataset(small_study)
+    item = dataset.items[0]
+    curve = bundle.predict_frame(
+        dataset.audio_features.xs(item, level="media_id", drop_level=False)
+    )
+    assert np.isfinite(curve.iloc[4:]).all() and (curve.abs().iloc[4:] <= 1).all()
+
+
+def test_bad_options_give_one_line_errors(small_study, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--data", str(small_study), "--out", str(tmp_path), "--experiments", "9"])
+    assert exit_.value.code == 2
+    assert "unknown experiment 9" in capsys.readouterr().err
