@@ -122,8 +122,12 @@ def analyze(
 def demo_command(
     out: str = typer.Option("demo", "--out", help="Folder for the simulated study and results."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulated study."),
-    items: int = typer.Option(81, "--items", min=12, help="Simulated media items."),
-    participants: int = typer.Option(49, "--participants", min=4, help="Simulated annotators."),
+    items: int = typer.Option(
+        40, "--items", min=12, help="Simulated media items (real study: 81)."
+    ),
+    participants: int = typer.Option(
+        30, "--participants", min=4, help="Simulated annotators (real study: 49)."
+    ),
     epochs: int = typer.Option(15, "--epochs", min=1, help="Most epochs per network (paper: 100)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:

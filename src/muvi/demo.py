@@ -2,21 +2,26 @@
 
 ``muvi demo --out DIR`` simulates a study (:mod:`muvi.data.simulator`), runs
 every analysis of the paper on it (:mod:`muvi.analysis`), cross-validates the
-models in a reduced but complete setting (every experiment, both dimensions,
-the five folds; fewer epochs than the paper), and writes one HTML report that
-shows all of it under a banner saying the data are simulated.
+models in a reduced but complete setting (every experiment, LASSO and the
+networks, both dimensions, the five folds; see
+:func:`muvi.models.protocol.demo_config`: LSTM layers of 32 units, learning
+rate 1e-3, at most 15 epochs), and writes one HTML report that shows all of it
+under a banner saying the data are simulated. ``muvi evaluate`` runs the
+paper's settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from muvi.data.schema import DIMENSIONS
 
 DEMO_EPOCHS = 15
 """Most epochs per network in the demo (the paper: 100, with early stopping)."""
+DEMO_ITEMS = 40
+DEMO_PARTICIPANTS = 30
 
 
 @dataclass
@@ -33,8 +38,8 @@ class DemoConfig:
     """
 
     seed: int = 0
-    n_items: int = 81
-    n_participants: int = 49
+    n_items: int = DEMO_ITEMS
+    n_participants: int = DEMO_PARTICIPANTS
     epochs: int = DEMO_EPOCHS
     experiments: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
     models: tuple[str, ...] = ("lasso", "lstm")
@@ -68,8 +73,7 @@ def run_demo(
     """
     from muvi.analysis import run_analysis
     from muvi.data.simulator import simulate
-    from muvi.models.protocol import EvaluationConfig, evaluate_study, evaluation_sections
-    from muvi.models.training import TrainingConfig
+    from muvi.models.protocol import demo_config, evaluate_study, evaluation_sections
     from muvi.report import analysis_sections, write_report
 
     config = config or DemoConfig()
@@ -93,12 +97,10 @@ def run_demo(
     tell("analysing the ratings")
     summary = run_analysis(paths.study, paths.analysis, progress=False)
     tell("cross-validating the models")
-    evaluation = EvaluationConfig(
-        experiments=config.experiments,
-        models=config.models,
-        dimensions=DIMENSIONS,
-        training=TrainingConfig(max_epochs=config.epochs),
+    evaluation = replace(
+        demo_config(), experiments=config.experiments, models=config.models, dimensions=DIMENSIONS
     )
+    evaluation.training = replace(evaluation.training, max_epochs=config.epochs)
     results, _ = evaluate_study(paths.study, paths.evaluation, evaluation, (), on_fit)
     tell("writing the report")
     sections = analysis_sections(paths.analysis, summary) + evaluation_sections(
@@ -111,8 +113,9 @@ def run_demo(
         simulated=True,
         notes=(
             f"Simulated with seed {config.seed}: {config.n_items} items, "
-            f"{config.n_participants} participants. Models trained for at most "
-            f"{config.epochs} epochs (the paper: 100), otherwise with the paper's settings.",
+            f"{config.n_participants} participants. Reduced model settings for a quick "
+            f"run (NOT the paper's): LSTM layers of 32 units, learning rate 1e-3, at most "
+            f"{config.epochs} epochs, patience 3; `muvi evaluate` uses the paper's settings.",
         ),
     )
     return paths

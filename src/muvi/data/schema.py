@@ -305,12 +305,35 @@ def visual_feature_columns() -> tuple[str, ...]:
 
 STATIC_COLUMNS_PUBLISHED: Final = (
     *STATIC_KEY_COLUMNS,
-    *(
-        "moved nervous filled_with_wonder allured fascinated overwhelmed "
-        "feeling_of_transcendence serene calm soothed tender affectionate mellow nostalgic "
-        "sentimental dreamy strong energetic triumphant animated bouncy joyful sad tearful "
-        "blue tense agitated"
-    ).split(),
+    *[
+        "moved",
+        "nervous",
+        "filled_with_wonder",
+        "allured",
+        "fascinated",
+        "overwhelmed",
+        "feeling_of_transcendence",
+        "serene",
+        "calm",
+        "soothed",
+        "tender",
+        "affectionate",
+        "mellow",
+        "nostalgic",
+        "sentimental",
+        "dreamy",
+        "strong",
+        "energetic",
+        "triumphant",
+        "animated",
+        "bouncy",
+        "joyful",
+        "sad",
+        "tearful",
+        "blue",
+        "tense",
+        "agitated",
+    ],
     "overlay_type",
 )
 """The column order of the published ``media_data.csv`` (its label columns are

@@ -125,6 +125,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         max_age=12 * 3600,
         same_site="lax",
     )
+
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
