@@ -11,6 +11,20 @@ need pretrained weights run with the small test models of
 ones (same code path, smaller networks), so their times are lower bounds of
 the real models' times.
 
+The small test models are the real architectures at reduced width (faces:
+VGG19-FER at width 1/8; scenes: a bottleneck ResNet with one block per stage
+and width_per_group 8; objects: the full-size SSDlite320 MobileNetV3 with
+random weights; actions: I3D at width 1/16), exactly as the tests build them;
+the inputs (sizes, normalisation, clip sampling) are the real models'.
+
+Threads: torch runs ``--threads`` intra-op threads (default 2). OpenMP's
+default is to spin-wait between parallel regions, which on a machine shared
+with other busy processes makes 2-thread convolutions up to ~10x slower
+(measured: SSDlite backbone 50 s vs 6 s per 120 frames); the benchmark sets
+``OMP_WAIT_POLICY=PASSIVE`` (unless the environment sets it) before torch is
+imported, and prints it. Set the same in the environment of ``muvi extract``
+on shared machines.
+
 Printed: seconds per step (decoding the audio, decoding the 120 frames of the
 500 ms grid, each extractor), the end-to-end time of ``extract_video`` for
 audio+colour+lighting (target: under 5 s) and for every family, and the
@@ -102,6 +116,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     args = parser.parse_args()
 
+    # before torch (and its OpenMP runtime) is loaded: see the module docstring
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -123,8 +139,15 @@ def main() -> None:
 
     print(
         f"cores visible: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, "
-        f"load average: {os.getloadavg()[0]:.1f}"
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+        "load average (1/5/15 min): " + " ".join(f"{v:.1f}" for v in os.getloadavg())
     )
+    if neural:
+        print(
+            "neural families run SMALL TEST MODELS (random weights, reduced width of the same "
+            "architectures: VGG19-FER x1/8, ResNet 1-1-1-1 width 8, SSDlite320 full size, "
+            "I3D x1/16); the real models' inputs, preprocessing and code paths"
+        )
     rows: list[tuple[str, float, float]] = []
     audio_media, wall, cpu = _timed(load_excerpt, clip, start=0.0, kinds=["audio"])
     rows.append(("decode audio (60 s, to 16 kHz mono)", wall, cpu))
@@ -150,6 +173,7 @@ def main() -> None:
         f"\nextract_video({cheap}), music start found in the audio: {wall:.2f} s wall, "
         f"{cpu:.2f} s CPU (target < 5 s), real-time factor {wall / DURATION_S:.3f}"
     )
+    print("load average (1/5/15 min): " + " ".join(f"{v:.1f}" for v in os.getloadavg()))
     if neural:
         _, wall, cpu = _timed(extract_video, clip, features=args.families, weights_dir=weights)
         print(

@@ -123,3 +123,47 @@ def test_probabilities_are_the_softmax_of_the_loaded_classifier(cuts_video, tmp_
 def test_missing_i3d_weights(cuts_video, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(WeightsError, match="muvi weights fetch i3d-kinetics400"):
         action_probabilities(cuts_video.path, np.arange(4) * 0.5, weights_dir=tmp_path)
+
+
+def test_fused_i3d_equals_the_checkpoint_network() -> None:
+    """Batch norm folded into the convolutions computes the same logits."""
+    torch.manual_seed(5)
+    net = InceptionI3d(width=1 / 16)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm3d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    net.eval()
+    x = torch.rand(2, 3, 8, 64, 64) * 2 - 1
+    with torch.no_grad():
+        before = net(x)
+        fused = net.fuse_batch_norm()
+        assert all(m.bn is None for m in fused.modules() if hasattr(m, "bn"))
+        np.testing.assert_allclose(fused(x).numpy(), before.numpy(), rtol=1e-4, atol=1e-4)
+    with pytest.raises(RuntimeError, match="eval mode"):
+        InceptionI3d(width=1 / 16).fuse_batch_norm()
+
+
+def test_clip_frames_are_the_scanned_frames(cuts_video) -> None:  # type: ignore[no-untyped-def]
+    """The second pass converts exactly the frames the scan timed, and only those."""
+    import av
+
+    from muvi.features.actions import _clip_image, read_clip_frames
+
+    start = 1.0
+    wanted = np.array([0.0, 0.04, 2.48, 4.0, 4.0])  # as the scan times them (from start)
+    got = read_clip_frames(cuts_video.path, start, wanted, 32)
+    assert sorted(got) == [0.0, 0.04, 2.48, 4.0]
+    with av.open(str(cuts_video.path)) as container:
+        reference = {
+            round(float(f.time) - start, 6): _clip_image(f, 32)
+            for f in container.decode(video=0)
+            if f.time is not None and abs(f.time - start - 2.48) < 1e-3
+        }
+    assert np.array_equal(got[2.48], reference[2.48])
+    assert got[2.48].shape == (32, 32, 3)
+    # different shots of the cut video have different colours
+    assert not np.array_equal(got[0.0], got[4.0])

@@ -74,3 +74,40 @@ def test_wrong_network_for_the_config_is_a_weights_error(
     )
     with pytest.raises(WeightsError, match="do not fit"):
         scene_probabilities(frames, tmp_path)
+
+
+def test_fused_inference_network_equals_the_checkpoint_network(
+    tmp_path: Path, frames: np.ndarray
+) -> None:
+    """Folding batch norm and channels-last change speed, not the probabilities.
+
+    A ResNet with non-trivial batch-norm statistics is saved in the release
+    layout; the extractor's output equals torchvision's plain forward pass of
+    the same state dict, with the same preprocessing (224x224, ImageNet mean/std).
+    """
+    from muvi.features.scenes import preprocess
+
+    config = {"layers": [1, 1, 1, 1], "width_per_group": 8}
+    torch.manual_seed(3)
+    model = build_scene_network(config)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    path = tmp_path / "places.pth.tar"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
+    wts.register_weights_file(
+        path,
+        name="places365-resnet50",
+        family="scenes",
+        architecture="resnet-places365",
+        config=config,
+    )
+    out = scene_probabilities(frames, tmp_path).to_numpy()
+    with torch.no_grad():
+        expected = torch.softmax(model.eval()(preprocess(frames, 224)), dim=1).double().numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert not np.allclose(out[0], out[1])  # the frames differ, so do the outputs

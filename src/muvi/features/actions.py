@@ -1,8 +1,9 @@
 """Actions: Kinetics-400 class probabilities per shot (I3D), broadcast to 500 ms rows.
 
-The excerpt is cut into shots (:mod:`muvi.features.shots`, PySceneDetect) in
-the same decoding pass that collects the frames for the action model. Clip
-sampling, per shot:
+The excerpt is cut into shots (:mod:`muvi.features.shots`, PySceneDetect);
+the scan records which frames make each shot's clip, and a second decoding
+pass converts only those frames to RGB (converting every frame cost more than
+the rest of the family). Clip sampling, per shot:
 
 - frames are resampled to ``clip_fps`` (25 fps, the rate of Kinetics and of
   the released I3D), each scaled so its short side is ``clip_size * 256/224``
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from muvi.data.schema import N_KINETICS400_CLASSES, visual_feature_columns
+from muvi.errors import DataError
 from muvi.features import weights as wts
 from muvi.features.registry import Extractor, register
 from muvi.features.shots import ShotConfig, ShotScan, detect_shots, shot_of_times
@@ -54,6 +56,7 @@ class ActionsConfig:
         clip_fps: frame rate the clip is sampled at.
         clip_size: side of the square crop (224 for the release).
         shots: shot detection settings.
+        batch_size: shot clips per I3D forward pass.
     """
 
     weights: str = I3D_WEIGHTS
@@ -61,6 +64,7 @@ class ActionsConfig:
     clip_fps: float = 25.0
     clip_size: int = 224
     shots: ShotConfig = field(default_factory=ShotConfig)
+    batch_size: int = 4
 
 
 def actions_columns() -> list[str]:
@@ -85,50 +89,151 @@ def _build(spec: wts.WeightsSpec, checkpoint: Any) -> Any:
     from muvi.features.nets.i3d import InceptionI3d
 
     model = InceptionI3d(width=float(spec.config.get("width", 1.0)))
-    return wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    model = wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    # checked against the checkpoint layout above; from here on only inference
+    return model.eval().fuse_batch_norm()
 
 
-class _ClipFrames:
-    """Collects frames at ``clip_fps``, scaled and centre-cropped, during the shot scan."""
+class _ClipTimes:
+    """Records the times of the frames sampled at ``clip_fps`` during the shot scan.
 
-    def __init__(self, config: ActionsConfig) -> None:
-        self.config = config
+    Only the times are kept: converting every frame of the video to RGB would
+    cost more than the rest of the actions family together, and only
+    ``clip_frames`` frames per shot are used (:func:`read_clip_frames` converts
+    those after the scan).
+    """
+
+    def __init__(self, clip_fps: float) -> None:
+        self.clip_fps = clip_fps
         self.times: list[float] = []
-        self.frames: list[np.ndarray] = []
         self._next = 0.0
 
     def __call__(self, t: float, frame: Any) -> None:
         if t + 1e-6 < self._next:
             return
-        self._next = max(self._next + 1.0 / self.config.clip_fps, t)
-        size = self.config.clip_size
-        short = round(size * 256 / 224)
-        w, h = int(frame.width), int(frame.height)
-        scale = short / min(w, h)
-        sw, sh = max(size, round(w * scale)), max(size, round(h * scale))
-        img = frame.to_ndarray(format="rgb24", width=sw, height=sh)
-        top, left = (sh - size) // 2, (sw - size) // 2
+        self._next = max(self._next + 1.0 / self.clip_fps, t)
         self.times.append(t)
-        self.frames.append(np.ascontiguousarray(img[top : top + size, left : left + size]))
 
 
-def shot_probabilities(
-    scan: ShotScan, clips: _ClipFrames, model: Any, clip_frames: int
-) -> np.ndarray:
-    """Kinetics probabilities (n_shots, 400) of every shot of a scan."""
+def clip_times(scan: ShotScan, sampled: np.ndarray, clip_frames: int) -> list[np.ndarray]:
+    """The frame times (s from the start) of each shot's clip.
+
+    Args:
+        scan: the shots.
+        sampled: times of the frames sampled at ``clip_fps``, ascending.
+        clip_frames: frames per clip.
+
+    Returns:
+        One array of ``clip_frames`` times per shot (repeated times for short shots).
+
+    Examples:
+        >>> from muvi.features.shots import Shot
+        >>> scan = ShotScan([1.0], [Shot(0.0, 1.0), Shot(1.0, 2.0)], 2.0, 4.0, 8)
+        >>> [c.tolist() for c in clip_times(scan, np.arange(8) * 0.25, 2)]
+        [[0.25, 0.5], [1.25, 1.5]]
+    """
+    out = []
+    for shot in scan.shots:
+        inside = np.flatnonzero((sampled >= shot.start - 1e-6) & (sampled < shot.end - 1e-6))
+        if len(inside) == 0:  # a shot shorter than one clip frame: its nearest frame
+            inside = np.array([int(np.argmin(np.abs(sampled - shot.start)))])
+        out.append(sampled[inside[clip_indices(len(inside), clip_frames)]])
+    return out
+
+
+def _clip_image(frame: Any, size: int) -> np.ndarray:
+    """Scale so the short side is ``size * 256/224``, then centre-crop ``size`` x ``size``."""
+    short = round(size * 256 / 224)
+    w, h = int(frame.width), int(frame.height)
+    scale = short / min(w, h)
+    sw, sh = max(size, round(w * scale)), max(size, round(h * scale))
+    img = frame.to_ndarray(format="rgb24", width=sw, height=sh)
+    top, left = (sh - size) // 2, (sw - size) // 2
+    return np.ascontiguousarray(img[top : top + size, left : left + size])
+
+
+def read_clip_frames(
+    path: str | Path, start: float, times: np.ndarray, size: int
+) -> dict[float, np.ndarray]:
+    """Decode the frames at ``times`` (s from ``start``, as the shot scan timed them).
+
+    One sequential pass from the first requested time to the last; only the
+    requested frames are converted to RGB (scaled and centre-cropped as
+    :func:`_clip_image`). A requested time matches the decoded frame whose time
+    is nearest (the scan and this pass see the same frame times).
+
+    Returns:
+        time -> uint8 (size, size, 3) frame, for every distinct requested time.
+
+    Raises:
+        DataError: the video cannot be decoded or ends before a requested frame.
+    """
+    import av
+
+    wanted = np.unique(np.asarray(times, dtype=np.float64))
+    out: dict[float, np.ndarray] = {}
+    if len(wanted) == 0:
+        return out
+    path = Path(path)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as err:
+        raise DataError(f"not a readable media file ({type(err).__name__})", file=path) from None
+    with container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate
+        period = 1.0 / float(rate) if rate else 0.04
+        first = start + float(wanted[0])
+        if first > 2.0:
+            container.seek(int((first - 1.0) * 1_000_000), backward=True, any_frame=False)
+        k = 0
+        previous = -np.inf
+        try:
+            for frame in container.decode(stream):
+                t = frame.time if frame.time is not None else previous + period
+                previous = t
+                rel = t - start
+                while k < len(wanted) and wanted[k] < rel - 0.5 * period:
+                    k += 1  # not a frame time of this pass (cannot happen for scan times)
+                if k >= len(wanted):
+                    break
+                if abs(rel - wanted[k]) <= 0.5 * period:
+                    out[float(wanted[k])] = _clip_image(frame, size)
+                    k += 1
+                    if k >= len(wanted):
+                        break
+        except av.FFmpegError as err:
+            raise DataError(
+                f"video could not be decoded ({type(err).__name__})", file=path
+            ) from None
+    missing = [float(t) for t in wanted if float(t) not in out]
+    if missing:
+        raise DataError(
+            f"no video frame at {start + missing[0]:.3f} s for the action clip", file=path
+        )
+    return out
+
+
+def shot_probabilities(clips: list[np.ndarray], model: Any, *, batch_size: int = 4) -> np.ndarray:
+    """Kinetics probabilities (n_shots, 400) of each shot's clip.
+
+    Args:
+        clips: per shot, uint8 RGB frames (T, H, W, 3), all of one shape.
+        model: the I3D network in eval mode.
+        batch_size: clips per forward pass.
+
+    Returns:
+        float (len(clips), 400); rows sum to 1.
+    """
     import torch
 
-    times = np.asarray(clips.times)
-    out = np.zeros((len(scan.shots), N_KINETICS400_CLASSES))
-    for k, shot in enumerate(scan.shots):
-        inside = np.flatnonzero((times >= shot.start - 1e-6) & (times < shot.end - 1e-6))
-        if len(inside) == 0:  # a shot shorter than one clip frame: its nearest frame
-            inside = np.array([int(np.argmin(np.abs(times - shot.start)))])
-        chosen = inside[clip_indices(len(inside), clip_frames)]
-        clip = np.stack([clips.frames[i] for i in chosen]).astype(np.float32)  # (T, H, W, 3)
-        x = torch.from_numpy(clip / 127.5 - 1.0).permute(3, 0, 1, 2)[None]  # (1, 3, T, H, W)
-        with torch.inference_mode():
-            out[k] = torch.softmax(model(x), dim=1)[0].double().numpy()
+    out = np.zeros((len(clips), N_KINETICS400_CLASSES))
+    with torch.inference_mode():
+        for lo in range(0, len(clips), batch_size):
+            batch = np.stack(clips[lo : lo + batch_size])  # (B, T, H, W, 3)
+            x = torch.from_numpy(batch).permute(0, 4, 1, 2, 3).float().div_(127.5).sub_(1.0)
+            out[lo : lo + len(batch)] = torch.softmax(model(x), dim=1).double().numpy()
     return out
 
 
@@ -160,9 +265,12 @@ def action_probabilities(
         DataError: the video cannot be read.
     """
     model = wts.load_model(config.weights, weights_dir, _build)
-    clips = _ClipFrames(config)
-    scan = detect_shots(path, start, duration, config.shots, frame_sink=clips)
-    probs = shot_probabilities(scan, clips, model, config.clip_frames)
+    sampler = _ClipTimes(config.clip_fps)
+    scan = detect_shots(path, start, duration, config.shots, frame_sink=sampler)
+    per_shot = clip_times(scan, np.asarray(sampler.times), config.clip_frames)
+    frames = read_clip_frames(path, start, np.concatenate(per_shot), config.clip_size)
+    clips = [np.stack([frames[float(t)] for t in shot]) for shot in per_shot]
+    probs = shot_probabilities(clips, model, batch_size=config.batch_size)
     rows = probs[shot_of_times(np.asarray(times, dtype=np.float64), scan.shots)]
     frame = pd.DataFrame(
         rows, columns=actions_columns(), index=pd.RangeIndex(len(rows), name="sample")

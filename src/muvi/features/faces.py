@@ -51,6 +51,16 @@ class FacesConfig:
         ten_crop: average the logits of ten 44x44 crops (as the release was
             evaluated); False uses the centre crop only.
         batch_size: frames per MTCNN call.
+        detect_height: frames taller than this are scaled down (area
+            averaging) to this height before detection, and the detector's
+            minimum face size is scaled by the same factor, so the smallest
+            face found is still ``min_face_size`` pixels of the original frame
+            and MTCNN's image pyramid has the same sizes; boxes are mapped back
+            to original-frame pixels and the expression model crops the faces
+            from the original frame. None detects on the original frame.
+        detect_min_face: the scaled minimum face size never goes below this
+            (MTCNN's own default, 20 pixels), so a face keeps enough pixels for
+            the refinement networks; the scale-down is limited accordingly.
     """
 
     weights: str = FER_WEIGHTS
@@ -58,6 +68,8 @@ class FacesConfig:
     min_face_size: int = 40
     ten_crop: bool = True
     batch_size: int = 16
+    detect_height: int | None = 360
+    detect_min_face: int = 20
 
 
 def faces_columns() -> list[str]:
@@ -78,10 +90,35 @@ def _mtcnn(min_face_size: int) -> Any:
     return _DETECTORS[min_face_size]
 
 
+def detection_scale(height: int, config: FacesConfig = FacesConfig()) -> float:
+    """The factor frames of this height are scaled by before face detection (<= 1).
+
+    Examples:
+        >>> detection_scale(720), detection_scale(360), detection_scale(1080)
+        (0.5, 1.0, 0.5)
+    """
+    if config.detect_height is None or height <= config.detect_height:
+        return 1.0
+    floor = min(1.0, config.detect_min_face / config.min_face_size)
+    return max(config.detect_height / height, floor)
+
+
+def _downscale(frames: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
+    h, w = frames.shape[1:3]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+
+
 def detect_faces(
     frames: np.ndarray, config: FacesConfig = FacesConfig()
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Face boxes in each frame.
+
+    Frames taller than ``config.detect_height`` are detected at a smaller
+    scale (see :class:`FacesConfig`); the boxes are always in pixels of the
+    frames given.
 
     Args:
         frames: uint8 RGB frames (n, h, w, 3) of one size.
@@ -89,7 +126,8 @@ def detect_faces(
 
     Returns:
         Per frame ``(boxes, probabilities)``: boxes float (k, 4) as
-        ``x1, y1, x2, y2`` pixels, probabilities (k,); k = 0 without faces.
+        ``x1, y1, x2, y2`` pixels of ``frames``, probabilities (k,); k = 0
+        without faces.
 
     Examples:
         >>> from skimage.data import astronaut
@@ -97,16 +135,30 @@ def detect_faces(
         >>> len(boxes)
         1
     """
-    detector = _mtcnn(config.min_face_size)
+    import torch
+
     out: list[tuple[np.ndarray, np.ndarray]] = []
+    if len(frames) == 0:
+        return out
+    scale = detection_scale(frames.shape[1], config)
+    # MTCNN's image pyramid starts at 12 / min_face_size of the image it gets:
+    # scaling both keeps the pyramid (and the smallest face, in original pixels)
+    detector = _mtcnn(max(1, round(config.min_face_size * scale)))
     for lo in range(0, len(frames), config.batch_size):
         batch = np.ascontiguousarray(frames[lo : lo + config.batch_size])
-        boxes, probs = detector.detect(batch)
+        if scale < 1.0:
+            batch = _downscale(batch, scale)
+        with torch.inference_mode():
+            boxes, probs = detector.detect(batch)
         for b, p in zip(boxes, probs, strict=True):
             if b is None:
                 out.append((np.zeros((0, 4)), np.zeros(0)))
                 continue
             b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+            if scale < 1.0:  # back to the frame's pixels (exact size ratio per axis)
+                b = b * np.array(
+                    [frames.shape[2] / batch.shape[2], frames.shape[1] / batch.shape[1]] * 2
+                )
             p = np.asarray(p, dtype=np.float64).reshape(-1)
             keep = p >= config.min_face_probability
             out.append((b[keep], p[keep]))
@@ -137,10 +189,14 @@ def face_crops(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def _build_vgg(spec: wts.WeightsSpec, checkpoint: Any) -> Any:
+    from muvi.features.nets.fusion import fuse_conv_batch_norm
     from muvi.features.nets.vgg_fer import FerVgg
 
     model = FerVgg(width=float(spec.config.get("width", 1.0)))
-    return wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    model = wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    # checked against the release's layout above; from here on only inference
+    fuse_conv_batch_norm(model.eval())
+    return model
 
 
 def expression_probabilities(crops: np.ndarray, model: Any, *, ten_crop: bool = True) -> np.ndarray:
@@ -194,13 +250,26 @@ def face_features(
     """
     model = wts.load_model(config.weights, weights_dir, _build_vgg)
     rows = np.zeros((len(frames), 2 + len(FER_EXPRESSIONS)))
+    crops, owner = [], []
     for k, (frame, (boxes, _)) in enumerate(zip(frames, detect_faces(frames, config), strict=True)):
-        crops = face_crops(frame, boxes)
-        if len(crops) == 0:
-            continue
-        rows[k, 0] = 1.0
-        rows[k, 1] = len(crops)
-        rows[k, 2:] = expression_probabilities(crops, model, ten_crop=config.ten_crop).mean(axis=0)
+        found = face_crops(frame, boxes)
+        crops.append(found)
+        owner += [k] * len(found)
+    if owner:
+        # every face of the excerpt in one pass (the network sees each face alone)
+        faces = np.concatenate(crops)
+        probs = np.concatenate(
+            [
+                expression_probabilities(faces[lo : lo + 64], model, ten_crop=config.ten_crop)
+                for lo in range(0, len(faces), 64)  # bounded memory: 64 faces x 10 crops
+            ]
+        )
+        faces_of = np.asarray(owner)
+        for k in np.unique(faces_of):
+            mine = probs[faces_of == k]
+            rows[k, 0] = 1.0
+            rows[k, 1] = len(mine)
+            rows[k, 2:] = mine.mean(axis=0)
     return pd.DataFrame(
         rows, columns=faces_columns(), index=pd.RangeIndex(len(rows), name="sample")
     )

@@ -103,8 +103,13 @@ def build_detector(architecture: str) -> Any:
 
 
 def _build(spec: wts.WeightsSpec, checkpoint: Any) -> Any:
+    from muvi.features.nets.fusion import fuse_conv_batch_norm
+
     model = build_detector(spec.architecture)
-    return wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    model = wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    # checked against the release's layout above; from here on only inference
+    fuse_conv_batch_norm(model.eval())
+    return model
 
 
 def class_confidences(

@@ -82,8 +82,16 @@ def build_scene_network(config: Mapping[str, Any] | None = None) -> Any:
 
 
 def _build(spec: wts.WeightsSpec, checkpoint: Any) -> Any:
+    import torch
+
+    from muvi.features.nets.fusion import fuse_conv_batch_norm
+
     model = build_scene_network(spec.config)
-    return wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    model = wts.load_into(model, wts.state_dict_from_checkpoint(checkpoint), spec)
+    # checked against the release's layout above; from here on only inference:
+    # batch norm folded into the convolutions, channels-last (faster on CPU)
+    fuse_conv_batch_norm(model.eval())
+    return model.to(memory_format=torch.channels_last)
 
 
 def preprocess(frames: np.ndarray, size: int = 224) -> Any:
@@ -125,6 +133,7 @@ def scene_probabilities(
     with torch.inference_mode():
         for lo in range(0, len(frames), config.batch_size):
             x = preprocess(frames[lo : lo + config.batch_size], config.input_size)
+            x = x.contiguous(memory_format=torch.channels_last)
             out[lo : lo + len(x)] = torch.softmax(model(x), dim=1).double().numpy()
     return pd.DataFrame(out, columns=scenes_columns(), index=pd.RangeIndex(len(out), name="sample"))
 
