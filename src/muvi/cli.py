@@ -7,6 +7,7 @@ the command exits with status 2, never with a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,13 @@ console = Console(stderr=True)
 
 def _path(value: str) -> Path:
     return Path(value).expanduser()
+
+
+def _quiet_openmp() -> None:
+    """Let idle OpenMP threads sleep instead of spinning (set before torch loads): on a
+    machine shared with other jobs, spinning threads made 2-thread inference up to ten
+    times slower in benchmarks/extract.py."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 # --- data commands (simulate, download) -------------------------------------
@@ -347,6 +355,7 @@ def extract_command(
 ) -> None:
     """Extract the study's features from videos into a folder the loaders read
     (emobase_features/, combined_visual_features.csv), resuming from the cache."""
+    _quiet_openmp()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from muvi.features.batch import extract_batch, find_videos, read_starts
@@ -407,6 +416,7 @@ def predict_command(
     ),
 ) -> None:
     """Valence/arousal curves at 2 Hz for a new video, per modality, from trained bundles."""
+    _quiet_openmp()
     from muvi.predict import predict_video
 
     with console.status("extracting features and predicting"):
