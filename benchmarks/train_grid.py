@@ -18,8 +18,18 @@ architecture with the paper's settings (2 LSTM layers of 256 units, batch 256):
   comparison, the way a Keras ``model.fit`` is fed: every overlapping 4-row
   window materialised as its own copy (an ``(n_windows, 4, n_features)``
   array), a shuffling ``DataLoader`` of batches of 256, ``nn.LSTM`` run on
-  each window, and the validation windows likewise. Keras/TensorFlow is not
-  installed here, so this PyTorch version stands in for the Keras reference.
+  each window, and the validation windows likewise;
+* ``--keras-python PATH`` (optional; TensorFlow is not a MuVi dependency): the
+  real thing, a plain tf.keras ``Sequential`` of the unimodal model
+  (benchmarks/keras_reference.py) fitted on the same windows as float32
+  arrays in a subprocess run by that interpreter (e.g. a separate venv with
+  ``pip install tensorflow-cpu numpy``), ``--keras-threads`` threads, one
+  warm-up epoch then ``--repeats`` timed epochs.
+
+``--compare-threads`` times two epochs one after the other with 1 and 2 threads
+and side by side in two 1-thread processes (``EvaluationConfig.workers``).
+``--grid --grid-epochs N --workers W`` runs the whole protocol with at most N
+epochs per network (100: the paper's full grid).
 
 Both paths train the same network (same parameters, same maths: the tests
 check equal outputs and gradients). With ``--grid`` it also runs the whole
@@ -31,10 +41,13 @@ epoch times and ``--assumed-epochs``, labelled as such.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -113,6 +126,101 @@ def reference_epoch(net, train: WindowData, val: WindowData, config: TrainingCon
     return time.perf_counter() - start
 
 
+KERAS_SCRIPT = Path(__file__).with_name("keras_reference.py")
+
+
+def export_windows(train: WindowData, val: WindowData, path: Path, block: str = "main") -> Path:
+    """Write the windows of one block as materialised float32 arrays for Keras.
+
+    ``train_x[w]`` is the ``(history, n_features)`` stack of the rows at
+    ``train.positions[w]``, ``train_y[w]`` its target: exactly the windows the
+    toolkit trains on, one copy per window, as ``model.fit`` wants them.
+    """
+    arrays = {}
+    for role, data in (("train", train), ("val", val)):
+        arrays[f"{role}_x"] = data.rows[block][data.positions].numpy().astype(np.float32)
+        arrays[f"{role}_y"] = data.targets.numpy().astype(np.float32)
+    np.savez(path, **arrays)
+    return path
+
+
+def keras_epoch(
+    python: Path, train: WindowData, val: WindowData, threads: int, repeats: int
+) -> dict:
+    """Time the straightforward tf.keras model (benchmarks/keras_reference.py)
+    in a subprocess run by ``python`` (an interpreter with TensorFlow).
+
+    Returns:
+        The script's JSON report (``epoch_s``: timed epochs after a warm-up).
+
+    Raises:
+        RuntimeError: the interpreter is missing or the script failed.
+    """
+    if not Path(python).exists():
+        raise RuntimeError(f"--keras-python {python}: no such interpreter")
+    with tempfile.TemporaryDirectory(prefix="muvi_keras_") as tmp:
+        path = export_windows(train, val, Path(tmp) / "windows.npz")
+        done = subprocess.run(
+            [str(python), str(KERAS_SCRIPT), str(path), "--threads", str(threads),
+             "--repeats", str(repeats)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the Keras reference failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _epoch_in_process(net, train: WindowData, val: WindowData, threads: int) -> float:
+    torch.set_num_threads(threads)
+    return fast_epoch(net, train, val, TrainingConfig(threads=threads))
+
+
+def thread_comparison(net, train: WindowData, val: WindowData) -> dict[str, float]:
+    """Seconds for TWO epochs of the same net (e.g. the valence and the arousal
+    model of a fold): one after the other with 1 and with 2 threads, and side
+    by side in two spawned processes with 1 thread each (what
+    ``EvaluationConfig(workers=2)`` does with whole folds)."""
+    import copy
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = {}
+    for threads in (1, 2):
+        start = time.perf_counter()
+        for _ in range(2):
+            fast_epoch(copy.deepcopy(net), train, val, TrainingConfig(threads=threads))
+        out[f"serial, {threads} thread{'s' if threads > 1 else ''}"] = time.perf_counter() - start
+    torch.set_num_threads(2)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(time.sleep, [1.0, 1.0]))  # start both workers before timing
+        start = time.perf_counter()
+        jobs = [pool.submit(_epoch_in_process, copy.deepcopy(net), train, val, 1) for _ in range(2)]
+        for job in jobs:
+            job.result()
+        out["2 processes x 1 thread"] = time.perf_counter() - start
+    return out
+
+
+def run_grid(study: StudyData, config: TrainingConfig, args: argparse.Namespace) -> None:
+    """Run and time the whole protocol (paper settings unless --grid-epochs)."""
+    from dataclasses import replace
+
+    from muvi.models.protocol import run_evaluation
+
+    config = replace(config, max_epochs=args.grid_epochs)
+    start = time.perf_counter()
+    results = run_evaluation(study, EvaluationConfig(training=config, workers=args.workers))
+    grid_s = time.perf_counter() - start
+    epochs = results.training["epochs"]
+    what = "full grid" if args.grid_epochs == 100 else f"grid capped at {args.grid_epochs} epochs"
+    print(f"[{config.device}] MEASURED {what} ({args.workers} worker processes, "
+          f"{args.threads} threads): {grid_s / 60:.1f} min "
+          f"({len(epochs)} networks, {epochs.mean():.1f} epochs on average, "
+          f"{epochs.sum()} epochs in all)")  # fmt: skip
+    summary = results.summary()
+    print(summary[["name", "dimension", "ccc_mean", "rmse_mean"]].to_string(index=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,6 +234,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="epochs timed per path (best kept)")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument(
+        "--keras-python",
+        type=Path,
+        help="a Python with TensorFlow: also time a plain tf.keras model of exp 1 (optional)",
+    )
+    parser.add_argument("--keras-threads", type=int, default=2, help="TensorFlow's threads")
+    parser.add_argument(
+        "--compare-threads",
+        action="store_true",
+        help="time 2 epochs: serial with 1 and 2 threads vs 2 processes x 1 thread",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="processes for the --grid run (EvaluationConfig)"
+    )
+    parser.add_argument(
+        "--only-audio", action="store_true", help="time only the audio LSTM (exp 1/3)"
+    )
+    parser.add_argument(
+        "--grid-epochs", type=int, default=100, help="max epochs in the --grid run (paper: 100)"
+    )
     parser.add_argument("--grid", action="store_true", help="also run and time the full grid")
     parser.add_argument("--assumed-epochs", type=int, default=30, help="for the projection only")
     args = parser.parse_args()
@@ -177,14 +305,38 @@ def main() -> None:
         print(f"{'architecture':<26}{'fast (s)':>10}{'reference (s)':>15}{'speed-up':>10}")
         epoch_s: dict[str, float] = {}
         for label, (model, (train, val)) in architectures.items():
+            if args.only_audio and not label.startswith("lstm (audio"):
+                continue
             net, tr, va = _prepared(model, train, val)
             fast = min(fast_epoch(net, tr, va, config) for _ in range(args.repeats))
             epoch_s[label] = fast
+            if label.startswith("lstm (audio"):
+                audio_windows = (tr, va)
             if args.no_reference:
                 print(f"{label:<26}{fast:>10.2f}")
                 continue
             ref = min(reference_epoch(net, tr, va, config) for _ in range(args.repeats))
             print(f"{label:<26}{fast:>10.2f}{ref:>15.2f}{ref / fast:>9.1f}x")
+        if args.keras_python is not None and device == "cpu":
+            report = keras_epoch(
+                args.keras_python, *audio_windows, args.keras_threads, args.repeats
+            )
+            keras_s = min(report["epoch_s"])
+            ours = epoch_s["lstm (audio, exp 1/3)"]
+            print(f"[cpu] tf.keras {report['tensorflow']} reference, lstm (audio, exp 1/3), "
+                  f"{report['threads']} threads: epochs {', '.join(f'{t:.2f}' for t in report['epoch_s'])} s "
+                  f"(warm-up {report['warmup_s']:.2f} s)")  # fmt: skip
+            print(f"[cpu] one epoch: ours {ours:.2f} s, Keras {keras_s:.2f} s, "
+                  f"speed-up {keras_s / ours:.1f}x (target: 5x)")  # fmt: skip
+        if args.compare_threads and device == "cpu":
+            net, tr, va = _prepared(LSTMRegressor("audio", training=config), *music)
+            print("[cpu] two epochs of lstm (audio, exp 1/3), e.g. valence + arousal of a fold:")
+            for label, seconds in thread_comparison(net, tr, va).items():
+                print(f"    {label:<26}{seconds:>8.2f} s")
+        if args.only_audio:
+            if args.grid:
+                run_grid(study, config, args)
+            continue
         # the grid fits, per fold and dimension: exp 1-4 LSTMs, A1, A2, PAIR + 5 LASSO
         per_fold_dim = (
             2 * epoch_s["lstm (audio, exp 1/3)"]
@@ -199,16 +351,7 @@ def main() -> None:
         print(f"[{device}] PROJECTED full grid at {args.assumed_epochs} epochs per network "
               f"(not measured): {projected / 60:.0f} min")  # fmt: skip
         if args.grid:
-            from muvi.models.protocol import run_evaluation
-
-            start = time.perf_counter()
-            results = run_evaluation(study, EvaluationConfig(training=config))
-            grid_s = time.perf_counter() - start
-            epochs = results.training["epochs"]
-            print(f"[{device}] MEASURED full grid: {grid_s / 60:.1f} min "
-                  f"({len(epochs)} networks, {epochs.mean():.1f} epochs on average)")  # fmt: skip
-            summary = results.summary()
-            print(summary[["name", "dimension", "ccc_mean", "rmse_mean"]].to_string(index=False))
+            run_grid(study, config, args)
 
 
 if __name__ == "__main__":

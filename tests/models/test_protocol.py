@@ -26,6 +26,7 @@ TINY = dict(
     block=BlockConfig(hidden=(8, 8)),
     training=TrainingConfig(max_epochs=2, threads=1),
     lasso=LassoConfig(n_alphas=5, eps=1e-2),
+    workers=1,  # the spies below live in this process
 )
 
 

@@ -1,0 +1,55 @@
+"""benchmarks/train_grid.py's Keras hand-off: the exported windows are exactly the
+toolkit's windows (one materialised copy per window), and TensorFlow stays optional."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from muvi.models.training import WindowData
+from muvi.models.windows import window_positions
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "train_grid.py"
+
+
+@pytest.fixture(scope="module")
+def train_grid():
+    spec = importlib.util.spec_from_file_location("train_grid_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["train_grid_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _data(n_items: int, seed: int) -> WindowData:
+    g = torch.Generator().manual_seed(seed)
+    rows = torch.rand(n_items * 7, 3, generator=g)
+    positions = torch.from_numpy(window_positions(n_items, 7, 4))
+    return WindowData({"main": rows}, positions, torch.arange(len(positions), dtype=torch.float32))
+
+
+def test_exported_windows_are_the_rows_of_each_window(train_grid, tmp_path):
+    train, val = _data(2, 0), _data(1, 1)
+    path = train_grid.export_windows(train, val, tmp_path / "w.npz")
+    saved = np.load(path)
+    assert saved["train_x"].shape == (2 * 3, 4, 3)  # 7 samples - 4 history = 3 windows/item
+    assert saved["train_x"].dtype == np.float32
+    rows = train.rows["main"].numpy()
+    # by hand: item 1's first window predicts its sample 4 from its rows 0..3 (7..10 overall)
+    np.testing.assert_array_equal(saved["train_x"][3], rows[7:11])
+    np.testing.assert_array_equal(saved["train_y"], np.arange(6, dtype=np.float32))
+    np.testing.assert_array_equal(saved["val_x"][2], val.rows["main"].numpy()[2:6])
+
+
+def test_keras_is_optional_and_a_missing_interpreter_is_a_clear_error(train_grid, tmp_path):
+    with pytest.raises(RuntimeError, match="no such interpreter"):
+        train_grid.keras_epoch(tmp_path / "nopython", _data(1, 0), _data(1, 1), 1, 1)
+    # the Keras script itself imports TensorFlow only inside main()
+    source = (BENCH.parent / "keras_reference.py").read_text()
+    assert "import tensorflow" not in source.split("def main")[0]
