@@ -11,5 +11,7 @@ ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 echo "[test] mypy"
 mypy
-echo "[test] pytest"
+echo "[test] pytest: docstring examples"
+pytest -q --doctest-modules src/muvi
+echo "[test] pytest: test suite"
 pytest -q "$@"
