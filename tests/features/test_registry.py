@@ -103,3 +103,16 @@ def test_output_contract_is_checked(cuts_video: GeneratedVideo) -> None:
             extract_video(cuts_video.path, features="broken", start=0.0)
     finally:
         unregister(broken.name)
+
+
+def test_the_yolo_backend_resolves_by_name_in_a_fresh_process():
+    # the registry is global: a new interpreter shows what a user's first lookup sees
+    import subprocess
+    import sys
+
+    code = (
+        "from muvi.features.registry import resolve\n"
+        "print([(e.name, e.family) for e in resolve('audio,objects_yolo')])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[('audio', 'audio'), ('objects_yolo', 'objects')]"

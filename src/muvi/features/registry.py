@@ -64,6 +64,8 @@ _BUILTIN_MODULES: Final = {
     "scenes": "muvi.features.scenes",
     "objects": "muvi.features.objects",
     "actions": "muvi.features.actions",
+    # the optional YOLO backend of the objects family (AGPL extra), beside the default
+    "objects_yolo": "muvi.features.objects",
 }
 """Where the built-in extractors live; imported on first lookup."""
 
