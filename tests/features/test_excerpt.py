@@ -94,3 +94,16 @@ def test_audioless_video(audioless_video: GeneratedVideo) -> None:
     excerpt = load_excerpt(audioless_video.path, kinds=["frames"])
     assert excerpt.start == 0.0 and excerpt.n_samples == 4
     assert any("no audio stream" in n for n in excerpt.notes)
+
+
+def test_a_frame_extractor_without_decoded_frames_is_refused_by_name(tmp_path):
+    import numpy as np
+    import pytest
+
+    from muvi.features.excerpt import ExcerptMedia
+
+    media = ExcerptMedia("clip", tmp_path / "clip.mp4", 0.0, 1.0, np.array([0.0, 0.5]))
+    with pytest.raises(RuntimeError, match="the colour extractor needs the excerpt's frames"):
+        media.require_frames("colour")
+    media.frames = np.zeros((2, 4, 4, 3), np.uint8)
+    assert media.require_frames("colour") is media.frames

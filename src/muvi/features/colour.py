@@ -73,9 +73,7 @@ def colour_histograms(frames: np.ndarray) -> pd.DataFrame:
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the colour extractor needs the excerpt's frames")
-    return colour_histograms(media.frames)
+    return colour_histograms(media.require_frames("colour"))
 
 
 COLOUR = register(

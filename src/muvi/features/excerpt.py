@@ -100,6 +100,16 @@ class ExcerptMedia:
         """Number of 500 ms rows."""
         return len(self.times)
 
+    def require_frames(self, extractor: str) -> np.ndarray:
+        """The decoded frames, for an extractor that cannot run without them.
+
+        Raises:
+            RuntimeError: the frames were not decoded (a bug in the caller).
+        """
+        if self.frames is None:
+            raise RuntimeError(f"the {extractor} extractor needs the excerpt's frames")
+        return self.frames
+
 
 def frame_rms(audio: np.ndarray, sr: int, frame_s: float = 0.05) -> np.ndarray:
     """RMS level of consecutive non-overlapping frames.

@@ -299,9 +299,7 @@ def build_test_model(folder: Path, *, width: float = 0.125) -> tuple[str, Path]:
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the faces extractor needs the excerpt's frames")
-    return face_features(media.frames, media.weights_dir)
+    return face_features(media.require_frames("faces"), media.weights_dir)
 
 
 FACES = register(

@@ -53,9 +53,7 @@ def lighting_key(frames: np.ndarray) -> pd.DataFrame:
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the lighting extractor needs the excerpt's frames")
-    return lighting_key(media.frames)
+    return lighting_key(media.require_frames("lighting"))
 
 
 LIGHTING = register(

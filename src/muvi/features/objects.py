@@ -259,15 +259,13 @@ def build_test_model(folder: Path) -> tuple[str, Path]:
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the objects extractor needs the excerpt's frames")
-    return object_confidences(media.frames, media.weights_dir)
+    return object_confidences(media.require_frames("objects"), media.weights_dir)
 
 
 def _run_yolo(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the objects extractor needs the excerpt's frames")
-    return object_confidences(media.frames, media.weights_dir, ObjectsConfig(weights=YOLO_WEIGHTS))
+    return object_confidences(
+        media.require_frames("objects"), media.weights_dir, ObjectsConfig(weights=YOLO_WEIGHTS)
+    )
 
 
 OBJECTS = register(

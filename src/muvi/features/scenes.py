@@ -165,9 +165,7 @@ def build_test_model(
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:
-    if media.frames is None:
-        raise RuntimeError("the scenes extractor needs the excerpt's frames")
-    return scene_probabilities(media.frames, media.weights_dir)
+    return scene_probabilities(media.require_frames("scenes"), media.weights_dir)
 
 
 SCENES = register(
