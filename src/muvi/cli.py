@@ -185,6 +185,7 @@ def _model_config(
     device: str,
     block: str,
     threads: int = 2,
+    workers: int = 1,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
     from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
     from muvi.models.protocol import EvaluationConfig
@@ -207,6 +208,7 @@ def _model_config(
         dimensions=split(dimensions),
         block=PAPER_BLOCK if block == "paper" else REFERENCE_BLOCK,
         training=TrainingConfig(max_epochs=epochs, device=device, threads=threads),
+        workers=workers,
     )
 
 
@@ -240,6 +242,12 @@ def evaluate_command(
         "", "--items-for-figures", help="Test items to plot, comma separated (default: two)."
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Processes running (fold, dimension) jobs at once; the threads are shared out.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
@@ -248,7 +256,7 @@ def evaluate_command(
 
     from muvi.models.protocol import count_fits, evaluate_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
+    config = _model_config(experiments, models, dimensions, epochs, device, block, threads, workers)
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
         TextColumn("{task.description}"),

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from muvi.models.recurrence import two_layer_lstm
 from muvi.models.training import (
     TrainingConfig,
     TrainingHistory,
@@ -74,6 +75,12 @@ def _keras_like_init(lstm: nn.LSTM) -> None:
         b_ih.zero_()
         b_hh.zero_()
         b_ih[hidden : 2 * hidden] = 1.0
+
+
+def _dropout_mask(like: torch.Tensor, shape: tuple[int, ...], keep: float) -> torch.Tensor:
+    """Inverted-dropout mask: 1 / keep with probability ``keep``, else 0 (as ``nn.Dropout``)."""
+    uniform = torch.rand(shape, dtype=like.dtype, device=like.device)
+    return (uniform < keep).to(like.dtype).div_(keep)
 
 
 def _weight(lstm: nn.LSTM, name: str) -> torch.Tensor:
@@ -138,28 +145,31 @@ class LSTMBlock(nn.Module):
         """The rest of the block from precomputed row gates.
 
         Args:
-            gates: (batch, history, 4 * hidden[0]) from :meth:`row_gates`.
+            gates: (history, batch, 4 * hidden[0]) from :meth:`row_gates`,
+                time-major (step first).
 
         Returns:
-            (batch, hidden[1]), equal to :meth:`forward` on the same windows.
+            (batch, hidden[1]), equal to :meth:`forward` on the same windows
+            (computed by :func:`muvi.models.recurrence.two_layer_lstm`).
         """
-        w_hh = _weight(self.lstm1, "weight_hh_l0")
-        batch, steps, _ = gates.shape
-        h = gates.new_zeros(batch, self.config.hidden[0])
-        c = torch.zeros_like(h)
-        outputs = []
-        width = self.config.hidden[0]
-        for step in range(steps):  # 4 steps; the batch is vectorised
-            # the first step starts from h = c = 0: no recurrent product
-            z = gates[:, step] if step == 0 else torch.addmm(gates[:, step], h, w_hh.T)
-            s = torch.sigmoid(z)  # i, f, o gates (g's sigmoid is unused)
-            g = torch.tanh(z[:, 2 * width : 3 * width])
-            i, f, o = s[:, :width], s[:, width : 2 * width], s[:, 3 * width :]
-            c = i * g if step == 0 else torch.addcmul(f * c, i, g)
-            h = o * torch.tanh(c)
-            outputs.append(h)
-        out, _ = self.lstm2(self.dropout(torch.stack(outputs, dim=1)))
-        return self.dropout(out[:, -1])
+        steps, batch, _ = gates.shape
+        mask1 = mask2 = None
+        p = self.config.dropout
+        if self.training and p > 0:  # inverted dropout, as nn.Dropout
+            keep = 1.0 - p
+            h1, h2 = self.config.hidden
+            mask1 = _dropout_mask(gates, (steps, batch, h1), keep)
+            mask2 = _dropout_mask(gates, (batch, h2), keep)
+        lstm2 = self.lstm2
+        return two_layer_lstm(
+            gates,
+            _weight(self.lstm1, "weight_hh_l0"),
+            _weight(lstm2, "weight_ih_l0"),
+            _weight(lstm2, "weight_hh_l0"),
+            _weight(lstm2, "bias_ih_l0") + _weight(lstm2, "bias_hh_l0"),
+            mask1,
+            mask2,
+        )
 
 
 class WindowNet(nn.Module):

@@ -119,8 +119,10 @@ class EvaluationConfig:
             one, each process trains with ``max(1, training.threads //
             workers)`` CPU threads; every fit is seeded on its own, so the
             results equal a one-process run with that many threads. Default
-            2 (measured on 2 shared cores: two 1-thread trainings side by side
-            beat one 2-thread training; see benchmarks/train_grid.py).
+            1 (measured on 2 shared cores with benchmarks/train_grid.py: one
+            2-thread training runs two epochs in 3.6 s, two 1-thread trainings
+            side by side in 5.0 s; a 1-epoch grid took 4.7 min with 1 worker,
+            5.0 min with 2).
     """
 
     experiments: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
@@ -129,7 +131,7 @@ class EvaluationConfig:
     block: BlockConfig = PAPER_BLOCK
     training: TrainingConfig = field(default_factory=TrainingConfig)
     lasso: LassoConfig = field(default_factory=LassoConfig)
-    workers: int = 2
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -1087,4 +1089,5 @@ def demo_config() -> EvaluationConfig:
         block=BlockConfig(hidden=(32, 32)),
         training=TrainingConfig(learning_rate=1e-3, max_epochs=15, patience=3),
         lasso=LassoConfig(n_alphas=10, eps=1e-2),
+        workers=2,  # small networks: two 1-thread processes beat one 2-thread one
     )

@@ -112,9 +112,15 @@ def resolve_device(device: str) -> torch.device:
 def _forward_batch(
     net: WindowNet, rows: dict[str, torch.Tensor], positions: torch.Tensor
 ) -> torch.Tensor:
-    """Net output for a batch of windows, projecting each distinct row once."""
-    unique, inverse = torch.unique(positions, return_inverse=True)
-    gates = {name: net.block(name).row_gates(rows[name][unique])[inverse] for name in net.blocks}
+    """Net output for a batch of windows.
+
+    The feature rows of the windows are gathered time-major, (history, batch,
+    n_features), and projected by one matrix product per block. (Random
+    training batches share few rows: 256 windows of the study hold about 975
+    distinct rows out of 1,024, so finding the shared ones would cost more
+    than it saves; :func:`predict_windows` does share them.)
+    """
+    gates = {name: net.block(name).row_gates(rows[name][positions.T]) for name in net.blocks}
     return net.forward_gates(gates)
 
 
@@ -129,7 +135,9 @@ def predict_windows(net: WindowNet, data: WindowData, batch_size: int = 8192) ->
     net.eval()
     row_gates = {name: net.block(name).row_gates(data.rows[name]) for name in net.blocks}
     out = [
-        net.forward_gates({k: g[data.positions[s : s + batch_size]] for k, g in row_gates.items()})
+        net.forward_gates(
+            {k: g[data.positions[s : s + batch_size].T] for k, g in row_gates.items()}
+        )
         for s in range(0, len(data), batch_size)
     ]
     net.train(was_training)
@@ -172,7 +180,7 @@ def train_network(
     validation = validation.to(device) if validation is not None and len(validation) else None
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     torch.manual_seed(config.seed)  # dropout masks
-    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate, fused=True)
     history = TrainingHistory()
     best_loss = float("inf")
     best_state = copy.deepcopy(net.state_dict())

@@ -1,0 +1,218 @@
+"""The two stacked LSTM layers of a block as one operation with a hand-written backward.
+
+The maths is that of two ``nn.LSTM`` layers (PyTorch's gate order i, f, g, o;
+``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``; zero initial state)
+with a dropout mask on every output of the first layer and on the last output
+of the second. Only the way it is computed differs, for speed on the CPU:
+
+* the first layer receives its input gates ``W_ih x_t + b`` already computed
+  (once per distinct feature row, see :func:`muvi.models.training._forward_batch`);
+* the step from the zero initial state needs no recurrent product;
+* the second layer's input projection is one matrix product over all steps
+  and windows, and so are the weight gradients of both layers in the
+  backward pass (``dW = sum_t dz_t^T h_{t-1}`` as one product over the
+  stacked steps);
+* no autograd graph is built step by step: the forward keeps the gate
+  activations and the backward walks the steps once, in place where it can.
+
+:func:`two_layer_lstm` is checked against ``nn.LSTM`` (outputs and gradients)
+and with :func:`torch.autograd.gradcheck` in double precision by the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+def _tanh(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``tanh(x) = 2 sigmoid(2x) - 1``, written into ``out``: the same function,
+    several times faster than ``torch.tanh`` on the CPU."""
+    torch.sigmoid(torch.mul(x, 2.0), out=out)
+    return out.mul_(2.0).sub_(1.0)
+
+
+def _run_layer(gx: torch.Tensor, w_hh: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """One LSTM layer from its input gates.
+
+    Args:
+        gx: (steps, batch, 4 * hidden) input gates, biases included.
+        w_hh: (4 * hidden, hidden) recurrent weights.
+
+    Returns:
+        ``acts`` (steps, batch, 4 * hidden): sigmoid(i, f, o) and tanh(g);
+        ``c``, ``tanh_c`` and ``h``, each (steps, batch, hidden).
+    """
+    steps, batch, width = gx.shape
+    hidden = width // 4
+    acts = torch.empty_like(gx)
+    c = gx.new_empty(steps, batch, hidden)
+    tanh_c = torch.empty_like(c)
+    h = torch.empty_like(c)
+    w_t = w_hh.t()
+    g_cols = slice(2 * hidden, 3 * hidden)
+    for t in range(steps):
+        z = gx[t].clone() if t == 0 else torch.addmm(gx[t], h[t - 1], w_t)
+        a = acts[t]
+        z[:, g_cols] *= 2.0
+        torch.sigmoid(z, out=a)  # i, f, o; and g via tanh(x) = 2 sigmoid(2x) - 1
+        a[:, g_cols].mul_(2.0).sub_(1.0)
+        i, f, g, o = a.chunk(4, dim=1)
+        if t == 0:  # c_{-1} = 0
+            torch.mul(i, g, out=c[t])
+        else:
+            torch.addcmul(f * c[t - 1], i, g, out=c[t])
+        _tanh(c[t], out=tanh_c[t])
+        torch.mul(o, tanh_c[t], out=h[t])
+    return acts, c, tanh_c, h
+
+
+def _layer_backward(
+    acts: torch.Tensor,
+    c: torch.Tensor,
+    tanh_c: torch.Tensor,
+    w_hh: torch.Tensor,
+    dh_seq: torch.Tensor | None,
+    dh_last: torch.Tensor | None,
+) -> torch.Tensor:
+    """Gradient of the loss with respect to one layer's input gates.
+
+    Args:
+        acts, c, tanh_c: from :func:`_run_layer`.
+        w_hh: the layer's recurrent weights.
+        dh_seq: (steps, batch, hidden) gradient reaching every output ``h_t``
+            from above, or None when only the last output is used.
+        dh_last: (batch, hidden) gradient of the last output when ``dh_seq``
+            is None.
+
+    Returns:
+        (steps, batch, 4 * hidden): d loss / d gates; the gradient of the
+        input gates and, for steps >= 1, of the recurrent products.
+    """
+    hidden = acts.shape[-1] // 4
+    # derivatives of the activations for all steps at once: s (1 - s) for the
+    # sigmoid gates i, f, o and 1 - g^2 for the tanh gate g
+    deriv = acts - acts * acts
+    g_all = acts[..., 2 * hidden : 3 * hidden]
+    torch.addcmul(
+        torch.ones_like(g_all), g_all, g_all, value=-1.0, out=deriv[..., 2 * hidden : 3 * hidden]
+    )
+    dtanh_c = 1.0 - tanh_c * tanh_c
+    dgates = torch.empty_like(acts)
+    dh_rec: torch.Tensor | None = None
+    dc: torch.Tensor | None = None
+    for t in reversed(range(acts.shape[0])):
+        dh: torch.Tensor | None
+        if dh_seq is not None:
+            dh = dh_seq[t] if dh_rec is None else dh_rec.add_(dh_seq[t])
+        else:
+            dh = dh_last if dh_rec is None else dh_rec
+        assert dh is not None
+        i, f, g, o = acts[t].chunk(4, dim=1)
+        di, df, dg, do = dgates[t].chunk(4, dim=1)
+        # h = o * tanh(c): d o = dh * tanh(c); dc += dh * o * (1 - tanh(c)^2)
+        dc_here = (dh * o).mul_(dtanh_c[t])
+        dc = dc_here if dc is None else dc.add_(dc_here)
+        torch.mul(dh, tanh_c[t], out=do)
+        torch.mul(dc, g, out=di)  # c = f c_prev + i g
+        torch.mul(dc, i, out=dg)
+        if t == 0:
+            df.zero_()  # c_{-1} = 0
+        else:
+            torch.mul(dc, c[t - 1], out=df)
+        dgates[t].mul_(deriv[t])
+        if t == 0:
+            break
+        dc = dc * f
+        dh_rec = dgates[t] @ w_hh
+    return dgates
+
+
+def _recurrent_weight_grad(dgates: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``sum_{t >= 1} dz_t^T h_{t-1}`` as one matrix product over the stacked steps."""
+    steps, batch, width = dgates.shape
+    if steps < 2:
+        return dgates.new_zeros(width, h.shape[-1])
+    return dgates[1:].reshape(-1, width).t() @ h[:-1].reshape(-1, h.shape[-1])
+
+
+class _TwoLayerLSTM(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        gx1: torch.Tensor,
+        w_hh1: torch.Tensor,
+        w_ih2: torch.Tensor,
+        w_hh2: torch.Tensor,
+        b2: torch.Tensor,
+        mask1: torch.Tensor | None,
+        mask2: torch.Tensor | None,
+    ) -> torch.Tensor:
+        steps, batch, _ = gx1.shape
+        hidden1 = w_hh1.shape[1]
+        acts1, c1, tanh_c1, h1 = _run_layer(gx1, w_hh1)
+        x2 = h1 * mask1 if mask1 is not None else h1
+        gx2 = torch.addmm(b2, x2.reshape(steps * batch, hidden1), w_ih2.t())
+        acts2, c2, tanh_c2, h2 = _run_layer(gx2.view(steps, batch, -1), w_hh2)
+        out = h2[-1] * mask2 if mask2 is not None else h2[-1].clone()
+        ctx.save_for_backward(
+            w_hh1, w_ih2, w_hh2, mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2
+        )
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        (w_hh1, w_ih2, w_hh2, mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2) = (
+            ctx.saved_tensors
+        )
+        steps, batch, hidden1 = h1.shape
+        dh2 = dout * mask2 if mask2 is not None else dout
+        dg2 = _layer_backward(acts2, c2, tanh_c2, w_hh2, None, dh2)
+        flat2 = dg2.view(steps * batch, -1)
+        dw_ih2 = flat2.t() @ x2.reshape(steps * batch, hidden1)
+        db2 = flat2.sum(0)
+        dw_hh2 = _recurrent_weight_grad(dg2, h2)
+        dx2 = (flat2 @ w_ih2).view(steps, batch, hidden1)
+        dh1 = dx2.mul_(mask1) if mask1 is not None else dx2
+        dg1 = _layer_backward(acts1, c1, tanh_c1, w_hh1, dh1, None)
+        dw_hh1 = _recurrent_weight_grad(dg1, h1)
+        return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None
+
+
+def two_layer_lstm(
+    gx1: torch.Tensor,
+    w_hh1: torch.Tensor,
+    w_ih2: torch.Tensor,
+    w_hh2: torch.Tensor,
+    b2: torch.Tensor,
+    mask1: torch.Tensor | None = None,
+    mask2: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The last output of two stacked LSTM layers, from the first layer's input gates.
+
+    Args:
+        gx1: (steps, batch, 4 * hidden1): ``W_ih1 x_t + b_ih1 + b_hh1`` per step.
+        w_hh1: (4 * hidden1, hidden1) first layer's recurrent weights.
+        w_ih2: (4 * hidden2, hidden1) second layer's input weights.
+        w_hh2: (4 * hidden2, hidden2) second layer's recurrent weights.
+        b2: (4 * hidden2,) second layer's biases (``b_ih2 + b_hh2``).
+        mask1: (steps, batch, hidden1) dropout mask (already divided by the
+            keep probability) on the first layer's outputs, or None.
+        mask2: (batch, hidden2) dropout mask on the second layer's last output, or None.
+
+    Returns:
+        (batch, hidden2).
+
+    Examples:
+        >>> lstm1, lstm2 = torch.nn.LSTM(3, 4), torch.nn.LSTM(4, 2)
+        >>> x = torch.randn(5, 6, 3)  # steps, batch, features
+        >>> gx1 = x @ lstm1.weight_ih_l0.T + lstm1.bias_ih_l0 + lstm1.bias_hh_l0
+        >>> out = two_layer_lstm(gx1, lstm1.weight_hh_l0, lstm2.weight_ih_l0,
+        ...                      lstm2.weight_hh_l0, lstm2.bias_ih_l0 + lstm2.bias_hh_l0)
+        >>> torch.allclose(out, lstm2(lstm1(x)[0])[0][-1], atol=1e-6)
+        True
+    """
+    out = _TwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2)
+    assert isinstance(out, torch.Tensor)
+    return out
