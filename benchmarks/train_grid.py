@@ -26,6 +26,12 @@ architecture with the paper's settings (2 LSTM layers of 256 units, batch 256):
   ``pip install tensorflow-cpu numpy``), ``--keras-threads`` threads, one
   warm-up epoch then ``--repeats`` timed epochs.
 
+On the CPU it also prints the ceiling: the floating-point work of one epoch
+of the audio LSTM (matrix products, counted by torch's ``FlopCounterMode``)
+divided by this CPU's best measured float32 matrix-product speed is the
+shortest epoch any implementation of the same maths in float32 can reach, and
+Keras's epoch time over it the largest possible speed-up.
+
 ``--compare-threads`` times two epochs one after the other with 1 and 2 threads
 and side by side in two 1-thread processes (``EvaluationConfig.workers``).
 ``--grid --grid-epochs N --workers W`` runs the whole protocol with at most N
@@ -124,6 +130,44 @@ def reference_epoch(net, train: WindowData, val: WindowData, config: TrainingCon
     if config.device == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start
+
+
+def matmul_peak(threads: int, size: int = 2048, repeats: int = 10) -> float:
+    """This CPU's float32 matrix-product speed in GFLOP/s with ``threads``
+    threads: the best of ``repeats`` products of two ``size`` x ``size``
+    matrices (the ceiling for any exact float32 implementation)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = float("inf")
+    for _ in range(3 + repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    torch.set_num_threads(previous)
+    return 2 * size**3 / best / 1e9
+
+
+def epoch_flops(net, train: WindowData, val: WindowData, config: TrainingConfig) -> float:
+    """Floating-point operations of one epoch (training pass + validation loss),
+    counted by torch's ``FlopCounterMode`` (matrix products; the elementwise
+    work is not counted) on one full batch, scaled to the training windows,
+    plus the validation predictions."""
+    import copy
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from muvi.models.training import _forward_batch, predict_windows
+
+    net = copy.deepcopy(net).train()
+    batch = torch.arange(min(config.batch_size, len(train)))
+    with FlopCounterMode(display=False) as counter:
+        pred = _forward_batch(net, train.rows, train.positions[batch])
+        torch.nn.functional.mse_loss(pred, train.targets[batch]).backward()
+    per_window = counter.get_total_flops() / len(batch)
+    with FlopCounterMode(display=False) as counter:
+        predict_windows(net, val)
+    return per_window * len(train) + counter.get_total_flops()
 
 
 KERAS_SCRIPT = Path(__file__).with_name("keras_reference.py")
@@ -328,6 +372,21 @@ def main() -> None:
                   f"(warm-up {report['warmup_s']:.2f} s)")  # fmt: skip
             print(f"[cpu] one epoch: ours {ours:.2f} s, Keras {keras_s:.2f} s, "
                   f"speed-up {keras_s / ours:.1f}x (target: 5x)")  # fmt: skip
+        if device == "cpu":
+            tr, va = audio_windows
+            net, _, _ = _prepared(LSTMRegressor("audio", training=config), *music)
+            flops = epoch_flops(net, tr, va, config)
+            peak = matmul_peak(args.threads)
+            floor = flops / (peak * 1e9)
+            ours = epoch_s["lstm (audio, exp 1/3)"]
+            print(f"[cpu] lstm (audio, exp 1/3): {flops / 1e9:.0f} GFLOP per epoch in matrix "
+                  f"products (counted); this CPU multiplies float32 matrices at {peak:.0f} "
+                  f"GFLOP/s at best with {args.threads} threads (measured), so no exact float32 "
+                  f"epoch can take less than {floor:.2f} s; ours runs at "
+                  f"{flops / ours / 1e9:.0f} GFLOP/s ({100 * floor / ours:.0f}% of that ceiling)")  # fmt: skip
+            if args.keras_python is not None:
+                print(f"[cpu] against Keras's {keras_s:.2f} s, the largest speed-up any exact "
+                      f"float32 implementation could reach on this CPU is {keras_s / floor:.1f}x")  # fmt: skip
         if args.compare_threads and device == "cpu":
             net, tr, va = _prepared(LSTMRegressor("audio", training=config), *music)
             print("[cpu] two epochs of lstm (audio, exp 1/3), e.g. valence + arousal of a fold:")

@@ -6,11 +6,13 @@ weights restored; seeded (python, numpy, torch) so a run is reproducible.
 
 Speed without changing the mathematics: the whole training set stays in memory
 as tensors (one row per item and sample, never one copy per window); a
-window is a row of 4 integer positions. Everything in the first LSTM layer
-that depends on one feature row only (the optional dense projection and the
-input projection ``W_ih x_t + b``) is computed once per distinct row of a batch,
-and once per row of the whole set when evaluating (overlapping windows share
-rows), then gathered per window. There are no per-sample Python loops.
+window is a row of 4 integer positions. The two LSTM layers of a block run as
+one operation with a hand-written backward
+(:func:`muvi.models.recurrence.two_layer_lstm`) whose matrix products cover all
+windows and steps at once; Adam is PyTorch's fused implementation. When
+evaluating, each feature row's first-layer projection ``W_ih x_t + b`` is
+computed once for the whole set and shared by the (up to 4) overlapping
+windows that contain it. There are no per-sample Python loops.
 """
 
 from __future__ import annotations
