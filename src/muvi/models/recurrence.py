@@ -6,7 +6,8 @@ with a dropout mask on every output of the first layer and on the last output
 of the second. Only the way it is computed differs, for speed on the CPU:
 
 * the first layer receives its input gates ``W_ih x_t + b`` already computed
-  (once per distinct feature row, see :func:`muvi.models.training._forward_batch`);
+  (one matrix product per batch; when evaluating, once per feature row of the
+  whole set, see :func:`muvi.models.training.predict_windows`);
 * the step from the zero initial state needs no recurrent product;
 * the second layer's input projection is one matrix product over all steps
   and windows, and so are the weight gradients of both layers in the
@@ -133,8 +134,8 @@ def _layer_backward(
 
 def _recurrent_weight_grad(dgates: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """``sum_{t >= 1} dz_t^T h_{t-1}`` as one matrix product over the stacked steps."""
-    steps, batch, width = dgates.shape
-    if steps < 2:
+    width = dgates.shape[-1]
+    if dgates.shape[0] < 2:
         return dgates.new_zeros(width, h.shape[-1])
     return dgates[1:].reshape(-1, width).t() @ h[:-1].reshape(-1, h.shape[-1])
 
