@@ -282,6 +282,8 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     assert "SIMULATED DATA" in html
     assert ">Inter-rater agreement</h2>" in html
     assert "1 constant valence" in html
+    assert ">Paper vs this analysis</h2>" in html
+    assert "not compared: simulated data" in html
 
 
 def test_run_analysis_on_the_simulated_study(request, tmp_path):

@@ -314,7 +314,7 @@ def test_keras_adam_first_and_second_steps_by_hand() -> None:
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         x -= lr * math.sqrt(1 - b2**t) / (1 - b1**t) * m / (math.sqrt(v) + eps)
-        assert float(p) == pytest.approx(x, abs=1e-15)
+        assert float(p.detach()) == pytest.approx(x, abs=1e-15)
 
 
 def test_keras_epsilon_equals_a_larger_torch_epsilon_at_step_one() -> None:
@@ -332,7 +332,7 @@ def test_keras_epsilon_equals_a_larger_torch_epsilon_at_step_one() -> None:
     plain = nn.Parameter(torch.zeros(1, dtype=torch.float64))
     plain.grad = g.clone()
     torch.optim.Adam([plain], lr=1e-4, eps=1e-7).step()
-    assert abs(float(plain)) > abs(float(a))  # not the same as torch's eps=1e-7
+    assert abs(float(plain.detach())) > abs(float(a.detach()))  # not the same as torch's eps=1e-7
 
 
 def test_early_stopping_scores_the_last_epoch_seven_past_the_best() -> None:
