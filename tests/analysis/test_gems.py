@@ -86,12 +86,20 @@ def test_summary_block(tiny):
     block = gems_summary(tiny)
     assert set(block) == {
         "labels_per_annotation",
-        "distinct_labels_per_item",
+        "distinct_labels_per_stimulus",
+        "distinct_labels_per_item_pooled",
         "item_share",
         "category_any_share",
     }
     assert block["labels_per_annotation"]["all"] == pytest.approx(2.4)
-    assert block["distinct_labels_per_item"]["all"] == pytest.approx((7 + 3) / 2)
+    # pooled per item: a has 7 distinct labels over its modalities, b has 3
+    assert block["distinct_labels_per_item_pooled"] == pytest.approx((7 + 3) / 2)
+    # per stimulus (item x modality), the paper's definition, counted by hand:
+    # (a, music) 4, (a, visual) 3, (b, visual) 1, (b, audiovisual) 3 -> 11 / 4
+    assert block["distinct_labels_per_stimulus"] == pytest.approx(
+        {"music": 4.0, "visual": 2.0, "audiovisual": 3.0, "all": 11 / 4}
+    )
+    assert block["distinct_labels_per_stimulus"]["all"] < block["distinct_labels_per_item_pooled"]
     assert block["item_share"]["calm"] == pytest.approx(80.0)
     assert len(block["item_share"]) == 27 and len(block["category_any_share"]) == 9
     assert block["category_any_share"]["Sadness"] == pytest.approx(40.0)

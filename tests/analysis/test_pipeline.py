@@ -49,12 +49,13 @@ def check_static_summary(summary: dict) -> None:
     gems = summary["gems"]
     assert set(gems) == {
         "labels_per_annotation",
-        "distinct_labels_per_item",
+        "distinct_labels_per_stimulus",
+        "distinct_labels_per_item_pooled",
         "item_share",
         "category_any_share",
     }
     assert set(gems["labels_per_annotation"]) == {*MODALITIES, "all"}
-    assert set(gems["distinct_labels_per_item"]) == {*MODALITIES, "all"}
+    assert set(gems["distinct_labels_per_stimulus"]) == {*MODALITIES, "all"}
     assert set(gems["item_share"]) == set(GEMS_LABELS)
     assert set(gems["category_any_share"]) == set(GEMS_CATEGORIES)
     pairs = summary["label_correlations"]
@@ -104,6 +105,7 @@ def test_real_files_static_outputs(real_run):
         "gems",
         "label_correlations",
         "chi_square",
+        "paper",
     }
     check_static_summary(summary)
     assert summary["participants"]["n"] == 49
@@ -230,6 +232,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
         "mann_whitney",
         "kruskal",
         "agreement",
+        "agreement_pooled",
     }
     assert set(dynamic["mean"]) == {"valence", "arousal"}
     assert set(dynamic["mean"]["valence"]) == {*MODALITIES, "all"}
@@ -261,12 +264,26 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     agreement = pd.read_csv(tmp_path / "agreement.csv")
     assert len(agreement) == 47
     assert 99 not in set(agreement["participant_id"])
+    # pooled over modalities: every annotation once, population SD
+    for dim in ("valence", "arousal"):
+        values = agreement[dim].dropna()
+        pooled = dynamic["agreement_pooled"][dim]
+        assert pooled["n"] == len(values)
+        assert pooled["mean"] == pytest.approx(values.mean())
+        assert pooled["std"] == pytest.approx(values.std(ddof=0))
+    # simulated: the paper's figures are shown, never called a match
+    statuses = {c["key"]: c["status"] for c in summary["paper"]["comparisons"]}
+    assert "match" not in statuses.values() and "differs" not in statuses.values()
+    assert statuses["agreement_pooled_arousal_mean"] == "not compared"
+    assert statuses["distinct_labels_per_stimulus"] == "not compared"
     means = pd.read_csv(table_path(tmp_path, "rating_means"))
     assert means["n_samples"].max() == 47 * 118
     html = (tmp_path / "report.html").read_text()
     assert "SIMULATED DATA" in html
     assert ">Inter-rater agreement</h2>" in html
     assert "1 constant valence" in html
+    assert ">Paper vs this analysis</h2>" in html
+    assert "not compared: simulated data" in html
 
 
 def test_run_analysis_on_the_simulated_study(request, tmp_path):

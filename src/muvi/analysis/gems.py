@@ -193,17 +193,69 @@ def distinct_labels_per_item(static: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["media_id", "modality", "distinct_labels"])
 
 
+def distinct_labels_per_stimulus(static: pd.DataFrame) -> dict[str, float]:
+    """Distinct labels per media stimulus, as the paper counts them (§4.1.2).
+
+    A stimulus is one item in one modality; its count is the number of labels
+    ticked at least once by its annotators. ``all`` is the mean over every
+    (item, modality) stimulus, the paper's "in total" figure (15.83 on the
+    real release), not the count of an item's three modalities pooled (see
+    :func:`distinct_labels_per_item_pooled`).
+
+    Returns:
+        {modality: mean over that modality's stimuli, ``all``: mean over all stimuli}.
+
+    Examples:
+        >>> static = pd.DataFrame(0, index=range(3), columns=list(GEMS_LABELS))
+        >>> static["media_id"] = ["a", "a", "b"]
+        >>> static["modality"] = ["music", "visual", "music"]
+        >>> static.loc[0, ["sad", "blue"]] = 1
+        >>> static.loc[1, "sad"] = 1
+        >>> static.loc[2, ["calm", "sad", "tense"]] = 1
+        >>> distinct_labels_per_stimulus(static)
+        {'music': 2.5, 'visual': 1.0, 'all': 2.0}
+    """
+    table = distinct_labels_per_item(static)
+    stimuli = table[table["modality"] != ALL]
+    means = stimuli.groupby("modality", sort=False)["distinct_labels"].mean()
+    out = {str(m): float(means[m]) for m in MODALITIES if m in means.index}
+    out[ALL] = float(stimuli["distinct_labels"].mean()) if len(stimuli) else float("nan")
+    return out
+
+
+def distinct_labels_per_item_pooled(static: pd.DataFrame) -> float:
+    """Mean over items of the labels ticked at least once in ANY modality.
+
+    Not the paper's per-stimulus figure: an item's three modalities are
+    pooled (24.35 on the real release, against the paper's 15.83 per stimulus).
+
+    Examples:
+        >>> static = pd.DataFrame(0, index=range(2), columns=list(GEMS_LABELS))
+        >>> static["media_id"] = ["a", "a"]
+        >>> static["modality"] = ["music", "visual"]
+        >>> static.loc[0, ["sad", "blue"]] = 1
+        >>> static.loc[1, "calm"] = 1
+        >>> distinct_labels_per_item_pooled(static)
+        3.0
+    """
+    table = distinct_labels_per_item(static)
+    pooled = table.loc[table["modality"] == ALL, "distinct_labels"]
+    return float(pooled.mean()) if len(pooled) else float("nan")
+
+
 def gems_summary(static: pd.DataFrame) -> dict[str, Any]:
     """The ``gems`` block of ``summary.json``.
 
     Returns:
         ``labels_per_annotation`` {modality or ``all``: mean},
-        ``distinct_labels_per_item`` {modality or ``all``: mean over items},
-        ``item_share`` {label: % of all annotations}, ``category_any_share``
-        {category: % of all annotations with at least one of its labels}.
+        ``distinct_labels_per_stimulus`` {modality: mean over its stimuli,
+        ``all``: mean over all item x modality stimuli, the paper's §4.1.2
+        figure}, ``distinct_labels_per_item_pooled`` (mean over items of the
+        labels ticked in any modality), ``item_share`` {label: % of all
+        annotations}, ``category_any_share`` {category: % of all annotations
+        with at least one of its labels}.
     """
     per_annotation = labels_per_annotation(static)
-    distinct = distinct_labels_per_item(static).groupby("modality", sort=False)["distinct_labels"]
     table = label_table(static)
     overall = table[table["modality"] == ALL]
     groups = group_table(static, "category")
@@ -213,7 +265,8 @@ def gems_summary(static: pd.DataFrame) -> dict[str, Any]:
             str(m): float(v)
             for m, v in zip(per_annotation["modality"], per_annotation["mean"], strict=True)
         },
-        "distinct_labels_per_item": {str(m): float(v) for m, v in distinct.mean().items()},
+        "distinct_labels_per_stimulus": distinct_labels_per_stimulus(static),
+        "distinct_labels_per_item_pooled": distinct_labels_per_item_pooled(static),
         "item_share": {
             str(k): float(v) for k, v in zip(overall["label"], overall["item_share"], strict=True)
         },

@@ -54,6 +54,7 @@ DYNAMIC_TABLES = (
     "overlay_tests",
     "modality_tests",
     "agreement_summary",
+    "agreement_pooled",
 )
 """Tables written when the study has dynamic ratings."""
 

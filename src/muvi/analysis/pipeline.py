@@ -24,6 +24,7 @@ from muvi.analysis import (
     dynamic_effects,
     gems,
     modality_agreement,
+    paper,
     participants,
     static_effects,
 )
@@ -151,7 +152,7 @@ def _static_analyses(
 
 
 def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -> dict[str, Any]:
-    from muvi.annotations import agreement, agreement_summary, gold_standard
+    from muvi.annotations import agreement, agreement_summary, gold_standard, pooled_agreement
 
     dynamic = data.dynamic
     assert dynamic is not None
@@ -184,6 +185,8 @@ def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -
     agreement_table = agreement_summary(per_annotation)
     _write(per_annotation, out / AGREEMENT_FILE)
     _write(agreement_table, table_path(out, "agreement_summary"))
+    pooled = pooled_agreement(per_annotation)
+    _write(pooled, table_path(out, "agreement_pooled"))
 
     def per_dimension(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         return {d: _records(table[table["dimension"] == d]) for d in DIMENSIONS}
@@ -202,6 +205,10 @@ def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -
     summary["agreement"] = {
         d: {str(r["modality"]): {"mean": float(r["mean"]), "std": float(r["std"])} for r in rows}
         for d, rows in per_dimension(agreement_table).items()
+    }
+    summary["agreement_pooled"] = {
+        str(r["dimension"]): {"mean": float(r["mean"]), "std": float(r["std"]), "n": int(r["n"])}
+        for r in _records(pooled)
     }
     return summary
 
@@ -277,6 +284,13 @@ def analyze_dataset(
     summary = _static_analyses(data, excluded, out, tell, figures)
     if data.dynamic is not None and len(data.dynamic):
         summary["dynamic"] = _dynamic_analyses(data, out, tell, figures)
+    summary["paper"] = paper.paper_block(
+        paper.compare_summary(
+            summary,
+            simulated=dataset.simulated,
+            has_dynamic=data.dynamic is not None and len(data.dynamic) > 0,
+        )
+    )
     summary = _json_ready(summary)
     tell("summary and report")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -4,10 +4,16 @@ Raw cursor logs -> regular 2 Hz series (:func:`resample_logs`), the 118-sample
 analysis window (:func:`analysis_window`), the constant-cursor filter
 (:func:`quality_filter`), the gold standard (:func:`ewe`,
 :func:`gold_standard`), Lin's CCC (:func:`ccc`) and the leave-one-out
-inter-rater agreement (:func:`agreement`, :func:`agreement_summary`).
+inter-rater agreement (:func:`agreement`, :func:`agreement_summary`,
+:func:`pooled_agreement`).
 """
 
-from muvi.annotations.agreement import agreement, agreement_summary, leave_one_out_ccc
+from muvi.annotations.agreement import (
+    agreement,
+    agreement_summary,
+    leave_one_out_ccc,
+    pooled_agreement,
+)
 from muvi.annotations.ewe import EWE_VARIANTS, EweResult, ewe, gold_standard
 from muvi.annotations.metrics import ccc, pearson, rmse
 from muvi.annotations.quality import constant_annotations, quality_filter
@@ -27,6 +33,7 @@ __all__ = [
     "gold_standard",
     "leave_one_out_ccc",
     "pearson",
+    "pooled_agreement",
     "quality_filter",
     "resample_logs",
     "resample_series",

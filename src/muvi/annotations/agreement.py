@@ -140,3 +140,41 @@ def agreement_summary(table: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["dimension", "modality", "mean", "std", "n"])
+
+
+def pooled_agreement(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std of the agreement per dimension, pooled over all modalities.
+
+    Every annotation with a defined agreement counts once, whatever its
+    modality (so this is not the mean of the per-modality means when the
+    modalities have different numbers of annotations). The paper reports this
+    pooled figure beside the per-modality ones.
+
+    Args:
+        table: the output of :func:`agreement`.
+
+    Returns:
+        Columns ``dimension``, ``mean``, ``std`` (population, ``ddof=0``, as
+        :func:`agreement_summary`), ``n``; valence then arousal.
+
+    Examples:
+        >>> t = pd.DataFrame({"participant_id": [1, 2, 3], "media_id": "a",
+        ...                   "modality": ["music", "music", "visual"],
+        ...                   "valence": [0.2, 0.4, 0.9], "arousal": [0.5, np.nan, 0.1]})
+        >>> pooled_agreement(t).round(3).values.tolist()
+        [['valence', 0.5, 0.294, 3], ['arousal', 0.3, 0.2, 2]]
+    """
+    require_columns(table, DIMENSIONS, "the agreement table")
+    rows = []
+    for dim in DIMENSIONS:
+        values = table[dim].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        rows.append(
+            {
+                "dimension": dim,
+                "mean": float(values.mean()) if values.size else float("nan"),
+                "std": float(values.std()) if values.size else float("nan"),
+                "n": int(values.size),
+            }
+        )
+    return pd.DataFrame(rows, columns=["dimension", "mean", "std", "n"])

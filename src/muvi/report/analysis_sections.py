@@ -105,6 +105,18 @@ def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
             + ", ".join(f"{html.escape(m)} {_fmt(v)}" for m, v in per_annotation.items())
             + "."
         )
+    gems_block = summary.get("gems", {})
+    per_stimulus = gems_block.get("distinct_labels_per_stimulus", {})
+    if per_stimulus:
+        text += _p(
+            "Distinct labels per stimulus (one item in one modality, the paper's §4.1.2 "
+            f"definition): {_fmt(per_stimulus.get('all'))} over all stimuli ("
+            + ", ".join(
+                f"{html.escape(m)} {_fmt(v)}" for m, v in per_stimulus.items() if m != "all"
+            )
+            + "). An item's three modalities pooled: "
+            f"{_fmt(gems_block.get('distinct_labels_per_item_pooled'))} distinct labels per item."
+        )
     tables: dict[str, pd.DataFrame] = {}
     labels = _read(out_dir, "gems_labels")
     if labels is not None:
@@ -138,7 +150,7 @@ def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
         tables["Labels per annotation"] = counts
     distinct = _read(out_dir, "gems_distinct_labels_per_item")
     if distinct is not None:
-        tables["Distinct labels per item"] = (
+        tables["Distinct labels per item and modality ('all': the item's modalities pooled)"] = (
             distinct.groupby("modality", sort=False)["distinct_labels"]
             .agg(["mean", "std", "min", "max"])
             .reset_index()
@@ -237,15 +249,22 @@ def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
         )
     )
     agreement = _read(out_dir, "agreement_summary")
+    pooled = _read(out_dir, "agreement_pooled")
+    agreement_tables: dict[str, pd.DataFrame] = {}
+    if agreement is not None:
+        agreement_tables["Leave-one-out CCC"] = agreement
+    if pooled is not None:
+        agreement_tables["Leave-one-out CCC pooled over all modalities"] = pooled
     sections.append(
         ReportSection(
             "Inter-rater agreement",
             html=_p(
                 "For each annotation, Lin's CCC with the EWE of the other annotators of the "
-                "same item and modality; mean and SD per modality (agreement.csv lists every "
-                "annotation; gold_standard.csv the EWE of every item and modality)."
+                "same item and modality; mean and SD per modality, and over every annotation "
+                "of all modalities pooled (agreement.csv lists every annotation; "
+                "gold_standard.csv the EWE of every item and modality)."
             ),
-            tables={"Leave-one-out CCC": agreement} if agreement is not None else {},
+            tables=agreement_tables,
         )
     )
     return sections
@@ -273,4 +292,62 @@ def analysis_sections(out_dir: str | Path, summary: dict[str, Any]) -> list[Repo
     ]
     if summary.get("dynamic"):
         sections.extend(_dynamic_sections(out))
+    if summary.get("paper"):
+        sections.append(paper_section(summary["paper"]))
     return sections
+
+
+def paper_table(block: dict[str, Any]) -> pd.DataFrame:
+    """The "Paper vs this analysis" table of a ``paper`` block.
+
+    Args:
+        block: the ``paper`` block of ``summary.json`` or ``results.json``.
+
+    Returns:
+        One row per figure: where the paper prints it, what it is, the paper's
+        value as printed, ours, the difference, and the verdict with its reason.
+    """
+    rows = []
+    for c in block.get("comparisons", []):
+        verdict = c["status"] + (f": {c['why']}" if c.get("why") else "")
+        rows.append(
+            {
+                "section": c.get("section") or "not stated in the source",
+                "quantity": c["quantity"],
+                "paper": c["paper"],
+                "this analysis": c["ours"],
+                "difference": c["difference"],
+                "match / differs / not determinable here (why)": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def paper_section(block: dict[str, Any], title: str = "Paper vs this analysis") -> ReportSection:
+    """A report section putting the paper's printed figures beside ours.
+
+    Args:
+        block: the ``paper`` block of ``summary.json`` or ``results.json``.
+        title: the section's title.
+
+    Returns:
+        The section: the comparison table, and the paper's sections whose
+        figures muvi's data file does not hold yet.
+    """
+    counts = block.get("counts", {})
+    text = _p(
+        "Each figure the paper prints that this run computes, beside ours: a match means "
+        "our value rounds to the printed one at its printed precision. Sources of the "
+        "paper's values: "
+        + html.escape(str(block.get("source", "")))
+        + ". "
+        + ", ".join(f"{_fmt(n)} {html.escape(s)}" for s, n in counts.items())
+        + "."
+    )
+    tables = {"The paper's figures beside this run": paper_table(block)}
+    missing = block.get("not_yet_listed", [])
+    if missing:
+        tables["Sections of the paper whose figures are not in muvi's data file yet"] = (
+            pd.DataFrame(missing)
+        )
+    return ReportSection(title, html=text, tables=tables)
