@@ -61,7 +61,7 @@ def setup(tmp_path: Path) -> Setup:
     db = tmp_path / "study.db"
     app = create_app(db, media)
     with app.state.server.sessions() as session:
-        create_runner(session, "runner", "correct horse")
+        owner = create_runner(session, "runner", "correct horse")
         study = create_study(
             session,
             StudyConfig(
@@ -76,6 +76,7 @@ def setup(tmp_path: Path) -> Setup:
                 practice=[MediaSpec("practice", "p.webm")],
             ),
             media,
+            owner.id,
         )
     return Setup(app, TestClient(app), study.invite_token, db, media)
 
