@@ -12,7 +12,9 @@ a text cell that a spreadsheet would evaluate as a formula (one starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a favourite genre
 ``-Rock`` typed by a participant) is written with a leading apostrophe
 (``'-Rock``), so opening the export in a spreadsheet runs nothing. Numbers
-(negative valence included) are written as numbers, unchanged.
+(negative valence included) are written as numbers, unchanged. A line break
+inside a text cell (which validation never lets in) is written as a space, so
+that every row stays one line.
 """
 
 from __future__ import annotations
@@ -45,12 +47,15 @@ def escape_cell(value: object) -> object:
     Examples:
         >>> escape_cell("-Rock"), escape_cell("=1+1"), escape_cell("@SUM(A1)")
         ("'-Rock", "'=1+1", "'@SUM(A1)")
-        >>> escape_cell("Rock"), escape_cell(-0.5), escape_cell("")
-        ('Rock', -0.5, '')
+        >>> escape_cell("Rock"), escape_cell(-0.5), escape_cell(""), escape_cell("a\\r\\nb")
+        ('Rock', -0.5, '', 'a b')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS):
+        value = "'" + value
+    # every row stays one line: a line break inside a cell becomes a space
+    return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
 
 
 def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> None:

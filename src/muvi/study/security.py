@@ -420,17 +420,29 @@ class BodyLimit:
             await JSONResponse({"detail": message}, status_code=status)(scope, receive, send)
             return
         received = 0
+        refused = False
 
         async def counted() -> Message:
-            nonlocal received
+            # Over the limit: answer 413 here and tell the application the client
+            # left (it stops reading; whatever it answers then is dropped).
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise HTTPException(413, _too_large_message(self.limit))
+                    refused = True
+                    body = {"detail": _too_large_message(self.limit)}
+                    await JSONResponse(body, status_code=413)(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counted, guarded)
 
 
 def client_address(scope: dict[str, Any]) -> str:
