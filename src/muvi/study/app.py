@@ -302,7 +302,13 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return refuse(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        detail = str(exc.detail)
+        cause = exc.__cause__  # FastAPI's "error parsing the body": say which error
+        if isinstance(cause, UnicodeDecodeError):
+            detail = "the request body is not valid UTF-8"
+        elif isinstance(cause, RecursionError):
+            detail = "the request body's JSON is nested too deeply"
+        return refuse(request, exc.status_code, detail, dict(exc.headers or {}))
 
     # ------------------------------------------------------------------ runner
 
