@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -445,7 +444,7 @@ class BodyLimit:
         await self.app(scope, counted, guarded)
 
 
-def client_address(scope: dict[str, Any]) -> str:
+def client_address(scope: Scope) -> str:
     """The client's address as the server sees it (behind a reverse proxy:
     the proxy's, unless uvicorn is told to trust its forwarded headers)."""
     client = scope.get("client")
