@@ -159,6 +159,26 @@ def test_password_change_ends_every_session(setup: Setup) -> None:
     assert try_login(TestClient(setup.app), "runner", "correct horse").status_code == 401
 
 
+def test_password_change_on_the_runner_page_ends_every_session(setup: Setup) -> None:
+    here = login_as(setup, "runner", "correct horse")
+    elsewhere = login_as(setup, "runner", "correct horse")
+    csrf = CSRF_FIELD.search(here.get("/runner/password").text).group(1)
+    form = {"csrf_token": csrf, "current": "correct horse", "new": "battery staple", "confirm": "battery staple"}  # fmt: skip
+    differ = here.post("/runner/password", data={**form, "confirm": "battery stapler"})
+    assert differ.status_code == 400 and "the two new passwords differ" in differ.text
+    wrong = here.post("/runner/password", data={**form, "current": "guess"})
+    assert wrong.status_code == 401 and "the current password is wrong" in wrong.text
+    short = here.post("/runner/password", data={**form, "new": "short", "confirm": "short"})
+    assert short.status_code == 400 and "at least 8 characters" in short.text
+    assert elsewhere.get("/runner").status_code == 200  # nothing changed so far
+    changed = here.post("/runner/password", data=form)
+    assert changed.status_code == 200 and changed.url.path == "/runner/login"
+    assert here.get("/runner").status_code == 401
+    assert elsewhere.get("/runner").status_code == 401
+    assert try_login(TestClient(setup.app), "runner", "correct horse").status_code == 401
+    login_as(setup, "runner", "battery staple")
+
+
 def test_password_change_through_the_command_line(
     setup: Setup, capsys: pytest.CaptureFixture[str]
 ) -> None:

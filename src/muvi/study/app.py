@@ -379,6 +379,59 @@ def create_app(
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
         return response
 
+    @app.get("/runner/password", response_class=HTMLResponse)
+    def password_page(request: Request, runner: RunnerDep) -> Response:
+        return render(request, "password.html", runner=runner, error=None)
+
+    def change_password(username: str, current: str, new: str) -> bool:
+        """Check the current password and set the new one (in a worker thread)."""
+        with sessions() as session:
+            if service.authenticate_runner(session, username, current) is None:
+                return False
+            service.set_runner_password(session, username, new)  # ends every session
+            return True
+
+    @app.post("/runner/password")
+    async def password(
+        request: Request,
+        runner: RunnerDep,
+        current: Annotated[str, Form(max_length=200)],
+        new: Annotated[str, Form(max_length=200)],
+        confirm: Annotated[str, Form(max_length=200)],
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf_token)
+
+        def again(status: int, message: str, wait: float = 0.0) -> Response:
+            response = render(request, "password.html", status, runner=runner, error=message)
+            if wait:
+                response.headers["Retry-After"] = retry_after_header(wait)
+            return response
+
+        if new != confirm:
+            return again(400, "the two new passwords differ")
+        try:
+            service.check_runner_password(new)
+        except StudyError as err:
+            return again(400, str(err))
+        if gate.full():
+            return again(429, "too many password checks at once; try again in a second", 1.0)
+        account = ("account", runner.username.lower())
+        address = ("address", client_address(request.scope))
+        wait = throttle.begin(
+            [account, address], [security.account_free_failures, security.address_free_failures]
+        )
+        if wait > 0:
+            return again(
+                429, f"too many wrong passwords; try again in {retry_after_header(wait)} s", wait
+            )
+        if not await gate.run(change_password, runner.username, current, new):
+            return again(401, "the current password is wrong")
+        throttle.succeeded(account, [address])
+        response = RedirectResponse("/runner/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+        return response
+
     @app.get("/runner", response_class=HTMLResponse)
     def runner_home(request: Request, runner: RunnerDep, session: DB) -> Response:
         studies = service.visible_studies(session, runner)

@@ -63,7 +63,8 @@ class StudyError(MuviError, ValueError):
 # --------------------------------------------------------------------------
 
 
-def _check_runner_password(password: str) -> None:
+def check_runner_password(password: str) -> None:
+    """Refuse a runner password shorter than 8 or longer than 200 characters."""
     if len(password) < 8:
         raise StudyError("a runner password needs at least 8 characters")
     if len(password) > MAX_PASSWORD_CHARS:
@@ -84,7 +85,7 @@ def create_runner(session: Session, username: str, password: str, admin: bool = 
     """
     if not re.fullmatch(r"[A-Za-z0-9._-]{3,80}", username):
         raise StudyError(f"runner name {username!r} must be 3-80 letters, digits, '.', '_', '-'")
-    _check_runner_password(password)
+    check_runner_password(password)
     if session.scalar(select(Runner).where(Runner.username == username)) is not None:
         raise StudyError(f"a runner named {username!r} exists already")
     runner = Runner(username=username, password_hash=_hasher.hash(password), is_admin=admin)
@@ -128,7 +129,7 @@ def set_runner_password(session: Session, username: str, password: str) -> int:
     """
     from muvi.study.security import revoke_all_runner_sessions
 
-    _check_runner_password(password)
+    check_runner_password(password)
     runner = session.scalar(select(Runner).where(Runner.username == username))
     if runner is None:
         raise StudyError(f"there is no runner named {username!r}")
