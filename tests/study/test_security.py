@@ -423,6 +423,18 @@ def test_export_of_a_missing_study_is_404_and_one_cli_line(
         )
 
 
+def test_export_prints_a_study_name_that_looks_like_markup(
+    setup: Setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A study named ``[/] x`` made ``muvi study export`` crash in Rich's markup parser."""
+    with setup.sessions() as session:
+        session.execute(update(Study).values(name="[/] x [red]"))
+        session.commit()
+    out = tmp_path / "out"
+    assert run_cli(["study", "export", "--db", str(setup.db), "--out", str(out)]) == 0
+    assert "exported study '[/] x [red]'" in capsys.readouterr().err
+
+
 def _long_name_refused(db: str, media: Path) -> str:
     _engine, sessions = open_database(db)
     with sessions() as session:
