@@ -557,7 +557,7 @@ def test_oversized_bodies_are_refused_before_parsing(setup: Setup) -> None:
 
 def test_export_escapes_cells_a_spreadsheet_would_evaluate(setup: Setup, tmp_path: Path) -> None:
     from muvi.data.loaders import load_dataset
-    from muvi.study.export import write_csv
+    from muvi.study.csvsafe import write_csv
 
     client = TestClient(setup.app)
     csrf = CSRF_FIELD.search(client.get(f"/s/{setup.invite}").text).group(1)

@@ -7,7 +7,8 @@ Writes ``video_urls.csv`` (CRLF), ``participant_data.csv``, ``media_data.csv``,
 ``muvi analyze`` read the export unchanged. Only finished trials (the rated
 items, not the practice) are exported; a trial in progress is left out.
 
-Every CSV goes through :func:`write_csv`, the one place cells are written:
+Every CSV goes through :func:`muvi.study.csvsafe.write_csv`, the one place
+cells are written:
 a text cell that a spreadsheet would evaluate as a formula (one starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a favourite genre
 ``-Rock`` typed by a participant) is written with a leading apostrophe
@@ -32,46 +33,10 @@ from sqlalchemy.orm import Session
 from muvi.annotations.resampling import resample_logs
 from muvi.data import schema
 from muvi.errors import MuviError
+from muvi.study.csvsafe import write_csv
 from muvi.study.models import Item, Participant, Sample, Study, Trial
 from muvi.study.security import MAX_ROW_ID
 from muvi.study.service import study_items
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""First characters that make a spreadsheet read a text cell as a formula."""
-
-
-def escape_cell(value: object) -> object:
-    """A cell as it is written to an exported CSV: text that a spreadsheet
-    would evaluate gets a leading apostrophe; everything else is unchanged.
-
-    Examples:
-        >>> escape_cell("-Rock"), escape_cell("=1+1"), escape_cell("@SUM(A1)")
-        ("'-Rock", "'=1+1", "'@SUM(A1)")
-        >>> escape_cell("Rock"), escape_cell(-0.5), escape_cell(""), escape_cell("a\\r\\nb")
-        ('Rock', -0.5, '', 'a b')
-    """
-    if not isinstance(value, str):
-        return value
-    if value.startswith(FORMULA_STARTS):
-        value = "'" + value
-    # every row stays one line: a line break inside a cell becomes a space
-    return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-
-
-def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> None:
-    """Write one exported CSV with every text cell passed through :func:`escape_cell`.
-
-    Args:
-        frame: the table (its column names are written as the header).
-        path: the file to write.
-        lineterminator: ``"\r\n"`` for ``video_urls.csv`` (as published).
-    """
-    escaped = frame.copy()
-    for column in escaped.columns:
-        if not pd.api.types.is_numeric_dtype(escaped[column]):  # text (or mixed) cells
-            escaped[column] = escaped[column].map(escape_cell).astype(object)
-    escaped.columns = [escape_cell(str(c)) for c in escaped.columns]
-    escaped.to_csv(path, index=False, lineterminator=lineterminator)
 
 
 @dataclass(frozen=True)
