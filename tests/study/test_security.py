@@ -210,6 +210,18 @@ def test_sessions_expire_when_idle_and_at_a_fixed_age(
     assert runner.get("/runner").status_code == 401
 
 
+def test_sessions_past_their_lifetime_are_deleted_at_the_next_login(setup: Setup) -> None:
+    login_as(setup, "runner", "correct horse")
+    with setup.sessions() as session:
+        session.execute(update(RunnerSession).values(created_at=utcnow() - timedelta(hours=13)))
+        session.commit()
+    login_as(setup, "runner", "correct horse")
+    login_as(setup, "runner", "correct horse")
+    with setup.sessions() as session:
+        ages = session.scalars(select(RunnerSession.created_at)).all()
+    assert len(ages) == 2  # the two new ones; the 13 h old one is gone
+
+
 def test_a_used_session_stays_alive(setup: Setup) -> None:
     runner = login_as(setup, "runner", "correct horse")
     now = utcnow()

@@ -324,7 +324,7 @@ def create_app(
         """Verify a login (in a worker thread); a new session id when it is right."""
         with sessions() as session:
             runner = service.authenticate_runner(session, username, password)
-            return None if runner is None else open_runner_session(session, runner)
+            return None if runner is None else open_runner_session(session, runner, security)
 
     def login_refused(
         request: Request, status: int, message: str, wait: float, next: str

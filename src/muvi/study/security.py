@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -79,15 +79,23 @@ def _hash_session_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def open_runner_session(session: Session, runner: Runner) -> str:
+def open_runner_session(
+    session: Session, runner: Runner, config: SecurityConfig = DEFAULT_SECURITY
+) -> str:
     """Start a login: store a new session and return its random id (for the
     cookie; only its SHA-256 is kept, so a copy of the database opens no session).
+    Sessions past their absolute lifetime are deleted on the way.
 
     Returns:
         The session id, 43 URL-safe characters (256 random bits).
     """
     session_id = secrets.token_urlsafe(32)
     now = utcnow()
+    session.execute(
+        delete(RunnerSession).where(
+            RunnerSession.created_at < now - timedelta(seconds=config.session_absolute_s)
+        )
+    )
     session.add(
         RunnerSession(
             id_hash=_hash_session_id(session_id),
