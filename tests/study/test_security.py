@@ -297,6 +297,52 @@ def test_unknown_names_cost_the_same_argon2_work(
     assert parameters.match(verified[1]).group(0) == parameters.match(real_hash).group(0)
 
 
+def test_password_checks_wait_for_a_slot_and_overflow_gets_429(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One slot, one waiting place: of three logins at the same moment, one is
+    checked, one waits its turn, one is told at once to retry (429, Retry-After 1).
+    The check is slowed to 0.5 s so that the three overlap."""
+    import asyncio
+
+    from muvi.study import service
+    from muvi.study.app import create_app
+    from muvi.study.security import SecurityConfig
+
+    media = tmp_path / "media"
+    media.mkdir()
+    app = create_app(tmp_path / "s.db", media, SecurityConfig(password_slots=1, password_queue=1))
+    running, most = [0], [0]
+    real = service.authenticate_runner
+
+    def slow(session, username, password):  # type: ignore[no-untyped-def]
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.5)
+        running[0] -= 1
+        return real(session, username, password)
+
+    monkeypatch.setattr(service, "authenticate_runner", slow)
+
+    async def attempt(i: int) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(f"192.0.2.{i}", 1000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            page = await http.get("/runner/login")
+            csrf = CSRF_FIELD.search(page.text).group(1)
+            await asyncio.sleep(0.05 * i)  # arrive in order, all within the first check
+            return await http.post(
+                "/runner/login", data={"username": f"u{i}", "password": "p", "csrf_token": csrf}
+            )
+
+    async def flood() -> list[httpx.Response]:
+        return list(await asyncio.gather(*(attempt(i) for i in range(3))))
+
+    replies = asyncio.run(flood())
+    assert [r.status_code for r in replies] == [401, 401, 429]
+    assert replies[2].headers["retry-after"] == "1" and "too many logins at once" in replies[2].text
+    assert most[0] == 1  # never two password checks at the same time
+
+
 def _peak_rss_mib(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MiB, from /proc."""
     fields = dict(
