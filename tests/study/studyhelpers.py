@@ -43,14 +43,15 @@ class Setup:
         return self.app.state.server.sessions  # type: ignore[attr-defined]
 
 
-def make_setup(tmp_path: Path) -> Setup:
-    """Runner 'runner' (password 'correct horse') owning study 1 (4 s excerpts, 3 items, 1 practice)."""
+def make_setup(tmp_path: Path, db_url: str | None = None) -> Setup:
+    """Runner 'runner' (password 'correct horse') owning study 1 (4 s excerpts,
+    3 items, 1 practice), on SQLite in ``tmp_path`` or on ``db_url``."""
     media = tmp_path / "media"
     media.mkdir()
     for name in ("a", "b", "c", "p"):
         (media / f"{name}.webm").write_bytes(b"media bytes are not decoded in these tests")
     db = tmp_path / "study.db"
-    app = create_app(db, media)
+    app = create_app(db_url or db, media)
     with app.state.server.sessions() as session:
         owner = create_runner(session, "runner", "correct horse")
         study = create_study(

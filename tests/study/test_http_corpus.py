@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import unescape
-from pathlib import Path
 
 import httpx
 import pytest
@@ -49,9 +48,26 @@ class World:
         )
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    setup = make_setup(tmp_path_factory.mktemp("corpus"))
+def _postgres_database(port: int, name: str) -> str:
+    import psycopg
+
+    dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def world(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    db_url = None
+    if request.param == "postgresql":  # PostgreSQL enforces column lengths and 32-bit ids
+        db_url = _postgres_database(request.getfixturevalue("postgres_server"), "muvi_corpus")
+    setup = make_setup(tmp_path_factory.mktemp("corpus"), db_url)
     (setup.media / ".env").write_text("SECRET=1")
     (setup.media / "notes.txt").write_text("private")
     with setup.sessions() as session:
@@ -217,4 +233,3 @@ def test_a_good_request_still_changes_the_database(world: World) -> None:
         from muvi.study.models import Sample
 
         assert session.scalar(select(Sample.valence).where(Sample.seq == 7)) == 0.25
-    assert Path(world.setup.db).exists()
