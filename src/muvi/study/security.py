@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -331,6 +332,15 @@ class MediaFiles(StaticFiles):
         full_path = getattr(response, "path", None)
         if full_path is not None and _looks_like_non_media(Path(full_path)):
             raise HTTPException(404, "no such media file")
+        return response
+
+    def file_response(
+        self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        kind = media_type(str(full_path))
+        if kind is not None:  # the type the allow-list judged, whatever the system's table says
+            response.headers["content-type"] = kind
         return response
 
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
