@@ -143,6 +143,8 @@ CASES: list[tuple[str, Request, int, str]] = [
     ("not JSON", lambda w: w.post_samples("valence=0.5"), 422, "JSON decode error"),
     ("invalid UTF-8", lambda w: w.post_samples(b'{"samples": [\xff\xfe]}'), 400, "the request body is not valid UTF-8"),
     ("deeply nested JSON", lambda w: w.post_samples("[" * 50_000 + "]" * 50_000), 400, "the request body's JSON is nested too deeply"),
+    ("a number with 5000 digits", lambda w: w.post_samples('{"samples": [{"seq": ' + "9" * 5000 + ', "timestamp": 0.5, "valence": 0, "arousal": 0}]}'), 400, "a number in the request body has too many digits"),
+    ("valence 1e400 (infinite)", lambda w: w.post_samples('{"samples": [{"seq": 0, "timestamp": 0.5, "valence": 1e400, "arousal": 0}]}'), 422, "valence: Input should be a finite number"),
     # --- sizes
     ("2 MiB body with Content-Length", lambda w: w.post_samples(b" " * (2 * 1024 * 1024)), 413, "limit of 1048576 bytes"),
     ("2 MiB chunked body", lambda w: w.participant.post(w.samples_url(), content=_chunks(2 * 1024 * 1024), headers={"X-CSRF-Token": w.pcsrf, "Content-Type": "application/json"}), 413, "limit of 1048576 bytes"),

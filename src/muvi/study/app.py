@@ -308,6 +308,8 @@ def create_app(
             detail = "the request body is not valid UTF-8"
         elif isinstance(cause, RecursionError):
             detail = "the request body's JSON is nested too deeply"
+        elif isinstance(cause, ValueError) and "digits" in str(cause):
+            detail = "a number in the request body has too many digits"
         return refuse(request, exc.status_code, detail, dict(exc.headers or {}))
 
     # ------------------------------------------------------------------ runner
