@@ -571,7 +571,11 @@ def study_serve(
     from muvi.study.app import create_app
 
     application = create_app(db, _path(media))
-    console.print(f"MuVi study server on http://{host}:{port}/runner (database {db})")
+    console.print(
+        f"MuVi study server on http://{host}:{port}/runner (database {db})",
+        markup=False,
+        highlight=False,
+    )
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
@@ -587,6 +591,9 @@ def study_create_runner(
         confirmation_prompt=True,
         help="At least 8 characters (asked for when not given).",
     ),
+    admin: bool = typer.Option(
+        False, "--admin", help="An admin sees and exports every study (others: their own)."
+    ),
 ) -> None:
     """Create a study runner account (passwords are stored as argon2 hashes)."""
     from muvi.study.db import open_database
@@ -594,8 +601,40 @@ def study_create_runner(
 
     _engine, sessions = open_database(db)
     with sessions() as session:
-        runner = create_runner(session, username, password)
-    console.print(f"runner {runner.username!r} created; log in at /runner/login")
+        runner = create_runner(session, username, password, admin=admin)
+    role = "admin" if runner.is_admin else "runner"
+    console.print(
+        f"{role} {runner.username!r} created; log in at /runner/login",
+        markup=False,
+        highlight=False,
+    )
+
+
+@study_app.command("set-password")
+def study_set_password(
+    username: str = typer.Argument(..., help="The runner's login name."),
+    db: str = typer.Option("muvi_study.db", "--db", help=_DB_HELP),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="The new password, at least 8 characters (asked for when not given).",
+    ),
+) -> None:
+    """Give a runner a new password; every session of theirs is logged out."""
+    from muvi.study.db import open_database
+    from muvi.study.service import set_runner_password
+
+    _engine, sessions = open_database(db)
+    with sessions() as session:
+        ended = set_runner_password(session, username, password)
+    console.print(
+        f"password of {username!r} changed; {ended} open session(s) ended",
+        markup=False,
+        highlight=False,
+    )
 
 
 @study_app.command("export")
@@ -616,7 +655,9 @@ def study_export(
     console.print(
         f"exported study {summary.study!r} to {summary.folder}: {summary.participants} participants, "
         f"{summary.static_annotations} static and {summary.dynamic_annotations} dynamic annotations "
-        f"({summary.raw_samples} raw samples, mean interval {summary.mean_interval_s:.3f} s)"
+        f"({summary.raw_samples} raw samples, mean interval {summary.mean_interval_s:.3f} s)",
+        markup=False,
+        highlight=False,
     )
 
 

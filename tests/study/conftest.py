@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from studyhelpers import Setup, make_setup
 
 from muvi.study.localserver import free_port
 
@@ -132,3 +133,9 @@ def postgres_url(postgres_server: int, request: pytest.FixtureRequest) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@127.0.0.1:{postgres_server}/{name}"
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Setup:
+    """A study application on a fresh SQLite database (see :func:`studyhelpers.make_setup`)."""
+    return make_setup(tmp_path)

@@ -5,8 +5,6 @@ idempotent sample batches, resume, and the export through the command line."""
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
@@ -15,101 +13,22 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from studyhelpers import (
+    CSRF_FIELD,
+    PROFILE_FORM,
+    Setup,
+    _play,
+    _started_trial,
+    login,
+    pcsrf,
+    run_cli,
+    signup,
+    trials_of,
+)
 
-from muvi.cli import main
 from muvi.data.loaders import load_dataset
-from muvi.study.app import create_app
 from muvi.study.models import Sample, Trial
-from muvi.study.service import MediaSpec, StudyConfig, create_runner, create_study
-
-PROFILE_FORM = {
-    "consent": "yes", "age": "23", "gender": "Male", "country_live_longest": "SG",
-    "country_musical_enculturation": "GB", "lyric_language": "EN",
-    "favorite_genre": "Rock", "years_formal_training": "4",
-}  # fmt: skip
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def run_cli(args: list[str]) -> int:
-    """The exit status of ``muvi`` with these arguments."""
-    try:
-        main(args)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
-
-
-@dataclass
-class Setup:
-    app: object
-    client: TestClient
-    invite: str
-    db: Path
-    media: Path
-
-    @property
-    def sessions(self):  # type: ignore[no-untyped-def]
-        return self.app.state.server.sessions  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    media = tmp_path / "media"
-    media.mkdir()
-    for name in ("a", "b", "c", "p"):
-        (media / f"{name}.webm").write_bytes(b"media bytes are not decoded in these tests")
-    db = tmp_path / "study.db"
-    app = create_app(db, media)
-    with app.state.server.sessions() as session:
-        create_runner(session, "runner", "correct horse")
-        study = create_study(
-            session,
-            StudyConfig(
-                "api test",
-                [
-                    MediaSpec("item_a", "a.webm", 1.0),
-                    MediaSpec("item_b", "b.webm"),
-                    MediaSpec("item_c", "c.webm"),
-                ],
-                items_per_participant=2,
-                excerpt_seconds=4.0,
-                practice=[MediaSpec("practice", "p.webm")],
-            ),
-            media,
-        )
-    return Setup(app, TestClient(app), study.invite_token, db, media)
-
-
-def signup(setup: Setup) -> tuple[TestClient, str]:
-    """A new participant (own cookie jar) signs up; returns the client and token."""
-    client = TestClient(setup.app)
-    csrf = CSRF_FIELD.search(client.get(f"/s/{setup.invite}").text).group(1)
-    reply = client.post(f"/s/{setup.invite}", data={**PROFILE_FORM, "csrf_token": csrf})
-    assert reply.status_code == 200, reply.text
-    token = re.search(r"/p/([^/]+)/instructions", str(reply.url)).group(1)
-    return client, token
-
-
-def pcsrf(client: TestClient, token: str) -> str:
-    page = client.get(f"/p/{token}/instructions").text
-    return CSRF_FIELD.search(page).group(1)
-
-
-def trials_of(client: TestClient, token: str) -> list[dict]:
-    reply = client.get(f"/api/p/{token}/trials")
-    assert reply.status_code == 200
-    return reply.json()
-
-
-def login(setup: Setup) -> TestClient:
-    client = TestClient(setup.app)
-    csrf = CSRF_FIELD.search(client.get("/runner/login").text).group(1)
-    reply = client.post(
-        "/runner/login",
-        data={"username": "runner", "password": "correct horse", "csrf_token": csrf},
-    )
-    assert reply.status_code == 200 and reply.url.path == "/runner"
-    return client
+from muvi.study.service import MediaSpec, StudyConfig, create_study
 
 
 def test_runner_pages_refuse_anonymous_users(setup: Setup) -> None:
@@ -201,19 +120,6 @@ def test_participant_reads_and_writes_only_their_own_trials(setup: Setup) -> Non
     with setup.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Sample)) == 0
         assert all(t.started_at is None for t in session.scalars(select(Trial)))
-
-
-def _started_trial(setup: Setup) -> tuple[TestClient, str, str, int]:
-    client, token = signup(setup)
-    csrf = pcsrf(client, token)
-    trial = trials_of(client, token)[0]["id"]
-    assert (
-        client.post(
-            f"/api/p/{token}/trials/{trial}/start", headers={"X-CSRF-Token": csrf}
-        ).status_code
-        == 200
-    )
-    return client, token, csrf, trial
 
 
 MALFORMED = [
@@ -368,35 +274,6 @@ def test_resent_batches_are_stored_once_and_restart_drops_the_unfinished_run(set
             session.scalar(select(func.count()).select_from(Sample).where(Sample.trial_id == trial))
             == 0
         )
-
-
-def _play(
-    client: TestClient,
-    token: str,
-    csrf: str,
-    trial: int,
-    valence: list[float],
-    timestamps: list[float],
-    batch: int = 2,
-) -> None:
-    headers = {"X-CSRF-Token": csrf}
-    assert client.post(f"/api/p/{token}/trials/{trial}/start", headers=headers).status_code == 200
-    samples = [
-        {"seq": i, "timestamp": t, "valence": v, "arousal": -v}
-        for i, (t, v) in enumerate(zip(timestamps, valence, strict=True))
-    ]
-    for start in range(0, len(samples), batch):
-        reply = client.post(
-            f"/api/p/{token}/trials/{trial}/samples",
-            json={"samples": samples[start : start + batch]},
-            headers=headers,
-        )
-        assert reply.status_code == 200
-    reply = client.post(
-        f"/p/{token}/trials/{trial}/answers",
-        data={"csrf_token": csrf, "seen_previously": "yes", "labels": ["tense", "strong"]},
-    )
-    assert reply.status_code == 200
 
 
 def test_resume_and_export_through_the_command_line(setup: Setup, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def make_study(db: str, media: Path) -> str:
     """Runner account and a short study (4 s excerpts) through the Python API."""
     _engine, sessions = open_database(db)
     with sessions() as session:
-        create_runner(session, "runner", "correct horse")
+        owner = create_runner(session, "runner", "correct horse")
         study = create_study(
             session,
             StudyConfig(
@@ -83,6 +83,7 @@ def make_study(db: str, media: Path) -> str:
                 },
             ),
             media,
+            owner.id,
         )
         return study.invite_token
 

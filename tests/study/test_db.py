@@ -19,7 +19,7 @@ def _differences(db: str) -> list[object]:
     open_database(db)  # upgrading an up-to-date database changes nothing
     with engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert version == "0001"
+        assert version == "0002_security"
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     return list(diffs)

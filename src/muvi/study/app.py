@@ -2,18 +2,32 @@
 and the JSON endpoints that receive cursor samples while a trial runs.
 
 Create it with :func:`create_app` and serve it with uvicorn (``muvi study
-serve`` does both). Security: runner pages and the export need a login
-(session cookie signed with a key kept in the database); every form carries a
-CSRF token; a participant is identified by the secret token of their personal
-link and can read and write only their own trials; the sample endpoint also
-checks an ``X-CSRF-Token`` header derived from that token.
+serve`` does both). Security (see the README's "Security" section):
+
+- runner pages and the export need a login: a server-side session whose random
+  id is the only thing in the cookie; it expires when idle and at a fixed age
+  and is revoked by logout and by a password change;
+- logins are throttled per account and per client address, and at most a few
+  password checks (argon2) run at once;
+- a runner sees and exports only their own studies (an admin sees all); any
+  other study answers 404, like a missing one;
+- every form carries a CSRF token bound to a random cookie; a participant is
+  identified by the secret token of their personal link and can read and write
+  only their own trials; the sample endpoint also checks an ``X-CSRF-Token``
+  header derived from that token;
+- ``/media`` serves only audio, video and images from the media folder, and
+  the server refuses to start when the database lies inside that folder;
+- request bodies over 1 MiB are refused before they are parsed, sample values
+  must be JSON numbers, and ids beyond the database's integer range answer 422.
 """
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at run time.
 
+import asyncio
 import hashlib
 import hmac
 import io
+import re
 import secrets
 import tempfile
 import zipfile
@@ -22,7 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -30,24 +47,45 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from muvi.data.schema import GEMS, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import MuviError
 from muvi.study import service
 from muvi.study.db import open_database
 from muvi.study.models import AppSetting, Participant, Runner, Study, Trial
+from muvi.study.security import (
+    DEFAULT_SECURITY,
+    MAX_ROW_ID,
+    BodyLimit,
+    LoginThrottle,
+    MediaFiles,
+    SecurityConfig,
+    check_database_outside_media,
+    client_address,
+    open_runner_session,
+    resolve_runner_session,
+    retry_after_header,
+    revoke_runner_session,
+)
 from muvi.study.service import StudyError
 
 HERE = Path(__file__).parent
 PARTICIPANT_COOKIE = "muvi_participant"
+SESSION_COOKIE = "muvi_session"
+"""Holds only the random id of a runner's server-side session."""
+CSRF_COOKIE = "muvi_csrf"
+"""A random value the CSRF tokens of forms are derived from (double submit)."""
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
+"""A row id in a URL: refused (422) when it cannot be a row of the database."""
 MAX_BATCH = 120
 """Most samples one request may carry (a minute at 2 Hz)."""
 
 
 @dataclass
 class StudyServer:
-    """What the routes share: the database, the media folder and the signing key."""
+    """What the routes share: the database, the media folder and the key of the
+    CSRF tokens."""
 
     engine: Engine
     sessions: sessionmaker[Session]
@@ -65,8 +103,8 @@ def participant_csrf_token(secret: str, token: str) -> str:
 
 
 def server_secret(sessions: sessionmaker[Session]) -> str:
-    """The session signing key, made once and kept in the database so that
-    sessions and links survive a restart of the server."""
+    """The key of the CSRF tokens, made once and kept in the database so that
+    open pages keep working across a restart of the server."""
     with sessions() as session:
         setting = session.get(AppSetting, "secret_key")
         if setting is None:
@@ -83,7 +121,8 @@ def server_secret(sessions: sessionmaker[Session]) -> str:
 class CursorSampleIn(BaseModel):
     """One logged cursor position as the browser sends it."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict: valence "0.5" (a string) or true (a boolean) is refused, not converted
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     seq: int = Field(ge=0, le=100_000)
     timestamp: float = Field(ge=0.0, le=3600.0)
     valence: float = Field(ge=-1.0, le=1.0)
@@ -91,7 +130,7 @@ class CursorSampleIn(BaseModel):
 
 
 class SampleBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     samples: list[CursorSampleIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -99,12 +138,42 @@ class LoginRequired(Exception):
     pass
 
 
-def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
+class PasswordGate:
+    """At most ``slots`` password checks run at once (each argon2 check takes
+    64 MiB); up to ``queue`` more wait for a slot, without holding a thread.
+    The limiter belongs to the running event loop, so it is made on first use."""
+
+    def __init__(self, slots: int, queue: int) -> None:
+        self.slots = slots
+        self.queue = queue
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def limiter(self) -> anyio.CapacityLimiter:
+        loop = asyncio.get_running_loop()
+        if self._limiter is None or self._loop is not loop:
+            self._loop, self._limiter = loop, anyio.CapacityLimiter(self.slots)
+        return self._limiter
+
+    def full(self) -> bool:
+        """True when every slot is taken and the queue is full."""
+        stats = self.limiter().statistics()
+        return stats.borrowed_tokens >= self.slots and stats.tasks_waiting >= self.queue
+
+    async def run(self, function: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter())
+
+
+def create_app(
+    db: str | Path, media_dir: str | Path, security: SecurityConfig = DEFAULT_SECURITY
+) -> FastAPI:
     """Build the study application.
 
     Args:
         db: SQLite file/URL or ``postgresql://`` URL (migrated on start).
-        media_dir: the folder of the media files the studies use.
+        media_dir: the folder of the media files the studies use; it must not
+            hold the database.
+        security: session lifetimes, login throttling and size limits.
 
     Returns:
         The ASGI application.
@@ -112,31 +181,45 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
     media = Path(media_dir)
     if not media.is_dir():
         raise MuviError(f"media folder {media} not found")
+    check_database_outside_media(db, media)
     engine, sessions = open_database(db)
     server = StudyServer(engine, sessions, media, server_secret(sessions))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    throttle = LoginThrottle(
+        base_s=security.lockout_base_s,
+        max_s=security.lockout_max_s,
+        memory_s=security.failure_memory_s,
+    )
+    gate = PasswordGate(security.password_slots, security.password_queue)
 
     app = FastAPI(title="MuVi study", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=server.secret,
-        session_cookie="muvi_session",
-        max_age=12 * 3600,
-        same_site="lax",
-    )
+    app.state.security = security
+    app.state.throttle = throttle
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Response:
+        seed = request.cookies.get(CSRF_COOKIE, "")
+        fresh = not re.fullmatch(r"[A-Za-z0-9_-]{32}", seed)
+        if fresh:
+            seed = secrets.token_urlsafe(24)
+        request.state.csrf_seed = seed
         response: Response = await call_next(request)
+        if fresh:
+            response.set_cookie(
+                CSRF_COOKIE, seed, httponly=True, samesite="lax", secure=_https(request)
+            )
         # participant links carry their token: never leak it in a Referer
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    # outermost: an oversized body is refused before any middleware or route reads it
+    app.add_middleware(BodyLimit, limit=security.max_body_bytes)
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.mount("/media", StaticFiles(directory=str(media)), name="media")
+    app.mount("/media", MediaFiles(directory=str(media)), name="media")
 
     def db_session() -> Iterator[Session]:
         with sessions() as session:
@@ -145,15 +228,15 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
     DB = Annotated[Session, Depends(db_session)]
 
     def csrf_token(request: Request) -> str:
-        token = request.session.get("csrf")
-        if not token:
-            token = secrets.token_urlsafe(24)
-            request.session["csrf"] = token
-        return str(token)
+        """The CSRF token of this browser's forms: an HMAC of its CSRF cookie."""
+        seed = getattr(request.state, "csrf_seed", "")
+        return hmac.new(server.secret.encode(), f"f:{seed}".encode(), hashlib.sha256).hexdigest()
 
     def check_csrf(request: Request, submitted: str) -> None:
-        expected = request.session.get("csrf")
-        if not expected or not hmac.compare_digest(str(expected), submitted or ""):
+        expected = csrf_token(request)
+        if not request.cookies.get(CSRF_COOKIE) or not hmac.compare_digest(
+            expected, submitted or ""
+        ):
             raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -161,11 +244,16 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
     def current_runner(request: Request, session: DB) -> Runner:
-        runner_id = request.session.get("runner")
-        runner = session.get(Runner, runner_id) if isinstance(runner_id, int) else None
+        runner = resolve_runner_session(session, request.cookies.get(SESSION_COOKIE, ""), security)
         if runner is None:
             raise LoginRequired()
         return runner
+
+    def own_study(session: Session, runner: Runner, study_id: int) -> Study:
+        study = service.study_for_runner(session, runner, study_id)
+        if study is None:  # another runner's study looks exactly like a missing one
+            raise HTTPException(404, f"no study {study_id}")
+        return study
 
     RunnerDep = Annotated[Runner, Depends(current_runner)]
 
@@ -183,13 +271,19 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
             return RedirectResponse(f"/runner/login?next={request.url.path}", status_code=303)
         return JSONResponse({"detail": "log in as a study runner first"}, status_code=401)
 
-    def refuse(request: Request, status: int, message: str) -> Response:
+    def refuse(
+        request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        message = " ".join(message.split())  # always one line
         if "text/html" in request.headers.get("accept", ""):
-            return render(request, "error.html", status, message=message, error=None)
-        return JSONResponse({"detail": message}, status_code=status)
+            response = render(request, "error.html", status, message=message, error=None)
+        else:
+            response = JSONResponse({"detail": message}, status_code=status)
+        response.headers.update(headers or {})
+        return response
 
-    @app.exception_handler(StudyError)
-    def _study_error(request: Request, exc: StudyError) -> Response:
+    @app.exception_handler(MuviError)
+    def _study_error(request: Request, exc: MuviError) -> Response:
         return refuse(request, 400, str(exc))
 
     @app.exception_handler(PermissionError)
@@ -206,9 +300,17 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         ]
         return refuse(request, 422, "invalid request: " + "; ".join(problems))
 
-    @app.exception_handler(HTTPException)
-    def _http_error(request: Request, exc: HTTPException) -> Response:
-        return refuse(request, exc.status_code, str(exc.detail))
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        cause = exc.__cause__  # FastAPI's "error parsing the body": say which error
+        if isinstance(cause, UnicodeDecodeError):
+            detail = "the request body is not valid UTF-8"
+        elif isinstance(cause, RecursionError):
+            detail = "the request body's JSON is nested too deeply"
+        elif isinstance(cause, ValueError) and "digits" in str(cause):
+            detail = "a number in the request body has too many digits"
+        return refuse(request, exc.status_code, detail, dict(exc.headers or {}))
 
     # ------------------------------------------------------------------ runner
 
@@ -220,34 +322,121 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
     def login_page(request: Request, next: str = "/runner") -> Response:
         return render(request, "login.html", next=_local(next), error=None)
 
+    def check_password(username: str, password: str) -> str | None:
+        """Verify a login (in a worker thread); a new session id when it is right."""
+        with sessions() as session:
+            runner = service.authenticate_runner(session, username, password)
+            return None if runner is None else open_runner_session(session, runner, security)
+
+    def login_refused(
+        request: Request, status: int, message: str, wait: float, next: str
+    ) -> Response:
+        response = render(request, "login.html", status, next=_local(next), error=message)
+        response.headers["Retry-After"] = retry_after_header(wait)
+        return response
+
     @app.post("/runner/login")
-    def login(
+    async def login(
         request: Request,
-        session: DB,
         username: Annotated[str, Form(max_length=80)],
         password: Annotated[str, Form(max_length=200)],
         csrf_token: Annotated[str, Form()] = "",
         next: Annotated[str, Form()] = "/runner",
     ) -> Response:
         check_csrf(request, csrf_token)
-        runner = service.authenticate_runner(session, username, password)
-        if runner is None:
+        if gate.full():
+            return login_refused(
+                request, 429, "too many logins at once; try again in a second", 1.0, next
+            )
+        account = ("account", username.lower())
+        address = ("address", client_address(request.scope))
+        wait = throttle.begin(
+            [account, address], [security.account_free_failures, security.address_free_failures]
+        )
+        if wait > 0:
+            message = f"too many failed logins; try again in {retry_after_header(wait)} s"
+            return login_refused(request, 429, message, wait, next)
+        session_id = await gate.run(check_password, username, password)
+        if session_id is None:
             return render(
                 request, "login.html", 401, next=_local(next), error="wrong name or password"
             )
-        request.session.clear()
-        request.session["runner"] = runner.id
-        return RedirectResponse(_local(next), status_code=303)
+        throttle.succeeded(account, [address])
+        response = RedirectResponse(_local(next), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_id,
+            max_age=int(security.session_absolute_s),
+            httponly=True,
+            samesite="lax",
+            secure=_https(request),
+        )
+        return response
 
     @app.post("/runner/logout")
-    def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    def logout(request: Request, session: DB, csrf_token: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf_token)
-        request.session.clear()
-        return RedirectResponse("/runner/login", status_code=303)
+        revoke_runner_session(session, request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/runner/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/runner/password", response_class=HTMLResponse)
+    def password_page(request: Request, runner: RunnerDep) -> Response:
+        return render(request, "password.html", runner=runner, error=None)
+
+    def change_password(username: str, current: str, new: str) -> bool:
+        """Check the current password and set the new one (in a worker thread)."""
+        with sessions() as session:
+            if service.authenticate_runner(session, username, current) is None:
+                return False
+            service.set_runner_password(session, username, new)  # ends every session
+            return True
+
+    @app.post("/runner/password")
+    async def password(
+        request: Request,
+        runner: RunnerDep,
+        current: Annotated[str, Form(max_length=200)],
+        new: Annotated[str, Form(max_length=200)],
+        confirm: Annotated[str, Form(max_length=200)],
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf_token)
+
+        def again(status: int, message: str, wait: float = 0.0) -> Response:
+            response = render(request, "password.html", status, runner=runner, error=message)
+            if wait:
+                response.headers["Retry-After"] = retry_after_header(wait)
+            return response
+
+        if new != confirm:
+            return again(400, "the two new passwords differ")
+        try:
+            service.check_runner_password(new)
+        except StudyError as err:
+            return again(400, str(err))
+        if gate.full():
+            return again(429, "too many password checks at once; try again in a second", 1.0)
+        account = ("account", runner.username.lower())
+        address = ("address", client_address(request.scope))
+        wait = throttle.begin(
+            [account, address], [security.account_free_failures, security.address_free_failures]
+        )
+        if wait > 0:
+            return again(
+                429, f"too many wrong passwords; try again in {retry_after_header(wait)} s", wait
+            )
+        if not await gate.run(change_password, runner.username, current, new):
+            return again(401, "the current password is wrong")
+        throttle.succeeded(account, [address])
+        response = RedirectResponse("/runner/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+        return response
 
     @app.get("/runner", response_class=HTMLResponse)
     def runner_home(request: Request, runner: RunnerDep, session: DB) -> Response:
-        studies = list(session.scalars(select(Study).order_by(Study.id)))
+        studies = service.visible_studies(session, runner)
         counts = dict(
             session.execute(
                 select(Participant.study_id, func.count()).group_by(Participant.study_id)
@@ -280,10 +469,8 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
 
     @app.get("/runner/studies/{study_id}", response_class=HTMLResponse)
-    def study_page(request: Request, study_id: int, runner: RunnerDep, session: DB) -> Response:
-        study = session.get(Study, study_id)
-        if study is None:
-            raise HTTPException(404, f"no study {study_id}")
+    def study_page(request: Request, study_id: RowId, runner: RunnerDep, session: DB) -> Response:
+        study = own_study(session, runner, study_id)
         progress = service.study_progress(session, study)
         n_participants = session.scalar(
             select(func.count()).select_from(Participant).where(Participant.study_id == study.id)
@@ -300,9 +487,10 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         )
 
     @app.get("/runner/studies/{study_id}/export.zip")
-    def export_zip(study_id: int, runner: RunnerDep, session: DB) -> Response:
+    def export_zip(study_id: RowId, runner: RunnerDep, session: DB) -> Response:
         from muvi.study.export import export_study
 
+        own_study(session, runner, study_id)
         with tempfile.TemporaryDirectory() as tmp:
             export_study(session, Path(tmp), study_id)
             buffer = io.BytesIO()
@@ -417,7 +605,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.post("/p/{token}/trials/{trial_id}/answers")
     def trial_answers(
-        request: Request, trial_id: int, person: ParticipantDep, session: DB
+        request: Request, trial_id: RowId, person: ParticipantDep, session: DB
     ) -> Response:
         form = _sync_form(request)
         _check_participant_csrf(server, person, str(form.get("csrf_token", "")))
@@ -475,7 +663,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.post("/api/p/{token}/trials/{trial_id}/start")
     def start(
-        trial_id: int,
+        trial_id: RowId,
         person: ParticipantDep,
         session: DB,
         x_csrf_token: Annotated[str, Header()] = "",
@@ -487,7 +675,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.post("/api/p/{token}/trials/{trial_id}/samples")
     def samples(
-        trial_id: int,
+        trial_id: RowId,
         batch: SampleBatch,
         person: ParticipantDep,
         session: DB,
@@ -512,6 +700,12 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _https(request: Request) -> bool:
+    """Cookies get the Secure flag when the page was asked for over HTTPS
+    (behind a proxy: when uvicorn trusts its X-Forwarded-Proto)."""
+    return request.url.scheme == "https"
 
 
 def _local(target: str) -> str:

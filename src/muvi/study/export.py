@@ -6,6 +6,16 @@ Writes ``video_urls.csv`` (CRLF), ``participant_data.csv``, ``media_data.csv``,
 ``muvi_metadata.json``, so that :func:`muvi.data.loaders.load_dataset` and
 ``muvi analyze`` read the export unchanged. Only finished trials (the rated
 items, not the practice) are exported; a trial in progress is left out.
+
+Every CSV goes through :func:`muvi.study.csvsafe.write_csv`, the one place
+cells are written:
+a text cell that a spreadsheet would evaluate as a formula (one starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a favourite genre
+``-Rock`` typed by a participant) is written with a leading apostrophe
+(``'-Rock``), so opening the export in a spreadsheet runs nothing. Numbers
+(negative valence included) are written as numbers, unchanged. A line break
+inside a text cell (which validation never lets in) is written as a space, so
+that every row stays one line.
 """
 
 from __future__ import annotations
@@ -23,7 +33,9 @@ from sqlalchemy.orm import Session
 from muvi.annotations.resampling import resample_logs
 from muvi.data import schema
 from muvi.errors import MuviError
+from muvi.study.csvsafe import write_csv
 from muvi.study.models import Item, Participant, Sample, Study, Trial
+from muvi.study.security import MAX_ROW_ID
 from muvi.study.service import study_items
 
 
@@ -44,7 +56,7 @@ class ExportSummary:
 def choose_study(session: Session, study_id: int | None) -> Study:
     """The study to export: ``study_id``, or the only study in the database."""
     if study_id is not None:
-        study = session.get(Study, study_id)
+        study = session.get(Study, study_id) if 1 <= study_id <= MAX_ROW_ID else None
         if study is None:
             raise MuviError(f"there is no study {study_id} in the database")
         return study
@@ -73,9 +85,11 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
     out.mkdir(parents=True, exist_ok=True)
     items = study_items(session, study)
 
-    with open(out / schema.VIDEO_URLS_FILE, "w", newline="", encoding="utf-8") as fh:
-        fh.write("video_id\r\n")
-        fh.writelines(f"{item.media_id}\r\n" for item in items)
+    write_csv(
+        pd.DataFrame({"video_id": [item.media_id for item in items]}),
+        out / schema.VIDEO_URLS_FILE,
+        lineterminator="\r\n",
+    )
 
     finished = list(
         session.execute(
@@ -107,8 +121,9 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
                 ],
             }
         )
-    pd.DataFrame(static_rows, columns=list(schema.STATIC_COLUMNS_PUBLISHED)).to_csv(
-        out / schema.STATIC_FILE, index=False
+    write_csv(
+        pd.DataFrame(static_rows, columns=list(schema.STATIC_COLUMNS_PUBLISHED)),
+        out / schema.STATIC_FILE,
     )
 
     rated = {trial.participant_id for trial, _ in finished}
@@ -131,8 +146,9 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         for p in participants
         if p.id in rated
     ]
-    pd.DataFrame(participant_rows, columns=list(schema.PARTICIPANT_COLUMNS)).to_csv(
-        out / schema.PARTICIPANTS_FILE, index=False
+    write_csv(
+        pd.DataFrame(participant_rows, columns=list(schema.PARTICIPANT_COLUMNS)),
+        out / schema.PARTICIPANTS_FILE,
     )
 
     media_of = {trial.id: media_id for trial, media_id in finished}
@@ -157,7 +173,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
                 }
             )
     raw = pd.DataFrame(raw_rows, columns=list(schema.RAW_LOG_COLUMNS))
-    raw.to_csv(out / schema.RAW_LOGS_FILE, index=False)
+    write_csv(raw, out / schema.RAW_LOGS_FILE)
 
     n_samples = max(round(study.excerpt_seconds / schema.SAMPLE_PERIOD_S), 1)
     if len(raw):
@@ -180,7 +196,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         },
         columns=list(schema.DYNAMIC_COLUMNS),
     )
-    av.to_csv(out / schema.DYNAMIC_FILE, index=False)
+    write_csv(av, out / schema.DYNAMIC_FILE)
 
     summary = ExportSummary(
         study=study.name,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -31,7 +32,7 @@ class Base(DeclarativeBase):
 
 
 class AppSetting(Base):
-    """Server-wide settings kept in the database (the session signing key)."""
+    """Server-wide settings kept in the database (the key of the CSRF tokens)."""
 
     __tablename__ = "app_settings"
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -46,6 +47,24 @@ class Runner(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """An admin sees and exports every study; other runners only their own."""
+
+
+class RunnerSession(Base):
+    """A runner's login: the cookie holds a random id, the table its SHA-256.
+
+    A session ends when it is revoked (logout, password change), after
+    ``idle`` seconds without a request, or ``absolute`` seconds after login
+    (see :class:`muvi.study.security.SecurityConfig`).
+    """
+
+    __tablename__ = "runner_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    runner_id: Mapped[int] = mapped_column(ForeignKey("runners.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Study(Base):

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -44,7 +45,13 @@ OVERLAY_PREFERENCES: tuple[str, ...] = ("Overlaid", "Side-by-Side")
 PAPER_ITEMS_PER_PARTICIPANT = 30
 """MuVi participants rated about 30 to 36 items."""
 
+MAX_PASSWORD_CHARS = 200
+TIMESTAMP_TOLERANCE_S = 0.5
+"""How far past the end of the excerpt a sample's timestamp may lie (the
+browser stops logging at the excerpt's end; this allows for its timer)."""
+
 _hasher = PasswordHasher()
+_DUMMY_HASH: str | None = None
 
 
 class StudyError(MuviError, ValueError):
@@ -56,40 +63,95 @@ class StudyError(MuviError, ValueError):
 # --------------------------------------------------------------------------
 
 
-def create_runner(session: Session, username: str, password: str) -> Runner:
+def check_runner_password(password: str) -> None:
+    """Refuse a runner password shorter than 8 or longer than 200 characters."""
+    if len(password) < 8:
+        raise StudyError("a runner password needs at least 8 characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise StudyError(f"a runner password may have at most {MAX_PASSWORD_CHARS} characters")
+
+
+def create_runner(session: Session, username: str, password: str, admin: bool = False) -> Runner:
     """Create a study runner account with an argon2-hashed password.
 
     Args:
         session: an open database session (committed here).
         username: 3 to 80 letters, digits, ``.``, ``_`` or ``-``.
-        password: at least 8 characters.
+        password: 8 to 200 characters.
+        admin: an admin sees and exports every study; a runner only their own.
 
     Returns:
         The new runner.
     """
     if not re.fullmatch(r"[A-Za-z0-9._-]{3,80}", username):
         raise StudyError(f"runner name {username!r} must be 3-80 letters, digits, '.', '_', '-'")
-    if len(password) < 8:
-        raise StudyError("a runner password needs at least 8 characters")
+    check_runner_password(password)
     if session.scalar(select(Runner).where(Runner.username == username)) is not None:
         raise StudyError(f"a runner named {username!r} exists already")
-    runner = Runner(username=username, password_hash=_hasher.hash(password))
+    runner = Runner(username=username, password_hash=_hasher.hash(password), is_admin=admin)
     session.add(runner)
     session.commit()
     return runner
 
 
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+    return _DUMMY_HASH
+
+
 def authenticate_runner(session: Session, username: str, password: str) -> Runner | None:
-    """The runner whose name and password match, else ``None``."""
+    """The runner whose name and password match, else ``None``.
+
+    An unknown name costs the same work as a known one: the password is
+    verified against a dummy argon2 hash, so neither the time nor the memory of
+    the answer says which names exist.
+    """
     runner = session.scalar(select(Runner).where(Runner.username == username))
-    if runner is None:
-        _hasher.hash(password)  # same work either way: no timing hint of which names exist
-        return None
     try:
-        _hasher.verify(runner.password_hash, password)
+        _hasher.verify(runner.password_hash if runner else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return runner
+
+
+def set_runner_password(session: Session, username: str, password: str) -> int:
+    """Give a runner a new password and end all of their sessions.
+
+    Args:
+        session: an open database session (committed here).
+        username: the runner's name.
+        password: the new password (8 to 200 characters).
+
+    Returns:
+        How many live sessions were ended.
+    """
+    from muvi.study.security import revoke_all_runner_sessions
+
+    check_runner_password(password)
+    runner = session.scalar(select(Runner).where(Runner.username == username))
+    if runner is None:
+        raise StudyError(f"there is no runner named {username!r}")
+    runner.password_hash = _hasher.hash(password)
+    session.commit()
+    return revoke_all_runner_sessions(session, runner.id)
+
+
+def visible_studies(session: Session, runner: Runner) -> list[Study]:
+    """The studies a runner may see: their own, or every study for an admin."""
+    query = select(Study).order_by(Study.id)
+    if not runner.is_admin:
+        query = query.where(Study.created_by == runner.id)
+    return list(session.scalars(query))
+
+
+def study_for_runner(session: Session, runner: Runner, study_id: int) -> Study | None:
+    """A study the runner may see, else ``None`` (missing and not theirs look the same)."""
+    study = session.get(Study, study_id)
+    if study is None or not (runner.is_admin or study.created_by == runner.id):
+        return None
+    return study
 
 
 # --------------------------------------------------------------------------
@@ -154,9 +216,17 @@ def parse_media_lines(text: str, what: str) -> list[MediaSpec]:
     return specs
 
 
+def _check_length(column: Any, value: str, what: str) -> None:
+    """Refuse text longer than its database column (PostgreSQL would fail on it)."""
+    limit = column.property.columns[0].type.length
+    if limit is not None and len(value) > limit:
+        raise StudyError(f"{what} has {len(value)} characters; at most {limit} are allowed")
+
+
 def _check_media(spec: MediaSpec, media_dir: Path, what: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", spec.media_id):
         raise StudyError(f"{what}: media id {spec.media_id!r} may hold only letters, digits, _ -")
+    _check_length(Item.media_file, spec.media_file, f"{what} {spec.media_id}: the media file name")
     path = (media_dir / spec.media_file).resolve()
     if media_dir.resolve() not in path.parents or not path.is_file():
         raise StudyError(f"{what} {spec.media_id}: media file {spec.media_file!r} not found")
@@ -180,6 +250,7 @@ def create_study(
     """
     if not config.name.strip():
         raise StudyError("the study needs a name")
+    _check_length(Study.name, config.name.strip(), "the study name")
     if not config.items:
         raise StudyError("the study needs at least one item")
     ids = [s.media_id for s in config.items]
@@ -450,9 +521,10 @@ def store_samples(
     for s in samples:
         if not (-1.0 <= s.valence <= 1.0 and -1.0 <= s.arousal <= 1.0):
             raise StudyError(f"sample {s.seq}: valence and arousal must lie in [-1, 1]")
-        if not 0.0 <= s.timestamp <= excerpt_seconds + 5.0:
+        if not 0.0 <= s.timestamp <= excerpt_seconds + TIMESTAMP_TOLERANCE_S:
             raise StudyError(
-                f"sample {s.seq}: timestamp {s.timestamp} s is outside the excerpt (0 to {excerpt_seconds} s)"
+                f"sample {s.seq}: timestamp {s.timestamp} s is outside the excerpt "
+                f"(0 to {excerpt_seconds} s, {TIMESTAMP_TOLERANCE_S} s tolerance)"
             )
     if samples:
         rows = [
