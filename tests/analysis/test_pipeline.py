@@ -99,6 +99,7 @@ def test_real_files_static_outputs(real_run):
     check_outputs(real_run, dynamic=False)
     summary = json.loads((real_run / "summary.json").read_text())
     assert set(summary) == {
+        "analysis_window",
         "participants",
         "annotations",
         "gems",
@@ -106,6 +107,9 @@ def test_real_files_static_outputs(real_run):
         "chi_square",
     }
     check_static_summary(summary)
+    # the published release has no muvi_metadata.json: the paper's 118 samples
+    assert summary["analysis_window"]["samples"] == 118
+    assert summary["analysis_window"]["source"].startswith("the paper's default")
     assert summary["participants"]["n"] == 49
     assert summary["annotations"]["static_per_modality"] == {
         "music": 493,
@@ -258,6 +262,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
         "arousal_std",
     ]
     assert len(gold) == 4 * 3 * 118  # cut to the analysis window
+    assert summary["analysis_window"]["samples"] == 118
     agreement = pd.read_csv(tmp_path / "agreement.csv")
     assert len(agreement) == 47
     assert 99 not in set(agreement["participant_id"])
@@ -267,6 +272,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     assert "SIMULATED DATA" in html
     assert ">Inter-rater agreement</h2>" in html
     assert "1 constant valence" in html
+    assert "the first 118 samples (59 s at 2 Hz), from the paper" in html
 
 
 def test_run_analysis_on_the_simulated_study(request, tmp_path):

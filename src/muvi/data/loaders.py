@@ -15,7 +15,8 @@ The quirks of the public release are handled by general rules:
 * the emobase files carry a broken header (every feature column has the same
   name); the 988 real names are restored by position after the layout has
   been checked;
-* a dynamic annotation shorter than the 118-sample analysis window is kept
+* a dynamic annotation shorter than the analysis window (118 samples in the
+  paper; a study's own, see :func:`muvi.annotations.study_window`) is kept
   and reported, not refused.
 
 Every problem with the input raises :class:`~muvi.errors.DataError`, whose
@@ -492,7 +493,11 @@ def load_static(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame:
 
 
 def load_dynamic(
-    path: str | Path, catalog: ItemCatalog, *, issues: list[str] | None = None
+    path: str | Path,
+    catalog: ItemCatalog,
+    *,
+    issues: list[str] | None = None,
+    window_samples: int = schema.ANALYSIS_SAMPLES,
 ) -> pd.DataFrame:
     """The dynamic valence/arousal annotations at 2 Hz, from ``av_data.csv``.
 
@@ -503,8 +508,9 @@ def load_dynamic(
         path: the file (long format, one row per sample).
         catalog: the study's items.
         issues: a list that receives one sentence per annotation shorter than
-            the analysis window (:data:`~muvi.data.schema.ANALYSIS_SAMPLES`);
-            such annotations are kept.
+            the analysis window; such annotations are kept.
+        window_samples: the analysis window in samples (the paper's
+            :data:`~muvi.data.schema.ANALYSIS_SAMPLES` by default).
 
     Returns:
         The tidy dynamic table: ``participant_id``, ``media_id``, ``modality``,
@@ -614,13 +620,13 @@ def load_dynamic(
         )
 
     lengths = out.groupby(keys, sort=False).size()
-    short = lengths[lengths < schema.ANALYSIS_SAMPLES]
+    short = lengths[lengths < window_samples]
     if issues is not None:
         for key, n in short.items():
             participant, item, modality = cast(tuple[int, str, str], key)
             issues.append(
                 f"{path.name}: the {modality} annotation of participant {participant} for item "
-                f"{item} has {n} samples, fewer than the {schema.ANALYSIS_SAMPLES} of the "
+                f"{item} has {n} samples, fewer than the {window_samples} of the "
                 "analysis window; it is kept here and left out of the analyses."
             )
     return out.drop(columns="_row")
@@ -872,7 +878,11 @@ def _check_participants_known(
 
 
 def load_dataset(
-    root: str | Path, *, require_dynamic: bool = False, features: bool = True
+    root: str | Path,
+    *,
+    require_dynamic: bool = False,
+    features: bool = True,
+    window_samples: int | None = None,
 ) -> MuviDataset:
     """Load a study folder in the published layout.
 
@@ -886,6 +896,9 @@ def load_dataset(
         require_dynamic: refuse a folder without ``av_data.csv``.
         features: load the audio and visual feature files (the analyses of
             the ratings do not need them; skipping them saves a few seconds).
+        window_samples: the analysis window that the notes about short
+            annotations refer to; by default the study's own
+            (:func:`muvi.annotations.study_window`).
 
     Returns:
         The study; ``issues`` lists the quirks met (short dynamic annotations,
@@ -908,10 +921,16 @@ def load_dataset(
     known = set(participants["participant_id"].tolist())
     _check_participants_known(static, known, static_file, participants_file, in_file_order=True)
 
+    from muvi.annotations.window import study_window
+
+    metadata = _load_metadata(root / schema.METADATA_FILE)
+    window = study_window(metadata, window_samples)
     dynamic = None
     dynamic_file = root / schema.DYNAMIC_FILE
     if dynamic_file.exists():
-        dynamic = load_dynamic(dynamic_file, catalog, issues=issues)
+        dynamic = load_dynamic(
+            dynamic_file, catalog, issues=issues, window_samples=window.n_samples
+        )
         _check_participants_known(
             dynamic, known, dynamic_file, participants_file, in_file_order=False
         )
@@ -937,7 +956,6 @@ def load_dataset(
     visual = None
     if features and (root / schema.VISUAL_FEATURES_FILE).exists():
         visual = load_visual_features(root / schema.VISUAL_FEATURES_FILE, catalog)
-    metadata = _load_metadata(root / schema.METADATA_FILE)
     return MuviDataset(
         root=root,
         items=items,

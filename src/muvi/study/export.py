@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from muvi.annotations.resampling import resample_logs
+from muvi.annotations.window import window_for_excerpt
 from muvi.data import schema
 from muvi.errors import MuviError
 from muvi.study.models import Item, Participant, Sample, Study, Trial
@@ -199,6 +200,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         "study_id": study.id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "excerpt_seconds": study.excerpt_seconds,
+        "analysis_window_samples": window_for_excerpt(study.excerpt_seconds),
         "modalities": study.modality_list,
         "raw_sampling_interval_s": {
             "mean": None if math.isnan(mean_interval) else mean_interval,
