@@ -36,8 +36,8 @@ from muvi.analysis.outputs import (
     previous_outputs,
     table_path,
 )
-from muvi.data.dataset import MuviDataset
 from muvi.annotations.window import AnalysisWindow, study_window
+from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
 
