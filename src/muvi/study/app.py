@@ -14,6 +14,7 @@ checks an ``X-CSRF-Token`` header derived from that token.
 import hashlib
 import hmac
 import io
+import json
 import secrets
 import tempfile
 import zipfile
@@ -34,9 +35,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from muvi.data.schema import GEMS, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import MuviError
-from muvi.study import service
+from muvi.study import online, service
 from muvi.study.db import open_database
 from muvi.study.models import AppSetting, Participant, Runner, Study, Trial
+from muvi.study.online_routes import online_router
 from muvi.study.service import StudyError
 
 HERE = Path(__file__).parent
@@ -115,6 +117,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
     engine, sessions = open_database(db)
     server = StudyServer(engine, sessions, media, server_secret(sessions))
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["paragraphs"] = online.paragraphs
 
     app = FastAPI(title="MuVi study", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
@@ -176,6 +179,8 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         return found
 
     ParticipantDep = Annotated[Participant, Depends(participant)]
+
+    app.include_router(online_router(render, DB, ParticipantDep, server.participant_csrf))
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -257,7 +262,9 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.get("/runner/studies/new", response_class=HTMLResponse)
     def new_study_page(request: Request, runner: RunnerDep) -> Response:
-        return render(request, "study_new.html", runner=runner, error=None, form={}, **_choices())
+        return render(
+            request, "study_new.html", runner=runner, error=None, form=_default_form(), **_choices()
+        )
 
     @app.post("/runner/studies")
     def new_study(request: Request, runner: RunnerDep, session: DB) -> Response:
@@ -265,7 +272,9 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         check_csrf(request, form.get("csrf_token", ""))
         try:
             config = _study_config(form)
+            options = online.options_from_form(form, server.media_dir)
             study = service.create_study(session, config, server.media_dir, runner.id)
+            online.save_options(session, study, options)
         except StudyError as err:
             session.rollback()
             return render(
@@ -297,6 +306,8 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
             progress=progress,
             n_participants=n_participants,
             invite=invite,
+            options=online.study_options(session, study.id),
+            quality=online.quality_summary(session, study),
         )
 
     @app.get("/runner/studies/{study_id}/export.zip")
@@ -325,8 +336,21 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         )
         if returning is not None and returning.study_id == study.id:
             return RedirectResponse(f"/p/{returning.token}", status_code=303)
+        options = online.study_options(session, study.id)
+        try:
+            panel = online.panel_values(options, request.query_params)
+        except StudyError as err:
+            return render(request, "error.html", 400, message=str(err), error=None)
         return render(
-            request, "signup.html", study=study, error=None, form={}, genders=service.GENDERS
+            request,
+            "signup.html",
+            study=study,
+            error=None,
+            form={},
+            genders=service.GENDERS,
+            options=options,
+            panel=panel,
+            countries=online.countries(),
         )
 
     @app.post("/s/{invite}")
@@ -334,10 +358,20 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         study = _study_by_invite(session, invite)
         form = _form_dict(_sync_form(request))
         check_csrf(request, form.get("csrf_token", ""))
+        options = online.study_options(session, study.id)
+        panel: dict[str, str] = {}
         try:
+            panel = online.panel_values(
+                options, {k[7:]: v for k, v in form.items() if k.startswith("panel__")}
+            )
+            online.check_not_enrolled(session, study, panel, options)
+            screen = online.check_screen(options, form)
             if form.get("consent") != "yes":
                 raise StudyError("please give your consent to take part")
+            for name in ("country_live_longest", "country_musical_enculturation"):
+                form[name] = online.country_code(form.get(name, ""), name.replace("_", " "))
             profile = service.Profile.from_form(form)
+            answers = online.check_answers(options.questions, form)
         except StudyError as err:
             return render(
                 request,
@@ -347,8 +381,13 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
                 error=str(err),
                 form=form,
                 genders=service.GENDERS,
+                options=options,
+                panel=panel,
+                countries=online.countries(),
             )
-        person = service.enrol_participant(session, study, profile)
+        attention = online.attention_items(session, study)
+        person = service.enrol_participant(session, study, profile, attention)
+        online.record_arrival(session, person, options, panel, answers, screen)
         response = RedirectResponse(f"/p/{person.token}", status_code=303)
         response.set_cookie(
             PARTICIPANT_COOKIE, person.token, max_age=30 * 86400, httponly=True, samesite="lax"
@@ -357,7 +396,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.get("/p/{token}")
     def resume(person: ParticipantDep, session: DB) -> Response:
-        step = service.next_step(session, person)
+        step = online.next_step(session, person)
         return RedirectResponse(f"/p/{person.token}/{step}", status_code=303)
 
     @app.get("/p/{token}/instructions", response_class=HTMLResponse)
@@ -371,6 +410,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
             person=person,
             study=study,
             examples=examples,
+            options=online.study_options(session, study.id),
             quadrant_titles=service.QUADRANT_TITLES,
             pcsrf=server.participant_csrf(person.token),
         )
@@ -391,7 +431,7 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
 
     @app.get("/p/{token}/trial", response_class=HTMLResponse)
     def trial_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-        if not person.understood:
+        if not person.understood or online.needs_headphone_check(session, person):
             return RedirectResponse(f"/p/{person.token}", status_code=303)
         trial = service.next_trial(session, person)
         if trial is None:
@@ -413,6 +453,9 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
             total=total,
             pcsrf=server.participant_csrf(person.token),
             gems=_gems_groups(),
+            progress=online.progress(session, person, study.excerpt_seconds),
+            attention=online.attention_spec(session, trial),
+            options=online.study_options(session, study.id),
         )
 
     @app.post("/p/{token}/trials/{trial_id}/answers")
@@ -451,8 +494,13 @@ def create_app(db: str | Path, media_dir: str | Path) -> FastAPI:
         return RedirectResponse(f"/p/{person.token}/done", status_code=303)
 
     @app.get("/p/{token}/done", response_class=HTMLResponse)
-    def done(request: Request, person: ParticipantDep) -> Response:
-        return render(request, "done.html", person=person)
+    def done(request: Request, person: ParticipantDep, session: DB) -> Response:
+        if person.finished_at is None:  # the completion code only at the end
+            return RedirectResponse(f"/p/{person.token}", status_code=303)
+        options = online.study_options(session, person.study_id)
+        record = online.participant_record(session, person)
+        code, redirect = online.completion(options, json.loads(record.panel))
+        return render(request, "done.html", person=person, code=code, redirect=redirect)
 
     # ---------------------------------------------------------------- JSON API
 
@@ -545,11 +593,23 @@ def _study_by_invite(session: Session, invite: str) -> Study:
     return study
 
 
+def _default_form() -> dict[str, str]:
+    """The new-study form as first shown: the MuVi study's texts to edit."""
+    defaults = online.OnlineOptions()
+    return {
+        "consent_text": defaults.consent_text,
+        "instructions_text": defaults.instructions_text,
+        "headphone_attempts": str(defaults.headphone_attempts),
+        "min_screen_px": "0",
+    }
+
+
 def _choices() -> dict[str, Any]:
     return {
         "modalities": MODALITIES,
         "quadrants": service.QUADRANTS,
         "quadrant_titles": service.QUADRANT_TITLES,
+        "panels": online.PANEL_PRESETS,
     }
 
 

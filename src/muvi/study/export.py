@@ -5,7 +5,10 @@ Writes ``video_urls.csv`` (CRLF), ``participant_data.csv``, ``media_data.csv``,
 :func:`muvi.annotations.resampling.resample_logs`), ``raw_av_logs.csv`` and
 ``muvi_metadata.json``, so that :func:`muvi.data.loaders.load_dataset` and
 ``muvi analyze`` read the export unchanged. Only finished trials (the rated
-items, not the practice) are exported; a trial in progress is left out.
+items, not the practice or attention trials) are exported; a trial in
+progress is left out. The online-collection files (``panel_data.csv``,
+``profile_questions.csv``, ``quality.csv``, ``attention.csv``) are written
+beside them by :func:`muvi.study.online.export_online`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from muvi.annotations.window import window_for_excerpt
 from muvi.data import schema
 from muvi.errors import MuviError
 from muvi.study.models import Item, Participant, Sample, Study, Trial
+from muvi.study.online import export_online
 from muvi.study.service import study_items
 
 
@@ -86,6 +90,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
             .where(
                 Participant.study_id == study.id,
                 Trial.practice.is_(False),
+                Item.role == "item",  # not the attention trials (see muvi.study.online)
                 Trial.completed_at.is_not(None),
             )
             .order_by(Trial.participant_id, Trial.position)
@@ -209,4 +214,5 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         "counts": {k: v for k, v in asdict(summary).items() if isinstance(v, int)},
     }
     (out / schema.METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    export_online(session, study, out)
     return summary
