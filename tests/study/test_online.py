@@ -23,7 +23,7 @@ from muvi.data.loaders import load_dataset
 from muvi.data.schema import PARTICIPANT_COLUMNS
 from muvi.study import online
 from muvi.study.app import create_app
-from muvi.study.models import Item, Participant, Trial
+from muvi.study.models import Item, Participant, Study, Trial
 from muvi.study.online_models import ParticipantOnline
 from muvi.study.service import create_runner
 
@@ -357,3 +357,67 @@ def test_progress_estimate_uses_the_participants_own_pace() -> None:
     ).to_json())  # fmt: skip
     assert opts.questions[0].label == "A?" and opts.attention[0].tolerance == 0.5
     assert json.loads(opts.to_json())["url_params"] == ["id"]
+
+
+def test_the_country_list_is_iso_3166_alpha_2() -> None:
+    listed = online.countries()
+    codes = [code for code, _ in listed]
+    assert len(codes) == len(set(codes)) == 249  # the officially assigned alpha-2 codes
+    assert all(re.fullmatch(r"[A-Z]{2}", c) for c in codes)
+    names = dict(listed)
+    assert (names["SG"], names["GB"], names["KR"], names["CI"]) == (
+        "Singapore", "United Kingdom", "Korea, Republic of", "Côte d'Ivoire",
+    )  # fmt: skip
+    assert "UK" not in names and "EU" not in names  # not ISO 3166-1 codes
+    # a second, independent source when the system has one (Debian's iso-codes)
+    system = Path("/usr/share/iso-codes/json/iso_3166-1.json")
+    if system.exists():
+        reference = {c["alpha_2"] for c in json.loads(system.read_text())["3166-1"]}
+        assert set(codes) == reference
+
+
+def test_a_database_made_before_online_collection_is_upgraded(tmp_path: Path) -> None:
+    """A study database at revision 0001 with a participant in it: the app
+    upgrades it on start, the participant carries on, the export works."""
+    from alembic import command
+    from alembic.config import Config
+
+    from muvi.study.db import MIGRATIONS_DIR, make_engine, session_factory
+    from muvi.study.service import MediaSpec, Profile, StudyConfig, create_study, enrol_participant
+
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "a.webm").write_bytes(b"x")
+    db = tmp_path / "old.db"
+    engine = make_engine(db)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with session_factory(engine)() as session:
+        study = create_study(
+            session, StudyConfig("old", [MediaSpec("a", "a.webm")], items_per_participant=1), media
+        )
+        token = enrol_participant(
+            session, study, Profile(40, "Male", "SG", "SG", "EN", "Pop", 1)
+        ).token
+        study_id = study.id
+    engine.dispose()
+
+    app = create_app(db, media)  # migrates to the newest revision
+    client = TestClient(app)
+    assert client.get(f"/p/{token}").url.path == f"/p/{token}/instructions"
+    page = client.get(f"/p/{token}/instructions").text
+    assert "Each item plays for 60 seconds." in page  # the default instructions
+    with app.state.server.sessions() as session:
+        study = session.get(Study, study_id)
+        out = tmp_path / "export"
+        from muvi.study.export import export_study
+
+        export_study(session, out, study_id)
+    panel = pd.read_csv(out / "panel_data.csv")
+    assert panel.columns.tolist() == [
+        "participant_id", "finished", "completion_code", "signed_up_at", "finished_at",
+    ]  # fmt: skip
+    assert pd.read_csv(out / "quality.csv")["headphone_check"].tolist() == ["off"]
