@@ -421,3 +421,22 @@ def test_a_database_made_before_online_collection_is_upgraded(tmp_path: Path) ->
         "participant_id", "finished", "completion_code", "signed_up_at", "finished_at",
     ]  # fmt: skip
     assert pd.read_csv(out / "quality.csv")["headphone_check"].tolist() == ["off"]
+
+
+def test_two_sign_ups_racing_with_one_panel_id_keep_one(setup: OnlineSetup) -> None:
+    # both passed the check before either was stored: the database keeps the first
+    from muvi.study.service import Profile, StudyError, enrol_participant
+
+    with setup.sessions() as session:
+        study = session.get(Study, setup.study_id)
+        options = online.study_options(session, study.id)
+        profile = Profile(30, "Male", "SG", "SG", "EN", "Pop", 0)
+        first = enrol_participant(session, study, profile)
+        second = enrol_participant(session, study, profile)
+        online.record_arrival(session, first, options, ARRIVAL, {}, (None, None))
+        second_id = second.id
+        with pytest.raises(StudyError, match="signed up for this study already"):
+            online.record_arrival(session, second, options, ARRIVAL, {}, (None, None))
+        assert session.get(Participant, second_id) is None
+        assert not session.scalars(select(Trial).where(Trial.participant_id == second_id)).all()
+        assert session.get(ParticipantOnline, first.id).panel_id == ARRIVAL["PROLIFIC_PID"]

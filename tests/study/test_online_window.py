@@ -91,6 +91,18 @@ def test_window_follows_the_excerpt_length() -> None:
         study_window({"analysis_window_samples": 0})
 
 
+def test_a_bad_window_in_the_metadata_names_the_file(tmp_path: Path, muvi_dir: Path) -> None:
+    # the real published files with a broken muvi_metadata.json beside them
+    for name in ("video_urls.csv", "participant_data.csv", "media_data.csv"):
+        (tmp_path / name).symlink_to(muvi_dir / name)
+    (tmp_path / "muvi_metadata.json").write_text('{"excerpt_seconds": -5}')
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path, features=False)
+    assert str(err.value) == (
+        f"{tmp_path / 'muvi_metadata.json'}: excerpt_seconds must be a positive number, got -5"
+    )
+
+
 def test_a_20_second_study_export_is_analysed(tmp_path: Path) -> None:
     media = tmp_path / "media"
     media.mkdir()

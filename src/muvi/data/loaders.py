@@ -924,7 +924,10 @@ def load_dataset(
     from muvi.annotations.window import study_window
 
     metadata = _load_metadata(root / schema.METADATA_FILE)
-    window = study_window(metadata, window_samples)
+    try:
+        window = study_window(metadata, window_samples)
+    except DataError as err:  # name the study's own metadata file
+        raise DataError(err.problem, file=root / schema.METADATA_FILE) from None
     dynamic = None
     dynamic_file = root / schema.DYNAMIC_FILE
     if dynamic_file.exists():

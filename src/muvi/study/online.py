@@ -51,7 +51,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from muvi.data.schema import PARTICIPANT_COLUMNS
@@ -703,7 +704,12 @@ def record_arrival(
     answers: Mapping[str, Any],
     screen: tuple[int | None, int | None],
 ) -> ParticipantOnline:
-    """Store what a new participant brought (panel values, answers, screen); committed."""
+    """Store what a new participant brought (panel values, answers, screen); committed.
+
+    Raises:
+        StudyError: another sign-up with the same panel id won a race (two
+            requests at once); this participant is removed again.
+    """
     first = options.url_params[0] if options.url_params else None
     row = ParticipantOnline(
         participant_id=person.id,
@@ -716,7 +722,17 @@ def record_arrival(
         headphone_attempts=0,
     )
     session.add(row)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        session.execute(delete(Trial).where(Trial.participant_id == person.id))
+        session.execute(delete(Participant).where(Participant.id == person.id))
+        session.commit()
+        study = session.get(Study, person.study_id)
+        assert study is not None
+        check_not_enrolled(session, study, panel, options)
+        raise StudyError("the sign-up could not be stored; please try again") from None
     return row
 
 

@@ -10,7 +10,7 @@ of the MuVi study (no panel, the standard texts, no checks).
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from muvi.study.models import Base
@@ -28,10 +28,12 @@ class ParticipantOnline(Base):
     """What a participant brought or did beyond the published profile."""
 
     __tablename__ = "participant_online"
+    __table_args__ = (UniqueConstraint("study_id", "panel_id"),)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
-    panel_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
-    """The value of the study's first URL parameter (e.g. ``PROLIFIC_PID``)."""
+    panel_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    """The value of the study's first URL parameter (e.g. ``PROLIFIC_PID``): one
+    sign-up per value and study (NULL, a participant without it, may repeat)."""
     panel: Mapped[str] = mapped_column(Text, default="{}")
     """JSON object: every recorded URL parameter and its value."""
     answers: Mapped[str] = mapped_column(Text, default="{}")

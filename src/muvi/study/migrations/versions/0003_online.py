@@ -36,9 +36,9 @@ def upgrade() -> None:
         sa.Column("headphone_expected", sa.Integer, nullable=True),
         sa.Column("headphone_attempts", sa.Integer, nullable=False),
         sa.Column("headphone_passed", sa.Boolean, nullable=True),
+        sa.UniqueConstraint("study_id", "panel_id"),
     )
     op.create_index("ix_participant_online_study_id", "participant_online", ["study_id"])
-    op.create_index("ix_participant_online_panel_id", "participant_online", ["panel_id"])
 
 
 def downgrade() -> None:
