@@ -293,6 +293,8 @@ def test_runner_form_options(setup: OnlineSetup) -> None:
     csrf = csrf_of(runner.get("/runner/studies/new").text)
     new_page = unescape(runner.get("/runner/studies/new").text)
     assert online.DEFAULT_CONSENT in new_page  # the MuVi study's texts, to edit
+    for modality in ("music", "visual", "audiovisual"):  # all three conditions offered, ticked
+        assert re.search(rf'name="modality_{modality}"\s+checked', new_page), modality
 
     def post(**changes: str):  # type: ignore[no-untyped-def]
         form = {**STUDY_FORM, "csrf_token": csrf, "name": "second", **changes}

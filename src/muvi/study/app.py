@@ -601,6 +601,7 @@ def _default_form() -> dict[str, str]:
         "instructions_text": defaults.instructions_text,
         "headphone_attempts": str(defaults.headphone_attempts),
         "min_screen_px": "0",
+        **{f"modality_{m}": "on" for m in MODALITIES},
     }
 
 
