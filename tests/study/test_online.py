@@ -442,3 +442,33 @@ def test_two_sign_ups_racing_with_one_panel_id_keep_one(setup: OnlineSetup) -> N
         assert session.get(Participant, second_id) is None
         assert not session.scalars(select(Trial).where(Trial.participant_id == second_id)).all()
         assert session.get(ParticipantOnline, first.id).panel_id == ARRIVAL["PROLIFIC_PID"]
+
+
+def test_time_left_follows_the_participants_median_trial(setup: OnlineSetup) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from muvi.study.service import Profile, enrol_participant
+
+    with setup.sessions() as session:
+        study = session.get(Study, setup.study_id)
+        attention = online.attention_items(session, study)
+        person = enrol_participant(
+            session, study, Profile(30, "Male", "SG", "SG", "EN", "Pop", 0), attention
+        )
+        trials = list(
+            session.scalars(
+                select(Trial).where(Trial.participant_id == person.id).order_by(Trial.position)
+            )
+        )
+        assert len(trials) == 4  # practice, two items, the attention trial
+        before = online.progress(session, person, EXCERPT_S)
+        assert (before.done, before.total) == (0, 4)
+        assert before.seconds_left == 4 * (EXCERPT_S + online.DEFAULT_ANSWER_SECONDS)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        for trial, seconds in zip(trials, (30, 50), strict=False):  # two done: median 40 s
+            trial.started_at = start
+            trial.completed_at = start + timedelta(seconds=seconds)
+        session.commit()
+        after = online.progress(session, person, EXCERPT_S)
+    assert (after.done, after.total, after.seconds_left) == (2, 4, 2 * 40.0)
+    assert after.time_left() == "about 2 minutes" and after.percent == 50
