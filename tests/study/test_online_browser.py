@@ -43,7 +43,7 @@ pytestmark = [
 ]
 
 
-def make_study(db: str, media: Path, fullscreen: bool) -> str:
+def make_study(db: str, media: Path, fullscreen: bool, min_screen_px: int = 0) -> str:
     _engine, sessions = open_database(db)
     with sessions() as session:
         study = create_study(
@@ -74,6 +74,7 @@ def make_study(db: str, media: Path, fullscreen: bool) -> str:
                 ),
                 headphone_check=True,
                 fullscreen=fullscreen,
+                min_screen_px=min_screen_px,
                 attention=online.parse_attention(
                     "check1, green.webm, 0.5, 0.8, 0.8, 0.3, For this clip, move the cursor to "
                     "the top right corner and keep it there."
@@ -199,6 +200,7 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
     phone = size == "phone"
     db = str(tmp_path / "online.db")
     invite = make_study(db, study_media, fullscreen=not phone)
+    no_phones = make_study(db, study_media, fullscreen=False, min_screen_px=600)
     shots = Path(os.environ.get("MUVI_SCREENSHOT_DIR", tmp_path))
     _engine, sessions = open_database(db)
     with (
@@ -312,6 +314,18 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
             f"https://app.prolific.com/submissions/complete?cc={CODE}", timeout=10_000
         )
 
+        # a study that refuses small screens says so at once (and keeps the form away)
+        refusing = context.new_page()
+        refusing.goto(f"{server.url}/s/{no_phones}?{query}")
+        message = refusing.locator("#small-screen")
+        if phone:
+            assert message.is_visible() and refusing.locator("#signup").is_hidden()
+            assert "needs a larger screen (at least 600 pixels" in message.inner_text()
+            refusing.screenshot(path=str(shots / f"online_{size}_small_screen_refused.png"))
+        else:
+            assert message.is_hidden() and refusing.locator("#signup").is_visible()
+        refusing.close()
+
         if phone:  # the same phone turned sideways: a fresh trial page of another participant
             landscape = browser.new_context(
                 viewport={"width": 844, "height": 390}, device_scale_factor=2,
@@ -319,7 +333,7 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
             )  # fmt: skip
             sideways = landscape.new_page()
             with sessions() as session:
-                study = session.scalar(select(Study))
+                study = session.scalar(select(Study).order_by(Study.id))
                 from muvi.study.service import Profile, enrol_participant
 
                 other = enrol_participant(
@@ -352,7 +366,9 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
         assert json.loads(record.answers) == {"hand": "right"}
         assert (record.headphone_passed, record.headphone_attempts) == (True, 1)
         assert record.screen_width == (390 if phone else 1280)
-        results = online.attention_results(session, session.scalar(select(Study)))
+        results = online.attention_results(
+            session, session.scalar(select(Study).order_by(Study.id))
+        )
     assert len(results) == 1 and results[0]["passed"], results
     assert results[0]["distance"] < 0.05  # the pointer stayed on the target
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
