@@ -164,3 +164,32 @@ def test_the_paper_window_forced_on_20_second_excerpts_is_one_clear_line(
     assert "no static annotation is left" in output
     assert "90 shorter than the analysis window" in output
     assert "Traceback" not in output
+
+
+def test_feature_files_of_20_second_excerpts_load(tmp_path: Path) -> None:
+    # 2 Hz emobase rows of a 20 s excerpt: 39 or 40 (the published 60 s files: 119 or 120)
+    from muvi.data import schema
+
+    media = tmp_path / "media"
+    media.mkdir()
+    study_id = collect_20s_study(tmp_path / "study.db", media)
+    _engine, sessions = open_database(tmp_path / "study.db")
+    export = tmp_path / "export"
+    with sessions() as session:
+        export_study(session, export, study_id)
+    names = schema.emobase_feature_names()
+    folder = export / "emobase_features"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(ITEMS):
+        rows = 40 if i else 39
+        pd.DataFrame(rng.normal(size=(rows, len(names))), columns=list(names)).to_csv(
+            folder / f"clip{i}.csv", index=False
+        )
+    audio = load_dataset(export).audio_features
+    assert audio is not None and len(audio) == 39 + 5 * 40
+    pd.DataFrame(rng.normal(size=(120, len(names))), columns=list(names)).to_csv(
+        folder / "clip3.csv", index=False
+    )
+    with pytest.raises(DataError, match="clip3.csv, item clip3: 120 rows, expected 39 or 40"):
+        load_dataset(export)

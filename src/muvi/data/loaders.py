@@ -632,7 +632,12 @@ def load_dynamic(
     return out.drop(columns="_row")
 
 
-def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
+def _emobase_file(
+    path: Path,
+    item: str,
+    names: tuple[str, ...],
+    rows_allowed: tuple[int, ...] = schema.FEATURE_ROWS_ALLOWED,
+) -> np.ndarray:
     """The 988 feature values of one emobase file, rows x features."""
     text = _read_text(path)
     header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")))]
@@ -705,8 +710,8 @@ def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
             f"not a well-formed CSV file ({_parser_reason(err)})", file=path, item=item
         ) from err
     n_rows = len(values)
-    if n_rows not in schema.FEATURE_ROWS_ALLOWED:
-        allowed = " or ".join(str(n) for n in schema.FEATURE_ROWS_ALLOWED)
+    if n_rows not in rows_allowed:
+        allowed = " or ".join(str(n) for n in rows_allowed)
         raise DataError(f"{n_rows} rows, expected {allowed}", file=path, item=item)
     finite = np.isfinite(values)
     if not finite.all():
@@ -720,7 +725,12 @@ def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
     return values
 
 
-def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.DataFrame:
+def load_emobase(
+    folder: str | Path,
+    catalog: ItemCatalog | None = None,
+    *,
+    rows_allowed: tuple[int, ...] = schema.FEATURE_ROWS_ALLOWED,
+) -> pd.DataFrame:
     """The openSMILE emobase features of every item, from ``emobase_features/``.
 
     The published files have a broken header (all feature columns share one
@@ -734,13 +744,16 @@ def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.D
         folder: the folder of ``<video_id>.csv`` files.
         catalog: the items to read (every one must have a file); without it,
             every CSV file in the folder, sorted by name.
+        rows_allowed: the row counts a file may have: 119 or 120 for the
+            published 60 s excerpts (:func:`load_dataset` passes the two
+            beyond a study's own analysis window, e.g. 39 or 40 for 20 s).
 
     Returns:
         Index (``media_id``, ``sample``), 988 float columns.
 
     Raises:
-        DataError: a missing folder or file, a wrong layout, a row count other
-            than 119 or 120, a non-numeric or non-finite value.
+        DataError: a missing folder or file, a wrong layout, a row count not
+            in ``rows_allowed``, a non-numeric or non-finite value.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -759,7 +772,7 @@ def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.D
         path = folder / f"{item}.csv"
         if not path.exists():
             raise DataError("no emobase feature file for this item", file=path, item=item)
-        values = _emobase_file(path, item, names)
+        values = _emobase_file(path, item, names, rows_allowed)
         blocks.append(values)
         index_items.append(np.full(len(values), item, dtype=object))
         index_samples.append(np.arange(len(values), dtype="int64"))
@@ -926,6 +939,7 @@ def load_dataset(
     metadata = _load_metadata(root / schema.METADATA_FILE)
     try:
         window = study_window(metadata, window_samples)
+        own_window = study_window(metadata).n_samples  # the study's, whatever the user asks
     except DataError as err:  # name the study's own metadata file
         raise DataError(err.problem, file=root / schema.METADATA_FILE) from None
     dynamic = None
@@ -955,7 +969,9 @@ def load_dataset(
 
     audio = None
     if features and (root / schema.EMOBASE_DIR).is_dir():
-        audio = load_emobase(root / schema.EMOBASE_DIR, catalog)
+        # 2 Hz feature rows: the window plus the 1 s margin (119 or 120 for 60 s excerpts)
+        rows = (own_window + 1, own_window + 2)
+        audio = load_emobase(root / schema.EMOBASE_DIR, catalog, rows_allowed=rows)
     visual = None
     if features and (root / schema.VISUAL_FEATURES_FILE).exists():
         visual = load_visual_features(root / schema.VISUAL_FEATURES_FILE, catalog)
