@@ -278,6 +278,8 @@ def test_bad_arrivals_get_one_clear_line(setup: OnlineSetup) -> None:
     odd = client.get(f"/s/{setup.invite}", params={"PROLIFIC_PID": "<script>"})
     assert odd.status_code == 400
     assert "the link's PROLIFIC_PID parameter must be 1-128 letters" in unescape(odd.text)
+    formula = client.get(f"/s/{setup.invite}", params={"PROLIFIC_PID": "@SUM(A1)"})
+    assert formula.status_code == 400  # would be a formula in a spreadsheet
     _client, country = arrive(setup, ARRIVAL, country_live_longest="XX")
     assert country.status_code == 400
     assert "country live longest: choose a country from the list" in unescape(country.text)
@@ -472,3 +474,16 @@ def test_time_left_follows_the_participants_median_trial(setup: OnlineSetup) -> 
         after = online.progress(session, person, EXCERPT_S)
     assert (after.done, after.total, after.seconds_left) == (2, 4, 2 * 40.0)
     assert after.time_left() == "about 2 minutes" and after.percent == 50
+
+
+def test_text_answers_cannot_become_spreadsheet_formulas(tmp_path: Path) -> None:
+    path = tmp_path / "answers.csv"
+    online._write_csv(
+        path,
+        ("participant_id", "note", "hours"),
+        [{"participant_id": 1, "note": "=HYPERLINK(\"x\")", "hours": -3},
+         {"participant_id": 2, "note": "fine, thanks", "hours": None}],
+    )  # fmt: skip
+    table = pd.read_csv(path, keep_default_na=False)
+    assert table["note"].tolist() == ['\'=HYPERLINK("x")', "fine, thanks"]
+    assert table["hours"].tolist() == [-3, ""]  # numbers are left as they are

@@ -93,7 +93,8 @@ PANEL_PRESETS: dict[str, PanelPreset] = {
 """Prolific, MTurk and SONA: the parameters each one passes (their documented names)."""
 
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-_PARAM_VALUE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+_PARAM_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,127}")
+"""A panel value: no leading ``-`` or ``@``, so no spreadsheet reads it as a formula."""
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # --------------------------------------------------------------------------
@@ -629,7 +630,8 @@ def panel_values(options: OnlineOptions, query: Mapping[str, str]) -> dict[str, 
             continue
         if not _PARAM_VALUE.fullmatch(value):
             raise StudyError(
-                f"the link's {name} parameter must be 1-128 letters, digits or . _ : @ -"
+                f"the link's {name} parameter must be 1-128 letters, digits or . _ : @ - "
+                "(starting with a letter, digit or _)"
             )
         values[name] = value
     if options.require_params:
