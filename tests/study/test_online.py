@@ -84,11 +84,16 @@ STUDY_FORM = {
 
 @pytest.fixture
 def setup(tmp_path: Path) -> OnlineSetup:
+    return make_setup(str(tmp_path / "study.db"), tmp_path)
+
+
+def make_setup(db: str, tmp_path: Path) -> OnlineSetup:
+    """The app on ``db`` with a runner, and a study made with the runner's form."""
     media = tmp_path / "media"
     media.mkdir()
     for name in ("a", "b", "c", "p", "att"):
         (media / f"{name}.webm").write_bytes(b"media bytes are not decoded in these tests")
-    app = create_app(tmp_path / "study.db", media)
+    app = create_app(db, media)
     with app.state.server.sessions() as session:
         create_runner(session, "runner", "correct horse")
     runner = runner_client(app)
@@ -149,6 +154,17 @@ def rate_all(
 
 
 def test_prolific_round_trip(setup: OnlineSetup, tmp_path: Path) -> None:
+    prolific_round_trip(setup, tmp_path)
+
+
+@pytest.mark.postgres
+def test_prolific_round_trip_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    prolific_round_trip(make_setup(postgres_url, tmp_path), tmp_path)
+
+
+def prolific_round_trip(setup: OnlineSetup, tmp_path: Path) -> None:
+    """Arrival with Prolific's parameters -> sound check -> trials with an
+    attention trial -> completion code and redirect -> export."""
     runner = setup.runner
     study_page = unescape(runner.get(f"/runner/studies/{setup.study_id}").text)
     assert (
