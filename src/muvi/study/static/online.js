@@ -31,6 +31,11 @@
     const state = { scheduled: [], calibrations: 0, tests: 0 };
     window.muviSoundCheck = state;
     let context = null;
+    if (!(window.AudioContext || window.webkitAudioContext)) {
+      status.textContent = "This browser cannot play the sound check: please use a recent Chrome, Edge, Firefox or Safari.";
+      document.getElementById("calibrate").disabled = true;
+      document.getElementById("play-test").disabled = true;
+    }
 
     function audio() {
       if (context === null) context = new (window.AudioContext || window.webkitAudioContext)();
