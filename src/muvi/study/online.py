@@ -583,7 +583,13 @@ def questions_text(questions: Sequence[Question]) -> str:
 
 
 def save_options(session: Session, study: Study, options: OnlineOptions) -> None:
-    """Store a study's online options and its attention clips (committed)."""
+    """Store a study's online options and its attention clips (committed).
+
+    Args:
+        session: an open database session.
+        study: the study, just created.
+        options: its options (see :func:`options_from_form`).
+    """
     session.add(StudyOnline(study_id=study.id, options=options.to_json()))
     session.add_all(
         Item(
@@ -600,7 +606,15 @@ def save_options(session: Session, study: Study, options: OnlineOptions) -> None
 
 
 def study_options(session: Session, study_id: int) -> OnlineOptions:
-    """A study's online options (the defaults when it has none)."""
+    """A study's online options.
+
+    Args:
+        session: an open database session.
+        study_id: the study.
+
+    Returns:
+        Its options; the defaults (the MuVi study's) when it has none.
+    """
     row = session.get(StudyOnline, study_id)
     return OnlineOptions() if row is None else OnlineOptions.from_json(row.options)
 
@@ -707,6 +721,17 @@ def record_arrival(
     screen: tuple[int | None, int | None],
 ) -> ParticipantOnline:
     """Store what a new participant brought (panel values, answers, screen); committed.
+
+    Args:
+        session: an open database session.
+        person: the participant, just enrolled.
+        options: the study's options.
+        panel: the checked URL parameters (:func:`panel_values`).
+        answers: the checked answers (:func:`check_answers`).
+        screen: the screen's width and height (:func:`check_screen`).
+
+    Returns:
+        The participant's online row.
 
     Raises:
         StudyError: another sign-up with the same panel id won a race (two
@@ -850,7 +875,16 @@ DEFAULT_ANSWER_SECONDS = 20.0
 def progress(session: Session, person: Participant, excerpt_seconds: float) -> Progress:
     """Trials done and an estimate of the time left: the trials still to do
     times the median time of this participant's finished trials (from start
-    to answers), or the excerpt plus :data:`DEFAULT_ANSWER_SECONDS` before any."""
+    to answers), or the excerpt plus :data:`DEFAULT_ANSWER_SECONDS` before any.
+
+    Args:
+        session: an open database session.
+        person: the participant.
+        excerpt_seconds: the study's excerpt length (the least a trial takes).
+
+    Returns:
+        Trials done, all trials, and the seconds left.
+    """
     trials = list(session.scalars(select(Trial).where(Trial.participant_id == person.id)))
     done = [t for t in trials if t.completed_at is not None]
     durations = [
@@ -904,7 +938,16 @@ def completion(options: OnlineOptions, panel: Mapping[str, str]) -> tuple[str, s
 
 
 def attention_results(session: Session, study: Study) -> list[dict[str, Any]]:
-    """One row per finished attention trial of the study, with its outcome."""
+    """One row per finished attention trial of the study, with its outcome
+    (:func:`attention_outcome` on the trial's stored cursor samples).
+
+    Args:
+        session: an open database session.
+        study: the study.
+
+    Returns:
+        The rows of ``attention.csv`` (columns :data:`ATTENTION_COLUMNS`).
+    """
     options = study_options(session, study.id)
     specs = {s.media_id: s for s in options.attention}
     trials = list(
@@ -961,7 +1004,15 @@ def _headphone_state(options: OnlineOptions, row: ParticipantOnline | None) -> s
 
 def quality_rows(session: Session, study: Study) -> list[dict[str, Any]]:
     """One row per participant of the study: panel id, finished, screen,
-    headphone check and attention trials (the rows of ``quality.csv``)."""
+    headphone check and attention trials (the rows of ``quality.csv``).
+
+    Args:
+        session: an open database session.
+        study: the study.
+
+    Returns:
+        One dict per participant, in sign-up order.
+    """
     options = study_options(session, study.id)
     attention: dict[int, list[bool]] = {}
     for r in attention_results(session, study):
