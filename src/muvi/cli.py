@@ -115,15 +115,30 @@ def analyze(
     out: str = typer.Option(..., "--out", help="Folder for tables, figures, summary and report."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    window_samples: int | None = typer.Option(
+        None,
+        "--window-samples",
+        min=1,
+        help="Analysis window in 2 Hz samples (default: the study's muvi_metadata.json "
+        "excerpt length less 1 s, else the paper's 118).",
+    ),
 ) -> None:
     """Run every analysis of the study (SPEC 5) and write tables, figures,
     summary.json and report.html; dynamic analyses run when av_data.csv exists."""
     from muvi.analysis import run_analysis
 
     out_dir = _path(out)
-    summary = run_analysis(_path(data), out_dir, progress=not quiet, figures=figures)
+    summary = run_analysis(
+        _path(data), out_dir, progress=not quiet, figures=figures, window_samples=window_samples
+    )
     kinds = "static and dynamic" if "dynamic" in summary else "static"
-    console.print(f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'})")
+    window = summary["analysis_window"]
+    console.print(
+        f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'}); "
+        f"analysis window {window['samples']} samples ({window['seconds']:g} s), "
+        f"from {window['source']}",
+        highlight=False,
+    )
 
 
 @app.command("demo")

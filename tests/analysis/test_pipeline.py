@@ -100,6 +100,7 @@ def test_real_files_static_outputs(real_run):
     check_outputs(real_run, dynamic=False)
     summary = json.loads((real_run / "summary.json").read_text())
     assert set(summary) == {
+        "analysis_window",
         "participants",
         "annotations",
         "gems",
@@ -108,6 +109,9 @@ def test_real_files_static_outputs(real_run):
         "paper",
     }
     check_static_summary(summary)
+    # the published release has no muvi_metadata.json: the paper's 118 samples
+    assert summary["analysis_window"]["samples"] == 118
+    assert summary["analysis_window"]["source"].startswith("the paper's default")
     assert summary["participants"]["n"] == 49
     assert summary["annotations"]["static_per_modality"] == {
         "music": 493,
@@ -261,6 +265,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
         "arousal_std",
     ]
     assert len(gold) == 4 * 3 * 118  # cut to the analysis window
+    assert summary["analysis_window"]["samples"] == 118
     agreement = pd.read_csv(tmp_path / "agreement.csv")
     assert len(agreement) == 47
     assert 99 not in set(agreement["participant_id"])
@@ -284,6 +289,8 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     assert "1 constant valence" in html
     assert ">Paper vs this analysis</h2>" in html
     assert "not compared: simulated data" in html
+
+    assert "the first 118 samples (59 s at 2 Hz), from the paper" in html
 
 
 def test_run_analysis_on_the_simulated_study(request, tmp_path):

@@ -137,11 +137,13 @@ def run_study_in_browser(db: str, media: Path, tmp_path: Path) -> None:
         page.goto(f"{server.url}/s/{invite}")
         page.check("input[name=consent]")
         for name, value in {
-            "age": "31", "country_live_longest": "sg", "country_musical_enculturation": "SG",
-            "lyric_language": "EN", "favorite_genre": "Jazz", "years_formal_training": "5",
+            "age": "31", "lyric_language": "EN", "favorite_genre": "Jazz",
+            "years_formal_training": "5",
         }.items():  # fmt: skip
             page.fill(f"input[name={name}]", value)
         page.select_option("select[name=gender]", "Female")
+        for name in ("country_live_longest", "country_musical_enculturation"):
+            page.select_option(f"select[name={name}]", "SG")  # from the ISO 3166 list
         page.click("button[type=submit]")
         page.wait_for_url("**/instructions")
         assert page.locator("video[data-quadrant]").count() == 4

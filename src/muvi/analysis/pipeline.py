@@ -37,8 +37,9 @@ from muvi.analysis.outputs import (
     previous_outputs,
     table_path,
 )
+from muvi.annotations.window import AnalysisWindow, study_window
 from muvi.data.dataset import MuviDataset
-from muvi.data.schema import ANALYSIS_SAMPLES, DIMENSIONS, MODALITIES
+from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
 
 Step = Callable[[str], None]
@@ -213,7 +214,7 @@ def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -
     return summary
 
 
-def _notes(data: MuviDataset, excluded: pd.DataFrame) -> list[str]:
+def _notes(data: MuviDataset, excluded: pd.DataFrame, window: AnalysisWindow) -> list[str]:
     notes = [f"Data: {data.root}."]
     if data.simulated:
         notes.append("This study was written by the MuVi simulator (simulated data).")
@@ -222,9 +223,7 @@ def _notes(data: MuviDataset, excluded: pd.DataFrame) -> list[str]:
             "No dynamic ratings (av_data.csv) in this folder: only the static analyses ran."
         )
     else:
-        notes.append(
-            f"Dynamic ratings are cut to the analysis window of {ANALYSIS_SAMPLES} samples (2 Hz)."
-        )
+        notes.append(f"Analysis window: {window.describe()}; dynamic ratings are cut to it.")
     if len(excluded):
         reasons = excluded["reason"].value_counts()
         listed = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
@@ -248,6 +247,7 @@ def analyze_dataset(
     *,
     figures: bool = True,
     step: Step | None = None,
+    window_samples: int | None = None,
 ) -> dict[str, Any]:
     """Run every analysis on a loaded study and write the results.
 
@@ -260,9 +260,13 @@ def analyze_dataset(
         figures: draw the figures (False is faster: tables, summary and a
             report without figures).
         step: called with the name of each stage as it starts (for progress).
+        window_samples: the analysis window in 2 Hz samples; by default the
+            study's own (:func:`muvi.annotations.study_window`: its
+            ``muvi_metadata.json``, else the paper's 118).
 
     Returns:
-        The summary (also written as ``summary.json``).
+        The summary (also written as ``summary.json``); its
+        ``analysis_window`` names the window used.
     """
     from muvi.annotations import quality_filter
     from muvi.report import analysis_sections, write_report
@@ -273,7 +277,8 @@ def analyze_dataset(
         stale.unlink()
     tell: Step = step or (lambda name: None)
     tell("quality filter")
-    data, excluded = quality_filter(dataset, n_samples=ANALYSIS_SAMPLES)
+    window = study_window(dataset.metadata, window_samples)
+    data, excluded = quality_filter(dataset, n_samples=window.n_samples)
     if data.static.empty:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
         raise DataError(
@@ -281,7 +286,14 @@ def analyze_dataset(
             + (f" ({reasons})" if reasons else ""),
             file=dataset.root,
         )
-    summary = _static_analyses(data, excluded, out, tell, figures)
+    summary = {
+        "analysis_window": {
+            "samples": window.n_samples,
+            "seconds": window.seconds,
+            "source": window.source,
+        }
+    }
+    summary.update(_static_analyses(data, excluded, out, tell, figures))
     if data.dynamic is not None and len(data.dynamic):
         summary["dynamic"] = _dynamic_analyses(data, out, tell, figures)
     summary["paper"] = paper.paper_block(
@@ -300,7 +312,7 @@ def analyze_dataset(
         title,
         analysis_sections(out, summary),
         simulated=dataset.simulated,
-        notes=_notes(data, excluded),
+        notes=_notes(data, excluded, window),
     )
     return summary
 
@@ -312,7 +324,12 @@ DYNAMIC_STAGES = 4
 
 
 def run_analysis(
-    data_dir: str | Path, out_dir: str | Path, *, progress: bool = True, figures: bool = True
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    figures: bool = True,
+    window_samples: int | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures, summary and report.
 
@@ -322,6 +339,8 @@ def run_analysis(
         out_dir: where to write (see :mod:`muvi.analysis.outputs`).
         progress: show a progress bar on the terminal (stderr).
         figures: draw the figures (see :func:`analyze_dataset`).
+        window_samples: the analysis window in 2 Hz samples (default: the
+            study's own, see :func:`analyze_dataset`).
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -332,7 +351,8 @@ def run_analysis(
     from muvi.data.loaders import load_dataset
 
     if not progress:
-        return analyze_dataset(load_dataset(data_dir, features=False), out_dir, figures=figures)
+        dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
+        return analyze_dataset(dataset, out_dir, figures=figures, window_samples=window_samples)
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -345,13 +365,15 @@ def run_analysis(
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
-        dataset = load_dataset(data_dir, features=False)
+        dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
         bar.update(task, total=total, advance=1)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        summary = analyze_dataset(dataset, out_dir, figures=figures, step=step)
+        summary = analyze_dataset(
+            dataset, out_dir, figures=figures, step=step, window_samples=window_samples
+        )
         bar.update(task, description="done", completed=total)
     return summary

@@ -1,7 +1,8 @@
 """Processing the ratings (SPEC section 4).
 
-Raw cursor logs -> regular 2 Hz series (:func:`resample_logs`), the 118-sample
-analysis window (:func:`analysis_window`), the constant-cursor filter
+Raw cursor logs -> regular 2 Hz series (:func:`resample_logs`), the analysis
+window (:func:`analysis_window`; 118 samples in the paper, a study's own from
+:func:`study_window`), the constant-cursor filter
 (:func:`quality_filter`), the gold standard (:func:`ewe`,
 :func:`gold_standard`), Lin's CCC (:func:`ccc`) and the leave-one-out
 inter-rater agreement (:func:`agreement`, :func:`agreement_summary`,
@@ -18,9 +19,15 @@ from muvi.annotations.ewe import EWE_VARIANTS, EweResult, ewe, gold_standard
 from muvi.annotations.metrics import ccc, pearson, rmse
 from muvi.annotations.quality import constant_annotations, quality_filter
 from muvi.annotations.resampling import SamplingReport, resample_logs, resample_series
-from muvi.annotations.window import analysis_window
+from muvi.annotations.window import (
+    AnalysisWindow,
+    analysis_window,
+    study_window,
+    window_for_excerpt,
+)
 
 __all__ = [
+    "AnalysisWindow",
     "EWE_VARIANTS",
     "EweResult",
     "SamplingReport",
@@ -38,4 +45,6 @@ __all__ = [
     "resample_logs",
     "resample_series",
     "rmse",
+    "study_window",
+    "window_for_excerpt",
 ]

@@ -15,7 +15,8 @@ The quirks of the public release are handled by general rules:
 * the emobase files carry a broken header (every feature column has the same
   name); the 988 real names are restored by position after the layout has
   been checked;
-* a dynamic annotation shorter than the 118-sample analysis window is kept
+* a dynamic annotation shorter than the analysis window (118 samples in the
+  paper; a study's own, see :func:`muvi.annotations.study_window`) is kept
   and reported, not refused.
 
 Every problem with the input raises :class:`~muvi.errors.DataError`, whose
@@ -492,7 +493,11 @@ def load_static(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame:
 
 
 def load_dynamic(
-    path: str | Path, catalog: ItemCatalog, *, issues: list[str] | None = None
+    path: str | Path,
+    catalog: ItemCatalog,
+    *,
+    issues: list[str] | None = None,
+    window_samples: int = schema.ANALYSIS_SAMPLES,
 ) -> pd.DataFrame:
     """The dynamic valence/arousal annotations at 2 Hz, from ``av_data.csv``.
 
@@ -503,8 +508,9 @@ def load_dynamic(
         path: the file (long format, one row per sample).
         catalog: the study's items.
         issues: a list that receives one sentence per annotation shorter than
-            the analysis window (:data:`~muvi.data.schema.ANALYSIS_SAMPLES`);
-            such annotations are kept.
+            the analysis window; such annotations are kept.
+        window_samples: the analysis window in samples (the paper's
+            :data:`~muvi.data.schema.ANALYSIS_SAMPLES` by default).
 
     Returns:
         The tidy dynamic table: ``participant_id``, ``media_id``, ``modality``,
@@ -614,19 +620,24 @@ def load_dynamic(
         )
 
     lengths = out.groupby(keys, sort=False).size()
-    short = lengths[lengths < schema.ANALYSIS_SAMPLES]
+    short = lengths[lengths < window_samples]
     if issues is not None:
         for key, n in short.items():
             participant, item, modality = cast(tuple[int, str, str], key)
             issues.append(
                 f"{path.name}: the {modality} annotation of participant {participant} for item "
-                f"{item} has {n} samples, fewer than the {schema.ANALYSIS_SAMPLES} of the "
+                f"{item} has {n} samples, fewer than the {window_samples} of the "
                 "analysis window; it is kept here and left out of the analyses."
             )
     return out.drop(columns="_row")
 
 
-def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
+def _emobase_file(
+    path: Path,
+    item: str,
+    names: tuple[str, ...],
+    rows_allowed: tuple[int, ...] = schema.FEATURE_ROWS_ALLOWED,
+) -> np.ndarray:
     """The 988 feature values of one emobase file, rows x features."""
     text = _read_text(path)
     header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")))]
@@ -699,8 +710,8 @@ def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
             f"not a well-formed CSV file ({_parser_reason(err)})", file=path, item=item
         ) from err
     n_rows = len(values)
-    if n_rows not in schema.FEATURE_ROWS_ALLOWED:
-        allowed = " or ".join(str(n) for n in schema.FEATURE_ROWS_ALLOWED)
+    if n_rows not in rows_allowed:
+        allowed = " or ".join(str(n) for n in rows_allowed)
         raise DataError(f"{n_rows} rows, expected {allowed}", file=path, item=item)
     finite = np.isfinite(values)
     if not finite.all():
@@ -714,7 +725,12 @@ def _emobase_file(path: Path, item: str, names: tuple[str, ...]) -> np.ndarray:
     return values
 
 
-def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.DataFrame:
+def load_emobase(
+    folder: str | Path,
+    catalog: ItemCatalog | None = None,
+    *,
+    rows_allowed: tuple[int, ...] = schema.FEATURE_ROWS_ALLOWED,
+) -> pd.DataFrame:
     """The openSMILE emobase features of every item, from ``emobase_features/``.
 
     The published files have a broken header (all feature columns share one
@@ -728,13 +744,16 @@ def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.D
         folder: the folder of ``<video_id>.csv`` files.
         catalog: the items to read (every one must have a file); without it,
             every CSV file in the folder, sorted by name.
+        rows_allowed: the row counts a file may have: 119 or 120 for the
+            published 60 s excerpts (:func:`load_dataset` passes the two
+            beyond a study's own analysis window, e.g. 39 or 40 for 20 s).
 
     Returns:
         Index (``media_id``, ``sample``), 988 float columns.
 
     Raises:
-        DataError: a missing folder or file, a wrong layout, a row count other
-            than 119 or 120, a non-numeric or non-finite value.
+        DataError: a missing folder or file, a wrong layout, a row count not
+            in ``rows_allowed``, a non-numeric or non-finite value.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -753,7 +772,7 @@ def load_emobase(folder: str | Path, catalog: ItemCatalog | None = None) -> pd.D
         path = folder / f"{item}.csv"
         if not path.exists():
             raise DataError("no emobase feature file for this item", file=path, item=item)
-        values = _emobase_file(path, item, names)
+        values = _emobase_file(path, item, names, rows_allowed)
         blocks.append(values)
         index_items.append(np.full(len(values), item, dtype=object))
         index_samples.append(np.arange(len(values), dtype="int64"))
@@ -872,7 +891,11 @@ def _check_participants_known(
 
 
 def load_dataset(
-    root: str | Path, *, require_dynamic: bool = False, features: bool = True
+    root: str | Path,
+    *,
+    require_dynamic: bool = False,
+    features: bool = True,
+    window_samples: int | None = None,
 ) -> MuviDataset:
     """Load a study folder in the published layout.
 
@@ -886,6 +909,9 @@ def load_dataset(
         require_dynamic: refuse a folder without ``av_data.csv``.
         features: load the audio and visual feature files (the analyses of
             the ratings do not need them; skipping them saves a few seconds).
+        window_samples: the analysis window that the notes about short
+            annotations refer to; by default the study's own
+            (:func:`muvi.annotations.study_window`).
 
     Returns:
         The study; ``issues`` lists the quirks met (short dynamic annotations,
@@ -908,10 +934,20 @@ def load_dataset(
     known = set(participants["participant_id"].tolist())
     _check_participants_known(static, known, static_file, participants_file, in_file_order=True)
 
+    from muvi.annotations.window import study_window
+
+    metadata = _load_metadata(root / schema.METADATA_FILE)
+    try:
+        window = study_window(metadata, window_samples)
+        own_window = study_window(metadata).n_samples  # the study's, whatever the user asks
+    except DataError as err:  # name the study's own metadata file
+        raise DataError(err.problem, file=root / schema.METADATA_FILE) from None
     dynamic = None
     dynamic_file = root / schema.DYNAMIC_FILE
     if dynamic_file.exists():
-        dynamic = load_dynamic(dynamic_file, catalog, issues=issues)
+        dynamic = load_dynamic(
+            dynamic_file, catalog, issues=issues, window_samples=window.n_samples
+        )
         _check_participants_known(
             dynamic, known, dynamic_file, participants_file, in_file_order=False
         )
@@ -933,11 +969,12 @@ def load_dataset(
 
     audio = None
     if features and (root / schema.EMOBASE_DIR).is_dir():
-        audio = load_emobase(root / schema.EMOBASE_DIR, catalog)
+        # 2 Hz feature rows: the window plus the 1 s margin (119 or 120 for 60 s excerpts)
+        rows = (own_window + 1, own_window + 2)
+        audio = load_emobase(root / schema.EMOBASE_DIR, catalog, rows_allowed=rows)
     visual = None
     if features and (root / schema.VISUAL_FEATURES_FILE).exists():
         visual = load_visual_features(root / schema.VISUAL_FEATURES_FILE, catalog)
-    metadata = _load_metadata(root / schema.METADATA_FILE)
     return MuviDataset(
         root=root,
         items=items,

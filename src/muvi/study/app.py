@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import hmac
 import io
+import json
 import re
 import secrets
 import tempfile
@@ -51,7 +52,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from muvi.data.schema import GEMS, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import MuviError
-from muvi.study import service
+from muvi.study import online, service
 from muvi.study.db import open_database
 from muvi.study.models import AppSetting, Participant, Runner, Study, Trial
 from muvi.study.security import (
@@ -68,6 +69,8 @@ from muvi.study.security import (
     retry_after_header,
     revoke_runner_session,
 )
+
+from muvi.study.online_routes import online_router
 from muvi.study.service import StudyError
 
 HERE = Path(__file__).parent
@@ -192,6 +195,8 @@ def create_app(
     )
     gate = PasswordGate(security.password_slots, security.password_queue)
 
+    templates.env.filters["paragraphs"] = online.paragraphs
+
     app = FastAPI(title="MuVi study", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
     app.state.security = security
@@ -264,6 +269,8 @@ def create_app(
         return found
 
     ParticipantDep = Annotated[Participant, Depends(participant)]
+
+    app.include_router(online_router(render, DB, ParticipantDep, server.participant_csrf))
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -446,7 +453,9 @@ def create_app(
 
     @app.get("/runner/studies/new", response_class=HTMLResponse)
     def new_study_page(request: Request, runner: RunnerDep) -> Response:
-        return render(request, "study_new.html", runner=runner, error=None, form={}, **_choices())
+        return render(
+            request, "study_new.html", runner=runner, error=None, form=_default_form(), **_choices()
+        )
 
     @app.post("/runner/studies")
     def new_study(request: Request, runner: RunnerDep, session: DB) -> Response:
@@ -454,7 +463,9 @@ def create_app(
         check_csrf(request, form.get("csrf_token", ""))
         try:
             config = _study_config(form)
+            options = online.options_from_form(form, server.media_dir)
             study = service.create_study(session, config, server.media_dir, runner.id)
+            online.save_options(session, study, options)
         except StudyError as err:
             session.rollback()
             return render(
@@ -484,6 +495,8 @@ def create_app(
             progress=progress,
             n_participants=n_participants,
             invite=invite,
+            options=online.study_options(session, study.id),
+            quality=online.quality_summary(session, study),
         )
 
     @app.get("/runner/studies/{study_id}/export.zip")
@@ -513,8 +526,21 @@ def create_app(
         )
         if returning is not None and returning.study_id == study.id:
             return RedirectResponse(f"/p/{returning.token}", status_code=303)
+        options = online.study_options(session, study.id)
+        try:
+            panel = online.panel_values(options, request.query_params)
+        except StudyError as err:
+            return render(request, "error.html", 400, message=str(err), error=None)
         return render(
-            request, "signup.html", study=study, error=None, form={}, genders=service.GENDERS
+            request,
+            "signup.html",
+            study=study,
+            error=None,
+            form={},
+            genders=service.GENDERS,
+            options=options,
+            panel=panel,
+            countries=online.countries(),
         )
 
     @app.post("/s/{invite}")
@@ -522,10 +548,20 @@ def create_app(
         study = _study_by_invite(session, invite)
         form = _form_dict(_sync_form(request))
         check_csrf(request, form.get("csrf_token", ""))
+        options = online.study_options(session, study.id)
+        panel: dict[str, str] = {}
         try:
+            panel = online.panel_values(
+                options, {k[7:]: v for k, v in form.items() if k.startswith("panel__")}
+            )
+            online.check_not_enrolled(session, study, panel, options)
+            screen = online.check_screen(options, form)
             if form.get("consent") != "yes":
                 raise StudyError("please give your consent to take part")
+            for name in ("country_live_longest", "country_musical_enculturation"):
+                form[name] = online.country_code(form.get(name, ""), name.replace("_", " "))
             profile = service.Profile.from_form(form)
+            answers = online.check_answers(options.questions, form)
         except StudyError as err:
             return render(
                 request,
@@ -535,8 +571,13 @@ def create_app(
                 error=str(err),
                 form=form,
                 genders=service.GENDERS,
+                options=options,
+                panel=panel,
+                countries=online.countries(),
             )
-        person = service.enrol_participant(session, study, profile)
+        attention = online.attention_items(session, study)
+        person = service.enrol_participant(session, study, profile, attention)
+        online.record_arrival(session, person, options, panel, answers, screen)
         response = RedirectResponse(f"/p/{person.token}", status_code=303)
         response.set_cookie(
             PARTICIPANT_COOKIE, person.token, max_age=30 * 86400, httponly=True, samesite="lax"
@@ -545,7 +586,7 @@ def create_app(
 
     @app.get("/p/{token}")
     def resume(person: ParticipantDep, session: DB) -> Response:
-        step = service.next_step(session, person)
+        step = online.next_step(session, person)
         return RedirectResponse(f"/p/{person.token}/{step}", status_code=303)
 
     @app.get("/p/{token}/instructions", response_class=HTMLResponse)
@@ -559,6 +600,7 @@ def create_app(
             person=person,
             study=study,
             examples=examples,
+            options=online.study_options(session, study.id),
             quadrant_titles=service.QUADRANT_TITLES,
             pcsrf=server.participant_csrf(person.token),
         )
@@ -579,7 +621,7 @@ def create_app(
 
     @app.get("/p/{token}/trial", response_class=HTMLResponse)
     def trial_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-        if not person.understood:
+        if not person.understood or online.needs_headphone_check(session, person):
             return RedirectResponse(f"/p/{person.token}", status_code=303)
         trial = service.next_trial(session, person)
         if trial is None:
@@ -601,6 +643,9 @@ def create_app(
             total=total,
             pcsrf=server.participant_csrf(person.token),
             gems=_gems_groups(),
+            progress=online.progress(session, person, study.excerpt_seconds),
+            attention=online.attention_spec(session, trial),
+            options=online.study_options(session, study.id),
         )
 
     @app.post("/p/{token}/trials/{trial_id}/answers")
@@ -639,8 +684,13 @@ def create_app(
         return RedirectResponse(f"/p/{person.token}/done", status_code=303)
 
     @app.get("/p/{token}/done", response_class=HTMLResponse)
-    def done(request: Request, person: ParticipantDep) -> Response:
-        return render(request, "done.html", person=person)
+    def done(request: Request, person: ParticipantDep, session: DB) -> Response:
+        if person.finished_at is None:  # the completion code only at the end
+            return RedirectResponse(f"/p/{person.token}", status_code=303)
+        options = online.study_options(session, person.study_id)
+        record = online.participant_record(session, person)
+        code, redirect = online.completion(options, json.loads(record.panel))
+        return render(request, "done.html", person=person, code=code, redirect=redirect)
 
     # ---------------------------------------------------------------- JSON API
 
@@ -739,11 +789,24 @@ def _study_by_invite(session: Session, invite: str) -> Study:
     return study
 
 
+def _default_form() -> dict[str, str]:
+    """The new-study form as first shown: the MuVi study's texts to edit."""
+    defaults = online.OnlineOptions()
+    return {
+        "consent_text": defaults.consent_text,
+        "instructions_text": defaults.instructions_text,
+        "headphone_attempts": str(defaults.headphone_attempts),
+        "min_screen_px": "0",
+        **{f"modality_{m}": "on" for m in MODALITIES},
+    }
+
+
 def _choices() -> dict[str, Any]:
     return {
         "modalities": MODALITIES,
         "quadrants": service.QUADRANTS,
         "quadrant_titles": service.QUADRANT_TITLES,
+        "panels": online.PANEL_PRESETS,
     }
 
 

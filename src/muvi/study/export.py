@@ -5,7 +5,10 @@ Writes ``video_urls.csv`` (CRLF), ``participant_data.csv``, ``media_data.csv``,
 :func:`muvi.annotations.resampling.resample_logs`), ``raw_av_logs.csv`` and
 ``muvi_metadata.json``, so that :func:`muvi.data.loaders.load_dataset` and
 ``muvi analyze`` read the export unchanged. Only finished trials (the rated
-items, not the practice) are exported; a trial in progress is left out.
+items, not the practice or attention trials) are exported; a trial in
+progress is left out. The online-collection files (``panel_data.csv``,
+``profile_questions.csv``, ``quality.csv``, ``attention.csv``) are written
+beside them by :func:`muvi.study.online.export_online`.
 
 Every CSV goes through :func:`muvi.study.csvsafe.write_csv`, the one place
 cells are written:
@@ -31,10 +34,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from muvi.annotations.resampling import resample_logs
+from muvi.annotations.window import window_for_excerpt
 from muvi.data import schema
 from muvi.errors import MuviError
 from muvi.study.csvsafe import write_csv
 from muvi.study.models import Item, Participant, Sample, Study, Trial
+from muvi.study.online import export_online
 from muvi.study.security import MAX_ROW_ID
 from muvi.study.service import study_items
 
@@ -99,6 +104,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
             .where(
                 Participant.study_id == study.id,
                 Trial.practice.is_(False),
+                Item.role == "item",  # not the attention trials (see muvi.study.online)
                 Trial.completed_at.is_not(None),
             )
             .order_by(Trial.participant_id, Trial.position)
@@ -215,6 +221,7 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         "study_id": study.id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "excerpt_seconds": study.excerpt_seconds,
+        "analysis_window_samples": window_for_excerpt(study.excerpt_seconds),
         "modalities": study.modality_list,
         "raw_sampling_interval_s": {
             "mean": None if math.isnan(mean_interval) else mean_interval,
@@ -223,4 +230,5 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         "counts": {k: v for k, v in asdict(summary).items() if isinstance(v, int)},
     }
     (out / schema.METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    export_online(session, study, out)
     return summary

@@ -7,6 +7,7 @@ call these functions with an SQLAlchemy session.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import secrets
@@ -389,13 +390,17 @@ def _draw_overlay(rng: random.Random, modality: str) -> bool | None:
     return None if modality == "music" else rng.random() < 0.5
 
 
-def enrol_participant(session: Session, study: Study, profile: Profile) -> Participant:
+def enrol_participant(
+    session: Session, study: Study, profile: Profile, attention: Sequence[Item] = ()
+) -> Participant:
     """Sign a participant up: store the profile and assign their trials.
 
     The practice items come first (in the study's first modality that shows the
     video, else music), then the next cells of the study's balanced cycle in a
-    random order. The cycle pointer is advanced with one atomic ``UPDATE``, so
-    participants who sign up at the same moment never get the same cells.
+    random order, with the ``attention`` items (if any) spread evenly among
+    them (see :func:`spread_slots`). The cycle pointer is advanced with one
+    atomic ``UPDATE``, so participants who sign up at the same moment never get
+    the same cells.
 
     Returns:
         The participant with their resume token.
@@ -411,6 +416,11 @@ def enrol_participant(session: Session, study: Study, profile: Profile) -> Parti
     cells = assign_cells(item_order, study.modality_list, study.assign_seed, pointer_after - k, k)
     rng = random.Random(secrets.randbits(64))
     rng.shuffle(cells)
+    if attention:
+        check_modality = "audiovisual" if "audiovisual" in study.modality_list else None
+        check_modality = check_modality or study.modality_list[0]
+        for slot, item in zip(spread_slots(len(cells), len(attention)), attention, strict=True):
+            cells.insert(slot, (str(item.id), check_modality))
     participant = Participant(study_id=study.id, token=secrets.token_urlsafe(24), **vars(profile))
     session.add(participant)
     session.flush()
@@ -442,6 +452,20 @@ def enrol_participant(session: Session, study: Study, profile: Profile) -> Parti
         position += 1
     session.commit()
     return participant
+
+
+def spread_slots(n_rated: int, n_extra: int) -> list[int]:
+    """Where to insert ``n_extra`` trials among ``n_rated`` (indices into the
+    growing list, in insertion order): evenly spaced among the rated trials.
+
+    Examples:
+        >>> spread_slots(6, 2), spread_slots(2, 1), spread_slots(0, 1)
+        ([2, 5], [1], [0])
+    """
+    slots = []
+    for k in range(1, n_extra + 1):
+        slots.append(math.ceil(k * n_rated / (n_extra + 1)) + k - 1)
+    return slots
 
 
 def participant_by_token(session: Session, token: str) -> Participant | None:
