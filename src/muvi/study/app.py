@@ -55,6 +55,7 @@ from muvi.errors import MuviError
 from muvi.study import online, service
 from muvi.study.db import open_database
 from muvi.study.models import AppSetting, Participant, Runner, Study, Trial
+from muvi.study.online_routes import online_router
 from muvi.study.security import (
     DEFAULT_SECURITY,
     MAX_ROW_ID,
@@ -69,8 +70,6 @@ from muvi.study.security import (
     retry_after_header,
     revoke_runner_session,
 )
-
-from muvi.study.online_routes import online_router
 from muvi.study.service import StudyError
 
 HERE = Path(__file__).parent
