@@ -51,6 +51,9 @@ def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> No
     escaped = frame.copy()
     for column in escaped.columns:
         if not pd.api.types.is_numeric_dtype(escaped[column]):  # text (or mixed) cells
-            escaped[column] = escaped[column].map(escape_cell).astype(object)
+            # element by element into an object column: Series.map would infer a dtype
+            # and turn a column of integers with a gap into floats (-3 -> -3.0)
+            cells = [escape_cell(value) for value in escaped[column]]
+            escaped[column] = pd.Series(cells, index=escaped.index, dtype=object)
     escaped.columns = [escape_cell(str(c)) for c in escaped.columns]
     escaped.to_csv(path, index=False, lineterminator=lineterminator)

@@ -1102,7 +1102,8 @@ ATTENTION_COLUMNS = (
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
     # through the study's one CSV writer, which neutralises spreadsheet formulas
     frame = pd.DataFrame(
-        [{c: row.get(c) for c in columns} for row in rows], columns=list(columns), dtype=object
+        {c: pd.Series([row.get(c) for row in rows], dtype=object) for c in columns},
+        columns=list(columns),
     )
     write_csv(frame, path)
 
