@@ -323,10 +323,12 @@ def run_analysis(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from muvi.display import text_column
+
     columns = (
         TextColumn("[bold]analyze[/]"),
         BarColumn(),
-        TextColumn("{task.description}"),
+        text_column("{task.description}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:

@@ -642,8 +642,11 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from muvi.display import text_column
+
     with Progress(
-        TextColumn("[bold]simulating[/] {task.description}"),
+        text_column("simulating", style="bold"),
+        text_column("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
