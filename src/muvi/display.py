@@ -63,7 +63,8 @@ def escape_mathtext(text: object) -> str:
 
 
 def console(*, stderr: bool = True, **options: Any) -> Any:
-    """A Rich ``Console`` that never reads markup or highlights numbers in what it prints.
+    """A Rich ``Console`` that never reads markup, highlights numbers or wraps a line
+    (a long path stays on one line) in what it prints.
 
     Args:
         stderr: write to standard error (the default) rather than standard output.
@@ -81,7 +82,7 @@ def console(*, stderr: bool = True, **options: Any) -> Any:
     """
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, highlight=False, **options)
+    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True, **options)
 
 
 def styled(*parts: str | tuple[str, str]) -> Any:

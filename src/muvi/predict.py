@@ -36,6 +36,7 @@ from muvi.data.schema import (
     emobase_feature_names,
     visual_feature_family,
 )
+from muvi.display import escape_mathtext
 from muvi.errors import BundleError
 
 ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso")
@@ -253,7 +254,7 @@ def _plot_curves(curves: pd.DataFrame, path: Path, *, title: str, simulated: boo
         if ax.lines[1:]:  # the zero line is not a curve
             ax.legend(loc="upper right", fontsize=8, ncols=3)
     axes[-1].set_xlabel("time in the excerpt (s)")
-    heading = f"predicted valence and arousal: {title}"
+    heading = f"predicted valence and arousal: {escape_mathtext(title)}"
     if simulated:
         heading += "\n(models trained on SIMULATED data: not the real study)"
     fig.suptitle(heading, fontsize=10)
