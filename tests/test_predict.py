@@ -217,7 +217,7 @@ def test_end_to_end_with_bundles_trained_on_a_simulated_study(
     assert payload["models"]["audiovisual_arousal"]["architecture"] == "late_fusion"
 
 
-@pytest.mark.parametrize("name", ["clip $x^$ 2.mp4", "$\\frac{1}{$.mp4", "a [red] [/] $.mp4"])
+@pytest.mark.parametrize("name", ["clip $x^$ 2.mp4", "$\\frac{1}{$.mp4", "a [red] [b] $.mp4"])
 def test_cli_predict_on_a_file_named_with_mathtext_writes_the_png(
     name: str, bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
