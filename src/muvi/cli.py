@@ -108,6 +108,25 @@ def download(
         )
 
 
+@app.command("validate")
+def validate_command(
+    folder: str = typer.Argument(..., help="Study folder in the published layout."),
+) -> None:
+    """Check every file of a study folder (the published CSVs, av_data.csv, the emobase
+    and visual features, muvi_metadata.json) and print every problem found, one line
+    each; exit status 2 if there is any, else print a one-line "ok" summary."""
+    from muvi.data.validate import validate_study
+
+    result = validate_study(_path(folder))
+    for note in result.notes:
+        console.print(f"note: {note}")
+    for problem in result.problems:
+        console.print(display.styled(("error:", "bold red"), " ", str(problem)))
+    if result.problems:
+        sys.exit(2)
+    typer.echo(result.summary())
+
+
 # --- analysis commands (analyze, demo) --------------------------------------
 
 

@@ -1,0 +1,5 @@
+"""``python -m muvi``: the command line."""
+
+from muvi.cli import main
+
+main()
