@@ -429,7 +429,9 @@ def extract_command(
             _fail(f"nothing was extracted: {only.path}: {only.error}")
         for failed in report.failed:
             console.print(display.styled(("failed", "red"), f" {failed.path}: {failed.error}"))
-        _fail(f"nothing was extracted: all {len(report.failed)} videos failed ({report.errors_file})")
+        _fail(
+            f"nothing was extracted: all {len(report.failed)} videos failed ({report.errors_file})"
+        )
     console.print(report.summary())
     for failed in report.failed:
         console.print(display.styled(("failed", "red"), f" {failed.media_id}: {failed.error}"))

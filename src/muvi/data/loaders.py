@@ -199,7 +199,7 @@ class ItemCatalog:
         Returns:
             The full ids, same index as ``values``.
         """
-        as_text = values.astype(str).str.strip()
+        as_text = values.fillna("").astype(str).str.strip()  # an empty cell is '', not NaN
         mapping: dict[str, str] = {}
         positions = pd.Series(np.arange(1, len(as_text) + 1), index=as_text.index)
         first_row = positions.groupby(as_text.to_numpy(), sort=False).min()
@@ -255,10 +255,27 @@ def _read_table(path: Path, *, as_text: bool = True) -> pd.DataFrame:
     except pd.errors.EmptyDataError as err:
         raise DataError("the file is empty", file=path) from err
     frame.columns = [str(c).strip() for c in frame.columns]
+    _check_last_row(text, len(frame.columns), len(frame), path)
     if as_text:
         for col in frame.columns:
             frame[col] = frame[col].str.strip()
     return frame
+
+
+def _check_last_row(text: str, n_columns: int, n_rows: int, path: Path) -> None:
+    """Refuse a file whose last row has fewer cells than the header: a file cut
+    short (pandas would fill the missing cells with empty values)."""
+    body = text.rstrip("\r\n")
+    if n_rows == 0 or "\n" not in body:
+        return
+    last = body.rsplit("\n", 1)[1]
+    cells = next(csv.reader([last]), [])
+    if len(cells) < n_columns:
+        raise DataError(
+            f"the last row has {len(cells)} of the header's {n_columns} cells (the file looks truncated)",
+            file=path,
+            row=n_rows,
+        )
 
 
 def _parser_reason(err: Exception) -> str:
@@ -318,7 +335,7 @@ def _shown(value: object) -> str:
 
 
 def _modalities(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    raw = frame[column].astype(str).str.strip()
+    raw = frame[column].fillna("").astype(str).str.strip()  # an empty cell is '', not NaN
     mapping: dict[str, str] = {}
     for value in raw.unique():
         try:
@@ -453,8 +470,9 @@ def load_participants(path: str | Path, *, problems: list[DataError] | None = No
         for column in ("age", "years_formal_training")
     }
     age, training = numbers["age"], numbers["years_formal_training"]
+    low, high = AGE_RANGE
+    absurd = None
     if age is not None:
-        low, high = AGE_RANGE
         absurd = (age < low) | (age > high)
         if absurd.any():
             row = _first_row(absurd)
@@ -466,7 +484,9 @@ def load_participants(path: str | Path, *, problems: list[DataError] | None = No
                 )
             )
     if training is not None:
-        wrong = (training < 0) | ((training > age) if age is not None else False)
+        wrong = training < 0
+        if age is not None and absurd is not None:  # longer than a plausible age
+            wrong = wrong | ((training > age) & ~absurd)
         if wrong.any():
             row = _first_row(wrong)
             report(

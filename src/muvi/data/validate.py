@@ -13,7 +13,7 @@ Examples:
     >>> import tempfile
     >>> result = validate_study(tempfile.mkdtemp())
     >>> [str(p).split(": ", 1)[1] for p in result.problems]
-    ['file not found', 'file not found', 'file not found (video_urls.csv is unusable)']
+    ['file not found; the files that name items were not checked', 'file not found', 'file not found']
 """
 
 from __future__ import annotations
@@ -123,6 +123,14 @@ def validate_study(root: str | Path) -> ValidationResult:
     urls_file = root / schema.VIDEO_URLS_FILE
     items = _check(result, urls_file.name, lambda _: load_video_urls(urls_file))
     catalog = ItemCatalog(items, source=urls_file) if items is not None else None
+    if catalog is None:  # say once, on the same line, what could not be checked
+        last = result.problems[-1]
+        result.problems[-1] = DataError(
+            f"{last.problem}; the files that name items were not checked",
+            file=last.file,
+            row=last.row,
+            item=last.item,
+        )
     if items is not None:
         result.counts["items"] = len(items)
 
@@ -142,8 +150,9 @@ def validate_study(root: str | Path) -> ValidationResult:
     ) -> Callable[[list[DataError]], pd.DataFrame]:
         def run(found: list[DataError]) -> pd.DataFrame:
             if catalog is None:
-                problem = "file not found" if not path.exists() else "not checked"
-                raise DataError(f"{problem} ({urls_file.name} is unusable)", file=path)
+                if not path.exists():
+                    raise DataError("file not found", file=path)
+                raise _Invalid  # not checked (said on the line of video_urls.csv)
             table = load(catalog, found)
             if known is not None:
                 _check_participants_known(
@@ -185,7 +194,7 @@ def validate_study(root: str | Path) -> ValidationResult:
 
         def emobase(found: list[DataError]) -> pd.DataFrame:
             if catalog is None:
-                raise DataError(f"not checked: {urls_file.name} is unusable", file=emobase_dir)
+                raise _Invalid
             return load_emobase(emobase_dir, catalog, problems=found)
 
         audio = _check(result, schema.EMOBASE_DIR + "/", emobase)
@@ -197,7 +206,7 @@ def validate_study(root: str | Path) -> ValidationResult:
 
         def visual(found: list[DataError]) -> pd.DataFrame:
             if catalog is None:
-                raise DataError(f"not checked: {urls_file.name} is unusable", file=visual_file)
+                raise _Invalid
             return load_visual_features(visual_file, catalog)
 
         table = _check(result, visual_file.name, visual)
