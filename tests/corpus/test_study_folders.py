@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import (
+from corpus_helpers import (
     assert_one_clear_line,
     emobase_rows,
     fingerprint,
