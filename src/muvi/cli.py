@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -404,6 +404,7 @@ def extract_command(
         display.text_column("{task.description}"),
         TimeElapsedColumn(),
         console=console,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         task = bar.add_task("", total=len(jobs))
 
@@ -424,11 +425,15 @@ def extract_command(
         console.print(f"note: {note}")
     if report.failed and not report.succeeded:
         # nothing was extracted: no result paths, one line per failure
+
+        def why(failed: Any) -> str:  # the error names the file in most cases
+            named = Path(failed.path).name in str(failed.error)
+            return str(failed.error) if named else f"{failed.path}: {failed.error}"
+
         if len(report.failed) == 1:
-            only = report.failed[0]
-            _fail(f"nothing was extracted: {only.path}: {only.error}")
+            _fail(f"nothing was extracted: {why(report.failed[0])}")
         for failed in report.failed:
-            console.print(display.styled(("failed", "red"), f" {failed.path}: {failed.error}"))
+            console.print(display.styled(("failed", "red"), f" {why(failed)}"))
         _fail(
             f"nothing was extracted: all {len(report.failed)} videos failed ({report.errors_file})"
         )

@@ -891,7 +891,8 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         ],
         columns=["media_id", "path", "status", "start", "rows", "notes"],
     ).astype({"rows": "Int64"})
-    _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
+    if done or not report.failed:  # a run where everything failed keeps the earlier excerpts
+        _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
     errors = [
         {"media_id": o.media_id, "path": o.path, "error_type": o.error_type, "error": o.error}
         for o in report.failed
