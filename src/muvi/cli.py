@@ -177,7 +177,7 @@ def demo_command(
         display.text_column("{task.description}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("starting", total=3 + fits)
 
@@ -287,7 +287,7 @@ def evaluate_command(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=count_fits(config))
 
@@ -339,7 +339,7 @@ def train_command(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
 
@@ -717,6 +717,35 @@ def _database_error(err: Exception, args: list[str]) -> str | None:
     return f"--db {db}: not a usable study database ({reason})"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_study_database(args: list[str]) -> None:
+    """Refuse a ``--db`` of a study command that is an existing file but not an SQLite
+    database, before SQLite sees it: SQLite would take a short text file for an empty
+    database and overwrite it with the study tables (the file's content lost).
+
+    Raises:
+        MuviError: the path is a folder, or a file that is not an SQLite database.
+    """
+    if not args or args[0] != "study" or "--help" in args:
+        return
+    db = _option_value(args, "--db", "muvi_study.db")
+    if "://" in db and not db.startswith("sqlite:///"):
+        return  # a database URL (PostgreSQL)
+    path = _path(db.removeprefix("sqlite:///"))
+    if path.is_dir():
+        raise MuviError(f"--db {db}: expected an SQLite database file, found a folder")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+        if head != SQLITE_HEADER:
+            raise MuviError(
+                f"--db {db}: not a usable study database (the file is not an SQLite database; "
+                "it was left as it is)"
+            )
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     console.print(display.styled(("error:", "bold red"), " ", message), soft_wrap=True)
     sys.exit(code)
@@ -734,6 +763,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_study_database(args)
         # Without standalone mode, click returns (rather than raises) a command's exit code.
         code = app(args=args, standalone_mode=False)
         if isinstance(code, int) and code:

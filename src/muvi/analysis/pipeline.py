@@ -320,9 +320,9 @@ def run_analysis(
     if not progress:
         return analyze_dataset(load_dataset(data_dir, features=False), out_dir, figures=figures)
 
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from muvi.display import console as display_console
     from muvi.display import text_column
 
     columns = (
@@ -331,7 +331,8 @@ def run_analysis(
         text_column("{task.description}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    console = display_console()
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
         dataset = load_dataset(data_dir, features=False)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)

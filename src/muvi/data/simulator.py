@@ -639,10 +639,12 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
     if not enabled:
         yield lambda _: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from muvi.display import console as display_console
     from muvi.display import text_column
+
+    console = display_console()
 
     with Progress(
         text_column("simulating", style="bold"),
@@ -650,8 +652,9 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         task = bar.add_task("", total=total)
 

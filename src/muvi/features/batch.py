@@ -392,13 +392,11 @@ def read_starts(path: str | Path) -> dict[str, float]:
         DataError: missing columns, a start that is not a non-negative number,
             or an id given twice.
     """
+    from muvi.data.loaders import _read_table, _require_columns
+
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", file=path)
-    table = pd.read_csv(path, dtype={"media_id": str})
-    for column in ("media_id", "start"):
-        if column not in table.columns:
-            raise DataError(f"missing column {column!r}", file=path)
+    table = _read_table(path)  # refuses a missing, empty, binary or ill-formed file, or a folder
+    _require_columns(table, ("media_id", "start"), path)
     starts: dict[str, float] = {}
     for row, (media_id, value) in enumerate(zip(table["media_id"], table["start"], strict=True), 1):
         number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
