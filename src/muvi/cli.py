@@ -561,6 +561,7 @@ def weights_fetch(
         DownloadColumn(),
         TransferSpeedColumn(),
         console=console,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         for name in names:
             task = bar.add_task(name, total=None)

@@ -227,3 +227,53 @@ def test_study_export_escapes_nothing_and_prints_the_name_verbatim(
     assert result.code == 0, result.err
     assert f"exported study '[/] x' to {out}:" in result.err
     assert (out / "video_urls.csv").read_text().split() == ["video_id", "item_a"]
+
+
+def test_an_end_of_file_no_reader_caught_is_one_line_not_aborted(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """typer turns an EOFError escaping a command into an abort ("aborted", exit 130,
+    no file named): how a zero-byte bundle or cache ended before. The readers now
+    name the file; whatever still escapes is an error line, exit 2."""
+    import pickle
+
+    import typer
+
+    from muvi import cli as cli_module
+
+    probe = typer.Typer()
+    empty = _file(tmp_path, "empty.pkl", b"")
+
+    @probe.command()
+    def load(path: str) -> None:
+        with open(path, "rb") as handle:
+            pickle.load(handle)
+
+    @probe.command()
+    def other() -> None:  # a second command keeps the sub-command form
+        pass
+
+    monkeypatch.setattr(cli_module, "app", probe)
+    result = cli(["load", empty])
+    assert_one_clear_line(result, "a file ended unexpectedly (truncated or empty)")
+    assert "aborted" not in result.err
+
+
+def test_ctrl_c_still_aborts(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import typer
+
+    from muvi import cli as cli_module
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def wait() -> None:
+        raise KeyboardInterrupt
+
+    @probe.command()
+    def other() -> None:
+        pass
+
+    monkeypatch.setattr(cli_module, "app", probe)
+    result = cli(["wait"])
+    assert result.code == 130 and "Traceback" not in result.err and "error:" not in result.err
