@@ -598,6 +598,9 @@ class _Cache:
                 shutil.rmtree(entry)
             _atomic_write(entry, save)
             entries[extractor.name] = keys[extractor.name]
+            legacy = entry.with_suffix(".pkl")  # the pickled entries of earlier versions
+            if legacy.is_file():
+                legacy.unlink()
         meta = {
             "source": self._source(job, config),
             "start": result.start,
