@@ -69,7 +69,10 @@ def find_bundles(model_dir: str | Path) -> list[Path]:
     """
     folder = Path(model_dir)
     if not folder.is_dir():
-        raise BundleError(f"{folder}: model folder not found")
+        problem = (
+            "expected a model folder, found a file" if folder.exists() else "model folder not found"
+        )
+        raise BundleError(f"{folder}: {problem}")
     if (folder / "manifest.json").exists():
         return [folder]
     found = sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file())

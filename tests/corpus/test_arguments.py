@@ -277,3 +277,20 @@ def test_ctrl_c_still_aborts(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(cli_module, "app", probe)
     result = cli(["wait"])
     assert result.code == 130 and "Traceback" not in result.err and "error:" not in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "--data", "{file}", "--out", "{tmp}/out"],
+        ["validate", "{file}"],
+        ["evaluate", "--data", "{file}", "--out", "{tmp}/out"],
+        ["predict", "{file}", "--model", "{file}", "--out", "{tmp}/out"],
+    ],
+    ids=["analyze", "validate", "evaluate", "predict-model"],
+)
+def test_a_file_where_a_folder_is_expected(tmp_path: Path, cli, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    file = _file(tmp_path, "study.csv")
+    result = cli([a.format(file=file, tmp=tmp_path) for a in args])
+    assert_one_clear_line(result, str(file), "folder, found a file")
+    assert not (tmp_path / "out").exists()

@@ -896,7 +896,8 @@ def check_emobase(
     folder = Path(folder)
     report = _Report(problems)
     if not folder.is_dir():
-        raise DataError("emobase feature folder not found", file=folder)
+        problem = "expected a folder, found a file" if folder.exists() else "not found"
+        raise DataError(f"emobase feature folder {problem}", file=folder)
     names = schema.emobase_feature_names()
     for item in catalog.items:
         path = folder / f"{item}.csv"
@@ -938,7 +939,8 @@ def load_emobase(
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise DataError("emobase feature folder not found", file=folder)
+        problem = "expected a folder, found a file" if folder.exists() else "not found"
+        raise DataError(f"emobase feature folder {problem}", file=folder)
     if catalog is None:
         items = sorted(p.stem for p in folder.glob("*.csv"))
         if not items:
@@ -1117,7 +1119,10 @@ def load_dataset(
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataError("dataset folder not found", file=root)
+        problem = (
+            "expected a study folder, found a file" if root.exists() else "dataset folder not found"
+        )
+        raise DataError(problem, file=root)
     issues: list[str] = []
     items = load_video_urls(root / schema.VIDEO_URLS_FILE)
     catalog = ItemCatalog(items, source=root / schema.VIDEO_URLS_FILE)

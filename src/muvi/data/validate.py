@@ -117,7 +117,10 @@ def validate_study(root: str | Path) -> ValidationResult:
     root = Path(root)
     result = ValidationResult(root)
     if not root.is_dir():
-        result.problems.append(DataError("study folder not found", file=root))
+        problem = (
+            "expected a study folder, found a file" if root.exists() else "study folder not found"
+        )
+        result.problems.append(DataError(problem, file=root))
         return result
 
     urls_file = root / schema.VIDEO_URLS_FILE
