@@ -745,3 +745,25 @@ def test_validate_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (
         capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: study folder not found"
     )
+
+
+def test_validate_reports_every_bad_column_of_the_visual_features(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _study(tmp_path / "study")
+    rows = [[item, str(k), f"{k / 10:.1f}", "0.5"] for item in ITEMS for k in range(4)]
+    rows[2][2] = "bright"  # row 3, colour__a
+    rows[6][3] = "dark"  # row 7, colour__b
+    rows[9][1] = "-1"  # row 10, a negative frame
+    _write_csv(
+        root / "combined_visual_features.csv", ["media_id", "frame", "colour__a", "colour__b"], rows
+    )
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(root)])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split("combined_visual_features.csv, ", 1)[1] for line in lines] == [
+        "row 10: negative frame -1",
+        "row 3: feature colour__a is not a number ('bright')",
+        "row 7: feature colour__b is not a number ('dark')",
+    ]

@@ -971,7 +971,9 @@ def load_emobase(
     return pd.DataFrame(np.vstack(blocks), index=index, columns=list(names))
 
 
-def load_visual_features(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame:
+def load_visual_features(
+    path: str | Path, catalog: ItemCatalog, *, problems: list[DataError] | None = None
+) -> pd.DataFrame:
     """The combined visual features CSV (one row per 500 ms frame).
 
     Args:
@@ -979,6 +981,8 @@ def load_visual_features(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame
             ``frame`` column (else the row order within each item), then
             feature columns. Text-only columns (names, notes) are dropped.
         catalog: the study's items.
+        problems: when given, every problem found is appended there rather
+            than raised at the first one.
 
     Returns:
         Index (``media_id``, ``sample``), one float column per feature, rows
@@ -989,27 +993,33 @@ def load_visual_features(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame
             frame, a feature column with non-numeric cells, no feature column.
     """
     path = Path(path)
+    report = _Report(problems)
     frame = _read_table(path, as_text=False)
     _require_columns(frame, ("media_id",), path)
     if frame.empty:
-        raise DataError("no data rows", file=path)
-    media = catalog.resolve_column(frame["media_id"], file=path)
+        raise DataError(NO_ROWS, file=path)
+    media = report.attempt(catalog.resolve_column, frame["media_id"], file=path)
+    sample: pd.Series | None = None
     if "frame" in frame.columns:
-        sample = _integers(frame, "frame", path)
-        if (sample < 0).any():
+        sample = report.attempt(_integers, frame, "frame", path)
+        if sample is not None and (sample < 0).any():
             row = _first_row(sample < 0)
-            raise DataError(f"negative frame {sample.iloc[row - 1]}", file=path, row=row)
-    else:
+            report(DataError(f"negative frame {sample.iloc[row - 1]}", file=path, row=row))
+            sample = None
+    elif media is not None:
         sample = media.groupby(media, sort=False).cumcount().astype("int64")
-    duplicated = pd.DataFrame({"m": media, "s": sample}).duplicated()
-    if duplicated.any():
-        row = _first_row(duplicated)
-        raise DataError(
-            f"duplicate frame {sample.iloc[row - 1]}",
-            file=path,
-            row=row,
-            item=str(media.iloc[row - 1]),
-        )
+    if media is not None and sample is not None:
+        duplicated = pd.DataFrame({"m": media, "s": sample}).duplicated()
+        if duplicated.any():
+            row = _first_row(duplicated)
+            report(
+                DataError(
+                    f"duplicate frame {sample.iloc[row - 1]}",
+                    file=path,
+                    row=row,
+                    item=str(media.iloc[row - 1]),
+                )
+            )
     features: dict[str, pd.Series] = {}
     for column in frame.columns:
         if column in schema.VISUAL_KEY_COLUMNS:
@@ -1024,14 +1034,19 @@ def load_visual_features(path: str | Path, catalog: ItemCatalog) -> pd.DataFrame
             continue  # a text column, not a feature
         if numbers.notna().any() and text.any():
             row = _first_row(text)
-            raise DataError(
-                f"feature {column} is not a number ({values.iloc[row - 1]!r})",
-                file=path,
-                row=row,
+            report(
+                DataError(
+                    f"feature {column} is not a number ({values.iloc[row - 1]!r})",
+                    file=path,
+                    row=row,
+                )
             )
+            continue
         features[column] = numbers.astype("float64")
-    if not features:
+    if not features and not report.found:
         raise DataError("no numeric feature columns", file=path)
+    report.done()
+    assert media is not None and sample is not None
     order = {item: i for i, item in enumerate(catalog.items)}
     table = pd.DataFrame(features)
     table.index = pd.MultiIndex.from_arrays(

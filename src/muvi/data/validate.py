@@ -210,7 +210,7 @@ def validate_study(root: str | Path) -> ValidationResult:
         def visual(found: list[DataError]) -> pd.DataFrame:
             if catalog is None:
                 raise _Invalid
-            return load_visual_features(visual_file, catalog)
+            return load_visual_features(visual_file, catalog, problems=found)
 
         table = _check(result, visual_file.name, visual)
         if table is not None:
