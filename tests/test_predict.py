@@ -215,3 +215,24 @@ def test_end_to_end_with_bundles_trained_on_a_simulated_study(
     assert payload["trained_on_simulated_data"] is True
     assert payload["excerpt_start_s"] == pytest.approx(1.0, abs=0.1)
     assert payload["models"]["audiovisual_arousal"]["architecture"] == "late_fusion"
+
+
+@pytest.mark.parametrize("name", ["clip $x^$ 2.mp4", "$\\frac{1}{$.mp4", "a [red] [b] $.mp4"])
+def test_cli_predict_on_a_file_named_with_mathtext_writes_the_png(
+    name: str, bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """matplotlib reads ``$...$`` in a title as mathtext: an invalid formula used to
+    crash after the CSV and JSON were written, leaving no PNG."""
+    import shutil
+
+    from muvi.cli import main
+
+    video = tmp_path / name
+    shutil.copy(black_white, video)
+    out = tmp_path / "d[" / "b] out"  # the path holds d[/b]
+    main(["predict", str(video), "--model", str(bundles / "visual_valence_lasso"), "--start", "0", "--out", str(out)])  # fmt: skip
+    png = out / "curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert json.loads((out / "curves.json").read_text())["video"] == str(video)
+    err = capsys.readouterr().err
+    assert f"wrote {out / 'curves.png'}" in err  # the path printed as written

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
 
+from muvi import display
 from muvi.errors import MuviError
 
 app = typer.Typer(
@@ -23,7 +24,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = display.console()
+"""Every message goes to stderr with Rich markup off: study names, media ids and paths are
+printed as written (a name like ``[/] x`` is text, not a tag). Style with
+:func:`muvi.display.styled`, never with markup in a string."""
 
 
 def _path(value: str) -> Path:
@@ -104,6 +108,25 @@ def download(
         )
 
 
+@app.command("validate")
+def validate_command(
+    folder: str = typer.Argument(..., help="Study folder in the published layout."),
+) -> None:
+    """Check every file of a study folder (the published CSVs, av_data.csv, the emobase
+    and visual features, muvi_metadata.json) and print every problem found, one line
+    each; exit status 2 if there is any, else print a one-line "ok" summary."""
+    from muvi.data.validate import validate_study
+
+    result = validate_study(_path(folder))
+    for note in result.notes:
+        console.print(f"note: {note}")
+    for problem in result.problems:
+        console.print(display.styled(("error:", "bold red"), " ", str(problem)))
+    if result.problems:
+        sys.exit(2)
+    typer.echo(result.summary())
+
+
 # --- analysis commands (analyze, demo) --------------------------------------
 
 
@@ -156,7 +179,7 @@ def demo_command(
 ) -> None:
     """The whole pipeline on a SIMULATED study: simulate, analyse, cross-validate every
     model, and write one HTML report (OUT/report.html)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
     from muvi.demo import DemoConfig, run_demo
     from muvi.models.protocol import EvaluationConfig, count_fits
@@ -164,12 +187,12 @@ def demo_command(
     config = DemoConfig(seed=seed, n_items=items, n_participants=participants, epochs=epochs)
     fits = count_fits(EvaluationConfig(experiments=config.experiments, models=config.models))
     with Progress(
-        TextColumn("[bold]demo[/]"),
+        display.text_column("demo", style="bold"),
         BarColumn(),
-        TextColumn("{task.description}"),
+        display.text_column("{task.description}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("starting", total=3 + fits)
 
@@ -274,12 +297,12 @@ def evaluate_command(
     config = _model_config(experiments, models, dimensions, epochs, device, block, threads, workers)
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
-        TextColumn("{task.description}"),
+        display.text_column("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=count_fits(config))
 
@@ -295,7 +318,7 @@ def evaluate_command(
             highlight=False,
         )
     if results.simulated:
-        console.print("[bold yellow]these results come from a SIMULATED study[/]")
+        console.print("these results come from a SIMULATED study", style="bold yellow")
     console.print(f"wrote {paths['results']} and tables/figures in {_path(out)}")
 
 
@@ -326,12 +349,12 @@ def train_command(
 
     config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
     with Progress(
-        TextColumn("{task.description}"),
+        display.text_column("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
+        disable=quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
 
@@ -379,7 +402,7 @@ def extract_command(
     """Extract the study's features from videos into a folder the loaders read
     (emobase_features/, combined_visual_features.csv), resuming from the cache."""
     _quiet_openmp()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from muvi.features.batch import extract_batch, find_videos, read_starts
     from muvi.features.registry import resolve
@@ -390,12 +413,13 @@ def extract_command(
     if start is not None:
         per_video = {job.media_id: per_video.get(job.media_id, start) for job in jobs}
     with Progress(
-        TextColumn("[bold]extract"),
+        display.text_column("extract", style="bold"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        display.text_column("{task.description}"),
         TimeElapsedColumn(),
         console=console,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         task = bar.add_task("", total=len(jobs))
 
@@ -412,9 +436,25 @@ def extract_command(
             weights_dir=_path(weights_dir) if weights_dir else None,
             progress=advance,
         )
+    for note in report.cache_notes:
+        console.print(f"note: {note}")
+    if report.failed and not report.succeeded:
+        # nothing was extracted: no result paths, one line per failure
+
+        def why(failed: Any) -> str:  # the error names the file in most cases
+            named = Path(failed.path).name in str(failed.error)
+            return str(failed.error) if named else f"{failed.path}: {failed.error}"
+
+        if len(report.failed) == 1:
+            _fail(f"nothing was extracted: {why(report.failed[0])}")
+        for failed in report.failed:
+            console.print(display.styled(("failed", "red"), f" {why(failed)}"))
+        _fail(
+            f"nothing was extracted: all {len(report.failed)} videos failed ({report.errors_file})"
+        )
     console.print(report.summary())
     for failed in report.failed:
-        console.print(f"[red]failed[/] {failed.media_id}: {failed.error}", highlight=False)
+        console.print(display.styled(("failed", "red"), f" {failed.media_id}: {failed.error}"))
     if report.emobase_dir is not None:
         console.print(f"audio features: {report.emobase_dir}")
     if report.visual_file is not None:
@@ -474,6 +514,7 @@ def weights_list(
     """Every known weights file: family, licence, state (present/unverified/missing/corrupt), path."""
     import json
 
+    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -520,7 +561,6 @@ def weights_fetch(
         DownloadColumn,
         Progress,
         TaskID,
-        TextColumn,
         TransferSpeedColumn,
     )
 
@@ -531,11 +571,12 @@ def weights_fetch(
         raise WeightsError("--from installs one file: name exactly one weights NAME with it")
     folder = _path(weights_dir) if weights_dir else None
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        display.text_column("{task.description}", style="bold"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         console=console,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         for name in names:
             task = bar.add_task(name, total=None)
@@ -676,20 +717,125 @@ def study_export(
     )
 
 
+def _option_value(args: list[str], option: str, default: str) -> str:
+    """The value given to ``option`` on the command line (``--db x`` or ``--db=x``).
+
+    Examples:
+        >>> _option_value(["study", "export", "--db=a.db"], "--db", "muvi_study.db")
+        'a.db'
+        >>> _option_value(["study", "export"], "--db", "muvi_study.db")
+        'muvi_study.db'
+    """
+    for k, arg in enumerate(args):
+        if arg == option and k + 1 < len(args):
+            return args[k + 1]
+        if arg.startswith(option + "="):
+            return arg[len(option) + 1 :]
+    return default
+
+
+def _os_error_line(err: OSError) -> str:
+    """One sentence for a file-system error, naming the path.
+
+    Examples:
+        >>> _os_error_line(IsADirectoryError(21, "Is a directory", "/tmp/x"))
+        '/tmp/x: expected a file, found a folder'
+        >>> _os_error_line(PermissionError(13, "Permission denied", "/x", None))
+        '/x: permission denied'
+    """
+    reasons: dict[type[OSError], str] = {
+        IsADirectoryError: "expected a file, found a folder",
+        NotADirectoryError: "expected a folder, but this path (or a folder above it) is a file",
+        FileExistsError: "expected a folder, found a file",
+        FileNotFoundError: "no such file or folder",
+        PermissionError: "permission denied",
+    }
+    reason = next((r for cls, r in reasons.items() if isinstance(err, cls)), None)
+    if reason is None:
+        reason = (err.strerror or str(err) or type(err).__name__).strip().rstrip(".")
+        reason = reason[:1].lower() + reason[1:]
+    if err.filename is None:
+        return reason
+    where = str(err.filename)
+    if err.filename2 is not None:
+        where += f" -> {err.filename2}"
+    return f"{where}: {reason}"
+
+
+def _database_error(err: Exception, args: list[str]) -> str | None:
+    """One sentence for an SQLAlchemy error (a ``--db`` that is not a usable database),
+    or None when ``err`` is not one. SQLAlchemy is imported only by the study commands."""
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is None or not isinstance(err, sqlalchemy_exc.SQLAlchemyError):
+        return None
+    db = _option_value(args, "--db", "muvi_study.db")
+    original = getattr(err, "orig", None) or err
+    reason = str(original).strip().splitlines()[0] if str(original).strip() else type(err).__name__
+    return f"--db {db}: not a usable study database ({reason})"
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_study_database(args: list[str]) -> None:
+    """Refuse a ``--db`` of a study command that is an existing file but not an SQLite
+    database, before SQLite sees it: SQLite would take a short text file for an empty
+    database and overwrite it with the study tables (the file's content lost).
+
+    Raises:
+        MuviError: the path is a folder, or a file that is not an SQLite database.
+    """
+    if not args or args[0] != "study" or "--help" in args:
+        return
+    db = _option_value(args, "--db", "muvi_study.db")
+    if "://" in db and not db.startswith("sqlite:///"):
+        return  # a database URL (PostgreSQL)
+    path = _path(db.removeprefix("sqlite:///"))
+    if path.is_dir():
+        raise MuviError(f"--db {db}: expected an SQLite database file, found a folder")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+        if head != SQLITE_HEADER:
+            raise MuviError(
+                f"--db {db}: not a usable study database (the file is not an SQLite database; "
+                "it was left as it is)"
+            )
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    console.print(display.styled(("error:", "bold red"), " ", message), soft_wrap=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``muvi`` console script."""
+    """Entry point of the ``muvi`` console script.
+
+    Every error in the user's input, the files or the file system ends here as one
+    line on stderr naming the file (exit status 2), never as a traceback:
+    :class:`~muvi.errors.MuviError` (the library's own), :class:`OSError` (an
+    unwritable ``--out``, a file where a folder is expected...) and database errors.
+    A truncated file that a reader did not catch ends as "ended unexpectedly", not as
+    "aborted" (click turns :class:`EOFError` into an abort; only Ctrl-C aborts).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_study_database(args)
         # Without standalone mode, click returns (rather than raises) a command's exit code.
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except MuviError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except FileNotFoundError as err:
-        console.print(f"[bold red]error:[/] file not found: {err.filename or err}", highlight=False)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
+        _fail(str(err))
+    except OSError as err:
+        _fail(_os_error_line(err))
+    except typer.Abort as err:
+        if isinstance(err.__cause__, EOFError):
+            # typer turns an EOFError into an abort; here it came from a truncated file
+            _fail(f"a file ended unexpectedly (truncated or empty): {err.__cause__ or 'no data'}")
+        console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
         console.print("aborted")
         sys.exit(130)
     except typer.Exit as exit_:
@@ -697,6 +843,9 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as err:
+        line = _database_error(err, args)
+        if line is not None:
+            _fail(line)
         # Usage errors (bad option values, missing arguments): Typer vendors its own copy of
         # click in recent releases, so match on the interface rather than the class.
         code = getattr(err, "exit_code", None)

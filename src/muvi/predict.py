@@ -36,6 +36,7 @@ from muvi.data.schema import (
     emobase_feature_names,
     visual_feature_family,
 )
+from muvi.display import escape_mathtext
 from muvi.errors import BundleError
 
 ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso")
@@ -68,7 +69,10 @@ def find_bundles(model_dir: str | Path) -> list[Path]:
     """
     folder = Path(model_dir)
     if not folder.is_dir():
-        raise BundleError(f"{folder}: model folder not found")
+        problem = (
+            "expected a model folder, found a file" if folder.exists() else "model folder not found"
+        )
+        raise BundleError(f"{folder}: {problem}")
     if (folder / "manifest.json").exists():
         return [folder]
     found = sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file())
@@ -253,7 +257,7 @@ def _plot_curves(curves: pd.DataFrame, path: Path, *, title: str, simulated: boo
         if ax.lines[1:]:  # the zero line is not a curve
             ax.legend(loc="upper right", fontsize=8, ncols=3)
     axes[-1].set_xlabel("time in the excerpt (s)")
-    heading = f"predicted valence and arousal: {title}"
+    heading = f"predicted valence and arousal: {escape_mathtext(title)}"
     if simulated:
         heading += "\n(models trained on SIMULATED data: not the real study)"
     fig.suptitle(heading, fontsize=10)

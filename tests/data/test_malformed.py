@@ -167,6 +167,13 @@ def _emobase_cell(item: str, row: int, position: int, value: str) -> Callable[[P
     return mutate
 
 
+def _delete_rows(file: str) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        _edit(root / file, lambda header, rows: rows.clear())
+
+    return mutate
+
+
 def _remove(file: str) -> Callable[[Path], None]:
     return lambda root: (root / file).unlink()
 
@@ -442,6 +449,63 @@ CASES: list[tuple[str, Callable[[Path], None], bool, str, int | None, str]] = [
         None,
         r"not valid JSON",
     ),
+    # issue 9, item 12: attacks that today's loaders let through or misreport
+    (
+        "negative age",
+        _set("participant_data.csv", 2, "age", "-4"),
+        False,
+        "participant_data.csv",
+        2,
+        r"age '-4' is not an age \(expected 1 to 120 years\)",
+    ),
+    (
+        "absurd age",
+        _set("participant_data.csv", 3, "age", "250"),
+        False,
+        "participant_data.csv",
+        3,
+        r"age '250' is not an age",
+    ),
+    (
+        "training longer than the participant's life",
+        _set("participant_data.csv", 1, "years_formal_training", "35"),
+        False,
+        "participant_data.csv",
+        1,
+        r"years_formal_training '35' is negative or longer than the participant's age",
+    ),
+    (
+        "media_data with a header and no rows",
+        _delete_rows("media_data.csv"),
+        False,
+        "media_data.csv",
+        None,
+        r"has a header but no rows",
+    ),
+    (
+        "participant_data with a header and no rows",
+        _delete_rows("participant_data.csv"),
+        False,
+        "participant_data.csv",
+        None,
+        r"has a header but no rows",
+    ),
+    (
+        "metadata simulated flag as text",
+        _replace_text("muvi_metadata.json", '{"simulated": "no"}'),
+        False,
+        "muvi_metadata.json",
+        None,
+        r"'simulated' must be true or false, found \"no\"",
+    ),
+    (
+        "metadata replaced by a folder",
+        lambda root: (root / "muvi_metadata.json").mkdir(),
+        False,
+        "muvi_metadata.json",
+        None,
+        r"expected a JSON file, found a folder",
+    ),
 ]
 
 
@@ -549,3 +613,157 @@ def test_cli_prints_one_line_and_exits_2(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "media_data.csv, row 3: label sad must be 0 or 1" in err
+
+
+# --------------------------------------------------------------------------
+# emobase problems are found when the study is loaded, features or not
+# --------------------------------------------------------------------------
+
+EMOBASE_CASES = [case for case in CASES if case[2]]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "file", "row", "problem"),
+    [(c[1], c[3], c[4], c[5]) for c in EMOBASE_CASES],
+    ids=[c[0] for c in EMOBASE_CASES],
+)
+def test_emobase_problems_are_found_at_load_time_without_features(
+    tmp_path: Path, mutate: Callable[[Path], None], file: str, row: int | None, problem: str
+) -> None:
+    """`muvi analyze` loads the study without its features; a damaged emobase
+    file used to go unnoticed until a model needed it."""
+    root = _study(tmp_path / "study", emobase=True)
+    mutate(root)
+    with pytest.raises(DataError) as caught:
+        load_dataset(root, features=False)
+    assert file in str(caught.value) and re.search(problem, str(caught.value))
+
+
+def test_emobase_quick_check_accepts_what_the_full_parse_accepts(tmp_path: Path) -> None:
+    from muvi.data.loaders import ItemCatalog, check_emobase
+
+    root = _study(tmp_path / "study", emobase=True)
+    check_emobase(root / "emobase_features", ItemCatalog(ITEMS))  # valid: no error
+    # numbers in forms the quick check does not spell out: the full parse decides
+    _emobase_cell("bb", 2, 5, "1.5E+02")(root)
+    _emobase_cell("bb", 3, 6, "-.25")(root)
+    check_emobase(root / "emobase_features", ItemCatalog(ITEMS))
+    assert load_dataset(root).audio_features is not None
+
+
+def test_analyze_reports_a_header_only_media_file_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _study(tmp_path / "study")
+    _delete_rows("media_data.csv")(root)
+    with pytest.raises(SystemExit) as exited:
+        main(["analyze", "--data", str(root), "--out", str(tmp_path / "out"), "--quiet"])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"error: {root / 'media_data.csv'}: has a header but no rows"]
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------
+# muvi validate: every problem, one line each
+# --------------------------------------------------------------------------
+
+
+def test_validate_passes_a_valid_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _study(tmp_path / "study", emobase=True)
+    main(["validate", str(root)])
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.strip() == (
+        f"ok: {root}: 5 files checked (items 3, participants 3, static annotations 4, "
+        "dynamic samples 240, emobase items 3)"
+    )
+
+
+def test_validate_passes_the_real_release(
+    muvi_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["validate", str(muvi_dir)])
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("ok: ") and "items 81, participants 49, static annotations 1494" in out
+    assert "emobase items 81" in out
+
+
+def test_validate_passes_a_simulated_study(
+    small_study: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["validate", str(small_study)])
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"ok: {small_study}: 7 files checked"), out
+
+
+def test_validate_reports_every_problem_of_every_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _study(tmp_path / "study", emobase=True)
+    for mutate in (
+        _set("participant_data.csv", 2, "age", "-4"),
+        _set("participant_data.csv", 3, "years_formal_training", "x"),
+        _set("media_data.csv", 2, "media_modality", "audio"),
+        _set("media_data.csv", 3, "sad", "2"),
+        _set("media_data.csv", 4, "seen_previously", "maybe"),
+        _set("av_data.csv", 7, "valence", "1.5"),
+        _set("av_data.csv", 9, "arousal", "high"),
+        _emobase("bb", n_rows=50),
+        _emobase_cell("cc_3", 4, 12, "abc"),
+        _replace_text("muvi_metadata.json", "[]"),
+    ):
+        mutate(root)
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(root)])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    expected = [
+        "participant_data.csv, row 3: years_formal_training must be a number, found 'x'",
+        "participant_data.csv, row 2: age '-4' is not an age (expected 1 to 120 years)",
+        "media_data.csv, row 2: unknown modality 'audio'",
+        "media_data.csv, row 4: seen_previously must be True or False, found 'maybe'",
+        "media_data.csv, row 3: label sad must be 0 or 1, found '2'",
+        "av_data.csv, row 7, item aa_1: valence 1.5 is outside [-1, 1]",
+        "av_data.csv, row 9, item aa_1: arousal is missing or not a finite number (found 'high')",
+        "bb.csv, item bb: 50 rows, expected 119 or 120",
+        "cc_3.csv, row 4, item cc_3: feature",
+        "muvi_metadata.json: expected a JSON object",
+    ]
+    assert len(lines) == len(expected), lines
+    for line, words in zip(lines, expected, strict=True):
+        assert line.startswith("error: ") and words in line, (line, words)
+    assert all("Traceback" not in line for line in lines)
+
+
+def test_validate_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(tmp_path / "nowhere")])
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: study folder not found"
+    )
+
+
+def test_validate_reports_every_bad_column_of_the_visual_features(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _study(tmp_path / "study")
+    rows = [[item, str(k), f"{k / 10:.1f}", "0.5"] for item in ITEMS for k in range(4)]
+    rows[2][2] = "bright"  # row 3, colour__a
+    rows[6][3] = "dark"  # row 7, colour__b
+    rows[9][1] = "-1"  # row 10, a negative frame
+    _write_csv(
+        root / "combined_visual_features.csv", ["media_id", "frame", "colour__a", "colour__b"], rows
+    )
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(root)])
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split("combined_visual_features.csv, ", 1)[1] for line in lines] == [
+        "row 10: negative frame -1",
+        "row 3: feature colour__a is not a number ('bright')",
+        "row 7: feature colour__b is not a number ('dark')",
+    ]

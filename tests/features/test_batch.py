@@ -43,7 +43,7 @@ def _read_emobase(folder: Path) -> pd.DataFrame:
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in sorted(folder.glob("*.pkl"))}
+    return {p.name: p.stat().st_mtime_ns for p in sorted(folder.glob("*.npz"))}
 
 
 def test_resume_cache_and_error_report(corpus: Path, tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_resume_cache_and_error_report(corpus: Path, tmp_path: Path) -> None:
     first = extract_batch([corpus / "a_red.mp4"], out, features=CHEAP)
     assert [o.status for o in first.outcomes] == ["done"]
     cached_a = _mtimes(out / "cache" / "a_red")
-    assert set(cached_a) == {"audio.pkl", "colour.pkl", "lighting.pkl"}
+    assert set(cached_a) == {"audio.npz", "colour.npz", "lighting.npz"}
 
     seen: list[str] = []
     report = extract_batch(
@@ -91,7 +91,7 @@ def test_resume_cache_and_error_report(corpus: Path, tmp_path: Path) -> None:
     assert excerpts.set_index("media_id")["rows"].to_dict()["c_blue"] == 4
 
     # a third run with one more family computes only that family; partial caches resume
-    (out / "cache" / "c_blue" / "lighting.pkl").unlink()
+    (out / "cache" / "c_blue" / "lighting.npz").unlink()
     again = extract_batch([corpus], out, features="colour,lighting")
     computed = {o.media_id: o.computed for o in again.outcomes}
     assert computed == {"a_red": [], "b_broken": [], "c_blue": ["lighting"], "d_green": []}
@@ -201,3 +201,146 @@ def test_cli_extract(corpus: Path, tmp_path: Path) -> None:
     table = pd.read_csv(tmp_path / "combined_visual_features.csv")
     assert table["media_id"].unique().tolist() == ["a_red", "c_blue", "d_green"]
     assert pd.read_csv(tmp_path / "errors.csv")["media_id"].tolist() == ["b_broken"]
+
+
+# --------------------------------------------------------------------------
+# The cache is validated on load and keyed by extractor, version and weights
+# --------------------------------------------------------------------------
+
+
+def _damage_truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _damage_zero(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _damage_garbage(path: Path) -> None:
+    path.write_bytes(b"\x80\x04not a cache entry at all" * 10)
+
+
+def _damage_folder(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _damage_columns(path: Path) -> None:
+    with np.load(path) as arrays:
+        values, columns = arrays["values"], arrays["columns"]
+    np.savez(path.with_suffix(""), values=values, columns=columns[::-1])  # same file name
+
+
+def _damage_rows(path: Path) -> None:
+    with np.load(path) as arrays:
+        values, columns = arrays["values"], arrays["columns"]
+    np.savez(path.with_suffix(""), values=values[:-1], columns=columns)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_truncate,
+        _damage_zero,
+        _damage_garbage,
+        _damage_folder,
+        _damage_columns,
+        _damage_rows,
+    ],
+    ids=["truncated", "zero-bytes", "garbage", "folder", "columns", "rows"],
+)
+def test_a_damaged_cache_entry_is_recomputed_with_a_note(
+    corpus: Path, tmp_path: Path, damage
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    clip = corpus / "c_blue.mp4"
+    extract_batch([clip], out, features="colour,lighting")
+    expected = pd.read_csv(out / "combined_visual_features.csv")
+    entry = out / "cache" / "c_blue" / "colour.npz"
+    damage(entry)
+    report = extract_batch([clip], out, features="colour,lighting")
+    outcome = report.outcomes[0]
+    assert outcome.status == "done" and outcome.computed == ["colour"]
+    assert outcome.cached == ["lighting"]
+    assert len(report.cache_notes) == 1
+    assert "colour.npz is damaged" in report.cache_notes[0]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "combined_visual_features.csv"), expected)
+    # repaired: the next run takes everything from the cache, without a note
+    third = extract_batch([clip], out, features="colour,lighting")
+    assert third.outcomes[0].status == "cached" and third.cache_notes == []
+
+
+def test_a_damaged_cache_index_is_recomputed_with_a_note(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    clip = corpus / "c_blue.mp4"
+    extract_batch([clip], out, features="colour")
+    (out / "cache" / "c_blue" / "source.json").write_bytes(b'{"source": ')
+    report = extract_batch([clip], out, features="colour")
+    assert report.outcomes[0].computed == ["colour"]
+    assert "source.json is damaged" in report.cache_notes[0]
+
+
+def test_replacing_a_weights_file_recomputes_the_features(tmp_path: Path) -> None:
+    """The cache key holds the weights' sha256: features made with the old
+    test weights are not returned as 'cached' once the file is replaced."""
+    from muvi.features.weights import build_test_weights
+
+    clip = write_video(tmp_path / "v.mp4", [(1.0, RED), (1.0, BLUE)], tone(2.0)).path
+    weights, out = tmp_path / "weights", tmp_path / "out"
+    build_test_weights(weights, ["scenes"], seed=0)
+    first = extract_batch([clip], out, features="scenes", weights_dir=weights)
+    old = pd.read_csv(out / "combined_visual_features.csv")
+    again = extract_batch([clip], out, features="scenes", weights_dir=weights)
+    assert again.outcomes[0].status == "cached"  # same weights: the cache is used
+    assert first.outcomes[0].computed == ["scenes"]
+
+    build_test_weights(weights, ["scenes"], seed=1)  # a different file, same name
+    report = extract_batch([clip], out, features="scenes", weights_dir=weights)
+    assert report.outcomes[0].status == "done" and report.outcomes[0].computed == ["scenes"]
+    assert "other weights" in report.cache_notes[0]
+    new = pd.read_csv(out / "combined_visual_features.csv")
+    features = [c for c in new.columns if c.startswith("scenes__")]
+    assert not np.allclose(new[features], old[features])  # really recomputed
+
+
+def test_an_extractor_version_bump_recomputes(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from muvi.features import batch
+
+    out = tmp_path / "out"
+    extract_batch([corpus / "c_blue.mp4"], out, features="colour")
+    monkeypatch.setattr(batch, "EXTRACTOR_VERSION", batch.EXTRACTOR_VERSION + 1)
+    report = extract_batch([corpus / "c_blue.mp4"], out, features="colour")
+    assert report.outcomes[0].computed == ["colour"]
+
+
+def test_when_every_video_fails_no_feature_file_is_written(corpus: Path, tmp_path: Path) -> None:
+    report = extract_batch([corpus / "b_broken.mp4"], tmp_path, features="audio,colour")
+    assert [o.status for o in report.outcomes] == ["failed"]
+    assert report.emobase_dir is None and report.visual_file is None
+    assert not (tmp_path / "combined_visual_features.csv").exists()
+    assert not (tmp_path / "emobase_features").exists()
+    assert not (tmp_path / "video_urls.csv").exists()
+    assert pd.read_csv(tmp_path / "errors.csv")["media_id"].tolist() == ["b_broken"]
+
+
+def test_cli_extract_where_every_video_fails(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from muvi.cli import main
+
+    broken = tmp_path / "videos"
+    broken.mkdir()
+    shutil.copy(corpus / "b_broken.mp4", broken / "one.mp4")
+    (broken / "two.mkv").write_bytes(b"")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        main(["extract", str(broken), "--out", str(out), "--features", "colour"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "nothing was extracted: all 2 videos failed" in err
+    assert "one.mp4" in err and "two.mkv" in err
+    assert "visual features:" not in err and "audio features:" not in err
+    assert "Traceback" not in err
+    assert not (out / "combined_visual_features.csv").exists()

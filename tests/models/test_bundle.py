@@ -104,3 +104,203 @@ def test_broken_bundles_are_refused(tmp_path):
     (tmp_path / "manifest.json").write_text('{"format": "something else"}')
     with pytest.raises(BundleError, match="not a MuVi model bundle"):
         load_bundle(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# Damaged bundles: one BundleError naming the file, never a crash or an abort
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good_bundles(sets, tmp_path_factory):
+    train, _test, _study = sets
+    root = tmp_path_factory.mktemp("good_bundles")
+    lstm = LSTMRegressor("audio", BlockConfig(hidden=(4, 4)), CFG).fit(train)
+    lasso = LassoRegressor(("audio",), LassoConfig(n_alphas=3)).fit(train)
+    save_bundle(lstm, root / "lstm", target_modality="music", dimension="valence")
+    save_bundle(lasso, root / "lasso", target_modality="music", dimension="valence")
+    return root
+
+
+def _edit_json(name, change):
+    def damage(folder):
+        path = folder / name
+        document = json.loads(path.read_text())
+        change(document)
+        path.write_text(json.dumps(document))
+
+    return damage
+
+
+def _write(name, data):
+    def damage(folder):
+        (folder / name).write_bytes(data)
+
+    return damage
+
+
+def _truncate(name):
+    def damage(folder):
+        path = folder / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    return damage
+
+
+def _to_folder(name):
+    def damage(folder):
+        (folder / name).unlink()
+        (folder / name).mkdir()
+
+    return damage
+
+
+def _npz_without(key):
+    def damage(folder):
+        with np.load(folder / "lasso.npz") as arrays:
+            kept = {k: arrays[k] for k in arrays.files if k != key}
+        np.savez(folder / "lasso", **kept)
+
+    return damage
+
+
+def _state_with_wrong_shapes(folder):
+    import torch
+
+    state = torch.load(folder / "weights.pt", weights_only=True)
+    name = next(iter(state))
+    state[name] = torch.zeros(3)
+    torch.save(state, folder / "weights.pt")
+
+
+DAMAGE = {
+    # (bundle, damage, file named, words of the problem)
+    "lasso-npz-truncated": ("lasso", _truncate("lasso.npz"), "lasso.npz", "truncated or damaged"),
+    "lasso-npz-zero": ("lasso", _write("lasso.npz", b""), "lasso.npz", "empty"),
+    "lasso-npz-garbage": (
+        "lasso",
+        _write("lasso.npz", b"garbage" * 20),
+        "lasso.npz",
+        "not a readable .npz",
+    ),
+    "lasso-npz-missing-key": ("lasso", _npz_without("coef"), "lasso.npz", "'coef' is missing"),
+    "lasso-npz-folder": ("lasso", _to_folder("lasso.npz"), "lasso.npz", "found a folder"),
+    "weights-garbage": (
+        "lstm",
+        _write("weights.pt", b"\x80\x02garbage" * 30),
+        "weights.pt",
+        "not a readable PyTorch",
+    ),
+    "weights-zero": ("lstm", _write("weights.pt", b""), "weights.pt", "empty"),
+    "weights-truncated": ("lstm", _truncate("weights.pt"), "weights.pt", "truncated or damaged"),
+    "weights-folder": ("lstm", _to_folder("weights.pt"), "weights.pt", "found a folder"),
+    "weights-wrong-shapes": (
+        "lstm",
+        _state_with_wrong_shapes,
+        "weights.pt",
+        "do not fit the lstm model",
+    ),
+    "manifest-binary": (
+        "lstm",
+        _write("manifest.json", b"\x00\xff\xfe binary"),
+        "manifest.json",
+        "undecodable byte",
+    ),
+    "manifest-list": (
+        "lstm",
+        _write("manifest.json", b"[1, 2]"),
+        "manifest.json",
+        "expected an object, found list",
+    ),
+    "manifest-folder": ("lasso", _to_folder("manifest.json"), "manifest.json", "found a folder"),
+    "manifest-dimension-number": (
+        "lstm",
+        _edit_json("manifest.json", lambda m: m.update(dimension=3)),
+        "manifest.json",
+        "'dimension' must be str, found int",
+    ),
+    "manifest-params-list": (
+        "lstm",
+        _edit_json("manifest.json", lambda m: m.update(params=[1])),
+        "manifest.json",
+        "'params' must be dict",
+    ),
+    "manifest-no-architecture": (
+        "lasso",
+        _edit_json("manifest.json", lambda m: m.pop("architecture")),
+        "manifest.json",
+        "'architecture' is missing",
+    ),
+    "manifest-block-unknown-field": (
+        "lstm",
+        _edit_json("manifest.json", lambda m: m["params"]["block"].update(colour=1)),
+        "manifest.json",
+        "params.block does not fit",
+    ),
+    "manifest-history-text": (
+        "lstm",
+        _edit_json("manifest.json", lambda m: m["params"].update(history="4")),
+        "manifest.json",
+        "'history' must be int",
+    ),
+    "features-folder": ("lasso", _to_folder("features.json"), "features.json", "found a folder"),
+    "features-names-numbers": (
+        "lasso",
+        _edit_json("features.json", lambda f: f.update(audio=[1, 2])),
+        "features.json",
+        "must be a list of text",
+    ),
+    "scalers-malformed": (
+        "lasso",
+        _edit_json("scalers.json", lambda s: s["audio"].pop("data_min")),
+        "scalers.json",
+        "malformed",
+    ),
+    "scalers-zero": ("lstm", _write("scalers.json", b""), "scalers.json", "empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE), ids=list(DAMAGE))
+def test_a_damaged_bundle_is_refused_naming_the_file(case, good_bundles, tmp_path):
+    import shutil
+
+    kind, damage, file, problem = DAMAGE[case]
+    folder = shutil.copytree(good_bundles / kind, tmp_path / kind)
+    damage(folder)
+    with pytest.raises(BundleError) as err:
+        load_bundle(folder)
+    message = str(err.value)
+    assert file in message and problem in message, message
+    assert "\n" not in message
+
+
+def test_unknown_manifest_fields_are_tolerated(good_bundles, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(good_bundles / "lstm", tmp_path / "lstm")
+    _edit_json("manifest.json", lambda m: m.update(precision="bfloat16", later={"x": 1}))(folder)
+    assert load_bundle(folder).manifest["precision"] == "bfloat16"
+
+
+@pytest.mark.parametrize("case", ["weights-zero", "lasso-npz-zero", "weights-truncated"])
+def test_cli_predict_with_a_damaged_bundle_is_one_line_not_aborted(
+    case, good_bundles, tmp_path, capsys
+):
+    """A zero-byte weights file used to end in 'aborted' with exit status 130 (typer turns
+    the EOFError of the reader into an abort); now it is one line naming the file."""
+    import shutil
+
+    from muvi.cli import main
+
+    kind, damage, file, problem = DAMAGE[case]
+    folder = shutil.copytree(good_bundles / kind, tmp_path / kind)
+    damage(folder)
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not read: the bundle is checked first")
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(video), "--model", str(folder), "--out", str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and file in lines[0] and problem in lines[0], err
+    assert "aborted" not in err and "Traceback" not in err

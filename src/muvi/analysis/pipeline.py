@@ -354,16 +354,19 @@ def run_analysis(
         dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
         return analyze_dataset(dataset, out_dir, figures=figures, window_samples=window_samples)
 
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from muvi.display import console as display_console
+    from muvi.display import text_column
 
     columns = (
         TextColumn("[bold]analyze[/]"),
         BarColumn(),
-        TextColumn("{task.description}"),
+        text_column("{task.description}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    console = display_console()
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
         dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)

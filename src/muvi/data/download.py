@@ -290,8 +290,10 @@ def progress_display(console: Any | None = None) -> Any:
         'Progress'
     """
     from rich.filesize import decimal
-    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, Progress, ProgressColumn, TransferSpeedColumn
     from rich.text import Text
+
+    from muvi.display import text_column
 
     class AmountColumn(ProgressColumn):
         def render(self, task: Any) -> Text:
@@ -301,7 +303,7 @@ def progress_display(console: Any | None = None) -> Any:
             return Text(f"{decimal(int(task.completed))}/{total}")
 
     return Progress(
-        TextColumn("{task.description}"),
+        text_column("{task.description}"),
         BarColumn(),
         AmountColumn(),
         TransferSpeedColumn(),

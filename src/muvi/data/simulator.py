@@ -639,16 +639,22 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
     if not enabled:
         yield lambda _: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from muvi.display import console as display_console
+    from muvi.display import text_column
+
+    console = display_console()
+
     with Progress(
-        TextColumn("[bold]simulating[/] {task.description}"),
+        text_column("simulating", style="bold"),
+        text_column("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # no bar left in a log file
     ) as bar:
         task = bar.add_task("", total=total)
 

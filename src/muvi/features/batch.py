@@ -8,8 +8,9 @@ combined format, one row per 500 ms of the excerpt.
 :mod:`muvi.data.loaders` reads (``emobase_features/<id>.csv``,
 ``combined_visual_features.csv``, ``video_urls.csv``), with
 
-- a per-video, per-extractor cache (``<out>/cache/<id>/<extractor>.pkl``,
-  written atomically), so an interrupted run resumes where it stopped and a
+- a per-video, per-extractor cache (``<out>/cache/<id>/<extractor>.npz``,
+  written atomically, validated on load and keyed by the extractor, its version and
+  its weights' sha256), so an interrupted run resumes where it stopped and a
   later run with more feature families computes only the new ones;
 - a per-video error report (``errors.csv`` and ``errors.json``) that never
   stops the batch;
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -287,6 +289,7 @@ class VideoOutcome:
         error_type: the exception's class name.
         detail: the traceback, for unexpected errors (not user-input errors).
         seconds: time spent on this video.
+        cache_notes: one sentence per cache entry found damaged or stale (recomputed).
     """
 
     media_id: str
@@ -301,6 +304,7 @@ class VideoOutcome:
     error_type: str | None = None
     detail: str | None = None
     seconds: float = 0.0
+    cache_notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -328,6 +332,11 @@ class BatchReport:
     @property
     def succeeded(self) -> list[VideoOutcome]:
         return [o for o in self.outcomes if o.status != "failed"]
+
+    @property
+    def cache_notes(self) -> list[str]:
+        """Every cache entry found damaged or stale and recomputed, one sentence each."""
+        return [note for o in self.outcomes for note in o.cache_notes]
 
     def summary(self) -> str:
         """One line: counts of computed, cached and failed videos."""
@@ -383,13 +392,11 @@ def read_starts(path: str | Path) -> dict[str, float]:
         DataError: missing columns, a start that is not a non-negative number,
             or an id given twice.
     """
+    from muvi.data.loaders import _read_table, _require_columns
+
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", file=path)
-    table = pd.read_csv(path, dtype={"media_id": str})
-    for column in ("media_id", "start"):
-        if column not in table.columns:
-            raise DataError(f"missing column {column!r}", file=path)
+    table = _read_table(path)  # refuses a missing, empty, binary or ill-formed file, or a folder
+    _require_columns(table, ("media_id", "start"), path)
     starts: dict[str, float] = {}
     for row, (media_id, value) in enumerate(zip(table["media_id"], table["start"], strict=True), 1):
         number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
@@ -401,16 +408,65 @@ def read_starts(path: str | Path) -> dict[str, float]:
     return starts
 
 
+EXTRACTOR_VERSION = 2
+"""Version of the extractors' outputs, part of every cache entry's key: bump it when an
+extractor's output changes, and the entries made before are recomputed. (An extractor may
+also carry its own ``version`` attribute; it joins the key.)"""
+
+CACHE_SUFFIX = ".npz"
+"""Cache entries are plain arrays (``values``, ``columns``) loaded without unpickling."""
+
+
+def entry_key(extractor: Extractor, weights_dir: str | Path | None = None) -> dict[str, Any]:
+    """What a cache entry of ``extractor`` depends on besides the video: the extractor's
+    name, :data:`EXTRACTOR_VERSION` (and the extractor's own ``version`` if it has one),
+    and for extractors with pretrained weights the sha256 of every weights file of its
+    family in the weights folder (replacing a file invalidates the entries made with it).
+
+    Args:
+        extractor: the extractor.
+        weights_dir: the weights folder it reads (None: the default folder).
+
+    Returns:
+        A JSON-serialisable mapping, stored with the entry and compared on load.
+
+    Examples:
+        >>> from muvi.features.registry import get
+        >>> entry_key(get("colour"))
+        {'extractor': 'colour', 'version': [2, None], 'weights': {}}
+    """
+    weights: dict[str, str] = {}
+    if extractor.needs_weights:
+        from muvi.features.weights import file_sha256, known_weights, resolve_weights_dir
+
+        folder = resolve_weights_dir(weights_dir)
+        for spec in known_weights(weights_dir).values():
+            path = folder / spec.file_name
+            if spec.family == extractor.family and path.is_file():
+                weights[spec.name] = file_sha256(path)
+    return {
+        "extractor": extractor.name,
+        "version": [EXTRACTOR_VERSION, getattr(extractor, "version", None)],
+        "weights": weights,
+    }
+
+
 class _Cache:
-    """``<out>/cache/<id>/``: one pickle per extractor plus ``source.json``,
-    the file's size and modification time and the excerpt request; a cache
-    whose source changed is discarded."""
+    """``<out>/cache/<id>/``: one ``<extractor>.npz`` per extractor plus
+    ``source.json`` (the file's size and modification time, the excerpt request,
+    and each entry's :func:`entry_key`). An entry is used only when the source
+    and its key match and it loads and has the extractor's columns and the
+    excerpt's rows; a damaged entry is recomputed with a note, a stale one
+    (another video, request, extractor version or weights file) silently."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def folder(self, media_id: str) -> Path:
         return self.root / media_id
+
+    def entry(self, media_id: str, name: str) -> Path:
+        return self.folder(media_id) / f"{name}{CACHE_SUFFIX}"
 
     @staticmethod
     def _source(job: VideoJob, config: ExcerptConfig) -> dict[str, Any]:
@@ -423,13 +479,24 @@ class _Cache:
             "config": asdict(config),
         }
 
-    def valid(self, job: VideoJob, config: ExcerptConfig) -> dict[str, Any] | None:
+    def meta(
+        self, job: VideoJob, config: ExcerptConfig, notes: list[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The video's ``source.json`` when it describes this video and request; None
+        otherwise (a note is added when the file is there but damaged)."""
         meta_file = self.folder(job.media_id) / "source.json"
         if not meta_file.exists():
             return None
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+            if not isinstance(meta.get("entries", {}), dict):
+                raise ValueError("'entries' is not a JSON object")
+            float(meta.get("duration"))  # type: ignore[arg-type]
+        except (OSError, ValueError, TypeError) as err:  # JSONDecodeError, UnicodeDecodeError
+            if notes is not None:
+                notes.append(f"cache {meta_file} is damaged ({type(err).__name__}); recomputing")
             return None
         try:
             source = self._source(job, config)
@@ -439,31 +506,107 @@ class _Cache:
             return None
         return meta
 
-    def cached(self, job: VideoJob, config: ExcerptConfig, names: Sequence[str]) -> list[str]:
-        if self.valid(job, config) is None:
-            return []
-        return [n for n in names if (self.folder(job.media_id) / f"{n}.pkl").exists()]
+    def load(
+        self, job: VideoJob, extractor: Extractor, meta: dict[str, Any], key: dict[str, Any]
+    ) -> tuple[pd.DataFrame | None, str | None]:
+        """One entry, validated: (table, None), or (None, None) when absent or stale,
+        or (None, note) when damaged."""
+        path = self.entry(job.media_id, extractor.name)
+        if not path.exists() and not path.is_symlink():
+            return None, None
+        if meta.get("entries", {}).get(extractor.name) != json.loads(json.dumps(key)):
+            return None, (
+                f"cached {extractor.name} features of {job.media_id} were made by another "
+                "extractor version or with other weights; recomputing"
+            )
+        rows = round(float(meta["duration"]) / SAMPLE_PERIOD_S)
+        try:
+            table = self._read(path, list(extractor.columns()), rows)
+        except (OSError, ValueError) as err:
+            return None, f"cache entry {path} is damaged ({err}); recomputing"
+        return table, None
 
-    def read(self, media_id: str, name: str) -> pd.DataFrame:
-        table = pd.read_pickle(self.folder(media_id) / f"{name}.pkl")
-        assert isinstance(table, pd.DataFrame)
-        return table
+    @staticmethod
+    def _read(path: Path, columns: list[str], rows: int | None) -> pd.DataFrame:
+        """An entry's table; ValueError (or OSError) when it is not a complete entry."""
+        if path.is_dir():
+            raise ValueError("a folder, not a file")
+        if path.stat().st_size == 0:
+            raise ValueError("empty file")
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                values = np.asarray(arrays["values"])
+                names = [str(c) for c in np.asarray(arrays["columns"]).tolist()]
+        except (OSError, ValueError):
+            raise
+        except Exception as err:  # truncated zip (BadZipFile), EOFError, a missing array
+            raise ValueError(f"unreadable: {type(err).__name__}") from None
+        if names != columns:
+            raise ValueError("its columns differ from the extractor's")
+        if (
+            values.ndim != 2
+            or values.shape[1] != len(columns)
+            or (rows is not None and values.shape[0] != rows)
+        ):
+            raise ValueError(f"shape {values.shape}, expected ({rows}, {len(columns)})")
+        if values.dtype.kind != "f":
+            raise ValueError(f"values of type {values.dtype}, expected floats")
+        return pd.DataFrame(
+            values.astype("float64"),
+            columns=columns,
+            index=pd.RangeIndex(len(values), name="sample"),
+        )
+
+    def read(self, media_id: str, extractor: Extractor) -> pd.DataFrame:
+        """An entry validated by :meth:`load` earlier in this batch (or just written)."""
+        path = self.entry(media_id, extractor.name)
+        try:
+            return self._read(path, list(extractor.columns()), None)
+        except (OSError, ValueError) as err:
+            raise DataError(
+                f"the cache entry changed during the batch ({err})", file=path
+            ) from None
 
     def write(
-        self, job: VideoJob, config: ExcerptConfig, result: ExtractedFeatures, names: dict[str, str]
+        self,
+        job: VideoJob,
+        config: ExcerptConfig,
+        result: ExtractedFeatures,
+        extractors: Mapping[str, Extractor],
+        keys: Mapping[str, dict[str, Any]],
     ) -> None:
         folder = self.folder(job.media_id)
-        meta = self.valid(job, config)
+        meta = self.meta(job, config)
+        entries: dict[str, Any] = {}
         if meta is None and folder.exists():  # stale: the source or the request changed
-            for old in folder.glob("*.pkl"):
-                old.unlink()
+            for old in folder.iterdir():
+                if old.is_file() and old.suffix in (CACHE_SUFFIX, ".pkl"):
+                    old.unlink()
+        elif meta is not None:
+            entries = dict(meta.get("entries", {}))
         for family, table in result.families.items():
-            _atomic_write(folder / f"{names[family]}.pkl", table.to_pickle)
+            extractor = extractors[family]
+            values = table.to_numpy(dtype="float64")
+            columns = np.array([str(c) for c in table.columns])
+
+            def save(tmp: Path, values: np.ndarray = values, columns: np.ndarray = columns) -> None:
+                with open(tmp, "wb") as handle:
+                    np.savez(handle, values=values, columns=columns)
+
+            entry = self.entry(job.media_id, extractor.name)
+            if entry.is_dir() and not entry.is_symlink():  # a damaged entry of our own cache
+                shutil.rmtree(entry)
+            _atomic_write(entry, save)
+            entries[extractor.name] = keys[extractor.name]
+            legacy = entry.with_suffix(".pkl")  # the pickled entries of earlier versions
+            if legacy.is_file():
+                legacy.unlink()
         meta = {
             "source": self._source(job, config),
             "start": result.start,
             "duration": result.duration,
             "notes": result.notes,
+            "entries": entries,
         }
         _atomic_write(
             folder / "source.json",
@@ -616,17 +759,30 @@ def extract_batch(
     jobs = [VideoJob(j.media_id, j.path, starts.get(j.media_id)) for j in find_videos(inputs)]
     cache = _Cache(out / CACHE_DIR)
     weights = str(weights_dir) if weights_dir is not None else None
+    keys = {e.name: entry_key(e, weights_dir) for e in extractors}
+    by_family = {e.family: e for e in extractors}
 
     outcomes: dict[str, VideoOutcome] = {}
     tasks: list[tuple[VideoJob, list[str]]] = []
     for job in jobs:
-        have = cache.cached(job, config, names)
+        cache_notes: list[str] = []
+        meta = cache.meta(job, config, cache_notes)
+        have: list[str] = []
+        if meta is not None:
+            for e in extractors:
+                table, note = cache.load(job, e, meta, keys[e.name])
+                if table is not None:
+                    have.append(e.name)
+                if note is not None:
+                    cache_notes.append(note)
         todo = [n for n in names if n not in have]
         if todo:
             tasks.append((job, todo))
-            outcomes[job.media_id] = VideoOutcome(job.media_id, str(job.path), "done", cached=have)
+            outcome = VideoOutcome(job.media_id, str(job.path), "done", cached=have)
+            outcome.cache_notes = cache_notes
+            outcomes[job.media_id] = outcome
         else:
-            meta = cache.valid(job, config) or {}
+            assert meta is not None
             outcome = VideoOutcome(
                 job.media_id,
                 str(job.path),
@@ -635,6 +791,7 @@ def extract_batch(
                 start=meta.get("start"),
                 duration=meta.get("duration"),
                 notes=list(meta.get("notes", [])),
+                cache_notes=cache_notes,
             )
             outcomes[job.media_id] = outcome
             if progress is not None:
@@ -659,7 +816,7 @@ def extract_batch(
                 result.detail,
             )
         else:
-            cache.write(by_id[result.media_id], config, result.features, name_of_family)
+            cache.write(by_id[result.media_id], config, result.features, by_family, keys)
             outcome.computed = [name_of_family[f] for f in result.features.families]
             outcome.start, outcome.duration = result.features.start, result.features.duration
             outcome.notes = result.features.notes
@@ -697,27 +854,30 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
     done = report.succeeded
     audio = next((e for e in extractors if e.family == "audio"), None)
     visual = [e for e in extractors if e.family != "audio"]
+    if not done:  # nothing extracted: no header-only feature files (earlier ones are kept)
+        audio, visual = None, []
     if audio is not None:
         report.emobase_dir = out / EMOBASE_DIR
         report.emobase_dir.mkdir(parents=True, exist_ok=True)
         for o in done:
             write_emobase_csv(
-                cache.read(o.media_id, audio.name), report.emobase_dir / f"{o.media_id}.csv"
+                cache.read(o.media_id, audio), report.emobase_dir / f"{o.media_id}.csv"
             )
     if visual:
         blocks = []
         for o in done:
-            table = pd.concat([cache.read(o.media_id, e.name) for e in visual], axis=1)
+            table = pd.concat([cache.read(o.media_id, e) for e in visual], axis=1)
             keys = pd.DataFrame(
                 {"media_id": o.media_id, "frame": np.arange(len(table), dtype="int64")}
             )
             blocks.append(pd.concat([keys, table.reset_index(drop=True)], axis=1))
         columns = list(VISUAL_KEY_COLUMNS) + [c for e in visual for c in e.columns()]
-        combined = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
+        combined = pd.concat(blocks, ignore_index=True)[columns]
         report.visual_file = _atomic_write(
             out / VISUAL_FEATURES_FILE, lambda tmp: combined.to_csv(tmp, index=False)
         )
-    _update_video_urls(out, [o.media_id for o in done])
+    if done:
+        _update_video_urls(out, [o.media_id for o in done])
     excerpts = pd.DataFrame(
         [
             {
@@ -732,7 +892,8 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         ],
         columns=["media_id", "path", "status", "start", "rows", "notes"],
     ).astype({"rows": "Int64"})
-    _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
+    if done or not report.failed:  # a run where everything failed keeps the earlier excerpts
+        _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
     errors = [
         {"media_id": o.media_id, "path": o.path, "error_type": o.error_type, "error": o.error}
         for o in report.failed

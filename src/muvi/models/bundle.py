@@ -292,17 +292,185 @@ class ModelBundle:
         return self.predict_frame(features).to_numpy()
 
 
-def _read_json(path: Path) -> Any:
+def _existing_file(path: Path) -> Path:
+    """``path``, refusing a missing file or a folder in its place."""
+    if path.is_dir():
+        raise BundleError(f"{path}: expected a file, found a folder")
+    if not path.exists():
+        raise BundleError(f"{path.parent}: not a model bundle ({path.name} is missing)")
+    return path
+
+
+def _read_json(path: Path, expected: type = dict) -> Any:
+    """The JSON document in ``path``, which must be a ``expected`` (dict or list).
+
+    Raises:
+        BundleError: a missing file, a folder, binary or non-UTF-8 content,
+            invalid JSON, or another type of document; the message names the file.
+    """
+    data = _existing_file(path).read_bytes()
+    if not data.strip():
+        raise BundleError(f"{path}: the file is empty")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise BundleError(f"{path.parent}: not a model bundle ({path.name} is missing)") from err
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise BundleError(
+            f"{path}: not a JSON text file (undecodable byte at offset {err.start})"
+        ) from None
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as err:
-        raise BundleError(f"{path}: unreadable JSON ({err.msg} at line {err.lineno})") from err
+        raise BundleError(f"{path}: unreadable JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(document, expected):
+        kind = "an object" if expected is dict else "a list"
+        raise BundleError(f"{path}: expected {kind}, found {type(document).__name__}")
+    return document
+
+
+def _field(
+    document: dict[str, Any], key: str, expected: type | tuple[type, ...], path: Path
+) -> Any:
+    """``document[key]``, refusing a missing key or a value of another type.
+
+    Examples:
+        >>> _field({"dimension": "valence"}, "dimension", str, Path("manifest.json"))
+        'valence'
+        >>> _field({"dimension": 3}, "dimension", str, Path("manifest.json"))
+        Traceback (most recent call last):
+        ...
+        muvi.errors.BundleError: manifest.json: field 'dimension' must be str, found int (3)
+    """
+    if key not in document:
+        raise BundleError(f"{path}: field {key!r} is missing")
+    value = document[key]
+    if not isinstance(value, expected) or (
+        isinstance(value, bool) and bool not in _types(expected)
+    ):
+        names = " or ".join(t.__name__ for t in _types(expected))
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise BundleError(
+            f"{path}: field {key!r} must be {names}, found {type(value).__name__} ({shown})"
+        )
+    return value
+
+
+def _types(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _configured(cls: Any, values: dict[str, Any], what: str, path: Path) -> Any:
+    """``cls(**values)``, naming the manifest field when the values do not fit."""
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise BundleError(f"{path}: {what} does not fit this MuVi ({err})") from None
+
+
+def _read_lasso_arrays(path: Path, n_features: int) -> tuple[np.ndarray, float, float]:
+    """Coefficients, intercept and alpha from ``lasso.npz`` (plain arrays only).
+
+    Raises:
+        BundleError: a missing, empty, truncated or non-npz file, a missing
+            array, or arrays of the wrong shape or with non-finite values.
+    """
+    _existing_file(path)
+    if path.stat().st_size == 0:
+        raise BundleError(f"{path}: the file is empty")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [k for k in ("coef", "intercept", "alpha") if k not in arrays.files]
+            if missing:
+                raise BundleError(f"{path}: the array {missing[0]!r} is missing")
+            coef = np.asarray(arrays["coef"], dtype=np.float64)
+            intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+            alpha = np.asarray(arrays["alpha"], dtype=np.float64)
+    except BundleError:
+        raise
+    except Exception as err:  # zipfile, pickle and EOF errors of a damaged file
+        raise BundleError(
+            f"{path}: not a readable .npz file (truncated or damaged: {type(err).__name__})"
+        ) from None
+    if coef.shape != (n_features,):
+        raise BundleError(
+            f"{path}: 'coef' has shape {coef.shape}, expected ({n_features},) for the "
+            "bundle's feature names"
+        )
+    if intercept.size != 1 or alpha.size != 1:
+        raise BundleError(f"{path}: 'intercept' and 'alpha' must be single numbers")
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all() and np.isfinite(alpha).all()):
+        raise BundleError(f"{path}: the coefficients are not all finite")
+    return coef, float(intercept.reshape(())), float(alpha.reshape(()))
+
+
+def _read_state_dict(path: Path) -> dict[str, Any]:
+    """A PyTorch ``state_dict`` (tensors only), loaded with ``weights_only=True``.
+
+    Raises:
+        BundleError: a missing, empty, truncated or garbage file, or one that
+            does not hold a mapping of names to tensors.
+    """
+    import torch
+
+    _existing_file(path)
+    if path.stat().st_size == 0:
+        raise BundleError(f"{path}: the file is empty")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # EOFError, pickle and zip errors of a damaged file
+        reason = str(err).strip().splitlines()[0][:80] if str(err).strip() else ""
+        raise BundleError(
+            f"{path}: not a readable PyTorch weights file (truncated or damaged: "
+            f"{type(err).__name__}{': ' + reason if reason else ''})"
+        ) from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise BundleError(f"{path}: expected a state_dict (names -> tensors), found something else")
+    return state
+
+
+def _read_names_and_scalers(
+    folder: Path, sets: tuple[str, ...]
+) -> tuple[dict[str, list[str]], dict[str, MinMaxScaling]]:
+    """The feature names and the scaler statistics of each feature set, checked
+    against each other."""
+    names_file, scalers_file = folder / FEATURES, folder / SCALERS
+    names = _read_json(names_file)
+    scalers = _read_json(scalers_file)
+    out_names: dict[str, list[str]] = {}
+    out_scalers: dict[str, MinMaxScaling] = {}
+    for s in sets:
+        if s not in names or s not in scalers:
+            raise BundleError(f"{folder}: feature set {s!r} lacks names or scaler statistics")
+        listed = names[s]
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise BundleError(
+                f"{names_file}: the names of feature set {s!r} must be a list of text"
+            )
+        state = scalers[s]
+        try:
+            scaling = MinMaxScaling.from_state(state)
+        except (KeyError, TypeError, ValueError) as err:
+            raise BundleError(
+                f"{scalers_file}: the statistics of feature set {s!r} are malformed ({err})"
+            ) from None
+        for what in ("data_min_", "data_range_"):
+            values = getattr(scaling, what)
+            if values.shape != (len(listed),):
+                raise BundleError(
+                    f"{folder}: {s} feature names and scaler statistics differ in length"
+                )
+            if not np.isfinite(values).all():
+                raise BundleError(f"{scalers_file}: {s} {what[:-1]} holds non-finite values")
+        out_names[s] = list(listed)
+        out_scalers[s] = scaling
+    return out_names, out_scalers
 
 
 def load_bundle(directory: str | Path) -> ModelBundle:
-    """Load a bundle written by :func:`save_bundle`.
+    """Load a bundle written by :func:`save_bundle`, validating every file.
+
+    Unknown extra manifest fields are ignored (later versions may add some).
 
     Args:
         directory: the bundle folder.
@@ -312,10 +480,15 @@ def load_bundle(directory: str | Path) -> ModelBundle:
 
     Raises:
         BundleError: the folder is not a bundle, is of an unknown format
-            version, or its files disagree with each other.
+            version, a file is missing, empty, truncated, not of its format,
+            replaced by a folder, lacks a field or holds one of the wrong type,
+            or the files disagree with each other; the message names the file.
     """
     folder = Path(directory)
-    manifest = _read_json(folder / MANIFEST)
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: model bundle folder not found")
+    manifest_file = folder / MANIFEST
+    manifest = _read_json(manifest_file)
     if manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{folder}: {MANIFEST} is not a MuVi model bundle manifest")
     if manifest.get("format_version") != BUNDLE_VERSION:
@@ -323,50 +496,56 @@ def load_bundle(directory: str | Path) -> ModelBundle:
             f"{folder}: bundle format version {manifest.get('format_version')} is not supported "
             f"(this MuVi reads version {BUNDLE_VERSION})"
         )
-    names = _read_json(folder / FEATURES)
-    scalers = _read_json(folder / SCALERS)
-    params = manifest["params"]
-    architecture = manifest["architecture"]
-    sets = tuple(manifest["feature_sets"])
-    for s in sets:
-        if s not in names or s not in scalers:
-            raise BundleError(f"{folder}: feature set {s!r} lacks names or scaler statistics")
-        if len(names[s]) != len(scalers[s]["data_min"]):
-            raise BundleError(f"{folder}: {s} feature names and scaler statistics differ in length")
+    for key in ("target_modality", "dimension"):
+        _field(manifest, key, str, manifest_file)
+    architecture = _field(manifest, "architecture", str, manifest_file)
+    params = _field(manifest, "params", dict, manifest_file)
+    feature_sets = _field(manifest, "feature_sets", list, manifest_file)
+    if not feature_sets or not all(isinstance(s, str) for s in feature_sets):
+        raise BundleError(f"{manifest_file}: field 'feature_sets' must be a non-empty list of text")
+    sets = tuple(feature_sets)
+    names, scalers = _read_names_and_scalers(folder, sets)
     model: SequenceRegressor | LassoRegressor
     if architecture == "lasso":
-        model = LassoRegressor(sets, LassoConfig(**params["config"]))
-        try:
-            weights = np.load(folder / LASSO_WEIGHTS, allow_pickle=False)
-        except FileNotFoundError as err:
-            raise BundleError(f"{folder}: {LASSO_WEIGHTS} is missing") from err
-        model.coef_ = np.asarray(weights["coef"], dtype=np.float64)
-        model.intercept_ = float(weights["intercept"])
-        model.alpha_ = float(weights["alpha"])
+        config = _field(params, "config", dict, manifest_file)
+        model = LassoRegressor(
+            sets, _configured(LassoConfig, config, "params.config", manifest_file)
+        )
+        n_features = sum(len(names[s]) for s in sets)
+        model.coef_, model.intercept_, model.alpha_ = _read_lasso_arrays(
+            folder / LASSO_WEIGHTS, n_features
+        )
     elif architecture in _SEQUENCE_CLASSES:
-        import torch
-
-        block_params = dict(params["block"])
-        block_params["hidden"] = tuple(block_params["hidden"])
-        block = BlockConfig(**block_params)
-        training = TrainingConfig(**params["training"])
+        block_params = dict(_field(params, "block", dict, manifest_file))
+        hidden = block_params.get("hidden")
+        if not isinstance(hidden, list) or not all(isinstance(h, int) for h in hidden):
+            raise BundleError(f"{manifest_file}: params.block.hidden must be a list of integers")
+        block_params["hidden"] = tuple(hidden)
+        block = _configured(BlockConfig, block_params, "params.block", manifest_file)
+        training_params = _field(params, "training", dict, manifest_file)
+        training = _configured(TrainingConfig, training_params, "params.training", manifest_file)
+        history = _field(params, "history", int, manifest_file)
         cls = _SEQUENCE_CLASSES[architecture]
         if cls is LSTMRegressor:
-            model = LSTMRegressor(sets[0], block, training, params["history"])
+            model = LSTMRegressor(sets[0], block, training, history)
         else:
-            model = cls(block=block, training=training, history=params["history"])
+            model = cls(block=block, training=training, history=history)
         net = model._build({s: len(names[s]) for s in sets})
+        weights_file = folder / TORCH_WEIGHTS
+        state = _read_state_dict(weights_file)
         try:
-            state = torch.load(folder / TORCH_WEIGHTS, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
-        except FileNotFoundError as err:
-            raise BundleError(f"{folder}: {TORCH_WEIGHTS} is missing") from err
         except RuntimeError as err:
-            raise BundleError(f"{folder}: the weights do not fit the {architecture} model") from err
+            detail = str(err).strip().splitlines()
+            reason = detail[1].strip() if len(detail) > 1 else (detail[0] if detail else "")
+            raise BundleError(
+                f"{weights_file}: the weights do not fit the {architecture} model of the "
+                f"manifest ({reason[:120]})"
+            ) from None
         net.eval()
         model.net_ = net
     else:
         raise BundleError(f"{folder}: unknown architecture {architecture!r}")
-    model.scalers_ = {s: MinMaxScaling.from_state(scalers[s]) for s in sets}
-    model.feature_names_ = {s: list(names[s]) for s in sets}
+    model.scalers_ = scalers
+    model.feature_names_ = names
     return ModelBundle(model=model, manifest=manifest, path=folder)

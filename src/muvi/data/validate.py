@@ -1,0 +1,245 @@
+"""Check every file of a study folder and report every problem (``muvi validate``).
+
+:func:`muvi.data.loaders.load_dataset` stops at the first problem, which suits
+loading; before sharing or analysing a folder one wants the whole list.
+:func:`validate_study` runs the same loaders, with the same rules (there is one
+place for each rule: the loaders), in their collecting mode: each file's
+independent checks (each column, each rule) report and carry on, and a file
+whose structure is broken (unreadable, missing columns) reports that one
+problem and the next file is checked. The emobase files are each checked in
+full.
+
+Examples:
+    >>> import tempfile
+    >>> result = validate_study(tempfile.mkdtemp())
+    >>> [str(p).split(": ", 1)[1] for p in result.problems]
+    ['file not found; the files that name items were not checked', 'file not found', 'file not found']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+
+from muvi.data import schema
+from muvi.data.loaders import (
+    ItemCatalog,
+    _check_participants_known,
+    _Invalid,
+    _load_metadata,
+    load_dynamic,
+    load_emobase,
+    load_participants,
+    load_static,
+    load_video_urls,
+    load_visual_features,
+)
+from muvi.errors import DataError
+
+__all__ = ["ValidationResult", "validate_study"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class ValidationResult:
+    """What :func:`validate_study` found.
+
+    Attributes:
+        root: the folder checked.
+        problems: every problem, one :class:`DataError` each (its message names
+            the file, the row or item, and what is wrong), in file order.
+        notes: quirks that are not errors (e.g. a dynamic annotation shorter than
+            the analysis window, which the loaders keep).
+        checked: the files and folders that were checked, in order.
+        counts: what the valid files hold (items, participants, annotations...).
+    """
+
+    root: Path
+    problems: list[DataError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: ``ok`` and what was checked, or the number of problems.
+
+        Examples:
+            >>> ValidationResult(Path("s"), counts={"items": 2}, checked=["a", "b"]).summary()
+            'ok: s: 2 files checked (items 2)'
+        """
+        if self.problems:
+            noun = "problem" if len(self.problems) == 1 else "problems"
+            return f"{self.root}: {len(self.problems)} {noun} found"
+        counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
+        return f"ok: {self.root}: {len(self.checked)} files checked ({counts})"
+
+
+def _check(result: ValidationResult, name: str, load: Callable[[list[DataError]], T]) -> T | None:
+    """Run one loader in collecting mode; None when the file has problems."""
+    result.checked.append(name)
+    found: list[DataError] = []
+    value: T | None = None
+    try:
+        value = load(found)
+    except _Invalid:
+        value = None
+    except DataError as err:  # a structural problem: the rest of the file is not checked
+        found.append(err)
+        value = None
+    result.problems.extend(found)
+    return None if found else value
+
+
+def validate_study(root: str | Path) -> ValidationResult:
+    """Check every file of a study folder in the published layout.
+
+    Required files: ``video_urls.csv``, ``participant_data.csv``,
+    ``media_data.csv``; checked when present: ``av_data.csv``,
+    ``emobase_features/``, ``combined_visual_features.csv``,
+    ``muvi_metadata.json``. The annotations are also checked against the
+    participants file.
+
+    Args:
+        root: the study folder.
+
+    Returns:
+        A :class:`ValidationResult`; ``ok`` when no problem was found.
+    """
+    root = Path(root)
+    result = ValidationResult(root)
+    if not root.is_dir():
+        problem = (
+            "expected a study folder, found a file" if root.exists() else "study folder not found"
+        )
+        result.problems.append(DataError(problem, file=root))
+        return result
+
+    # the metadata first: a study's own excerpt length sets its analysis window,
+    # and with it the rows an emobase file may have
+    from muvi.annotations.window import study_window
+
+    window_samples = schema.ANALYSIS_SAMPLES
+    metadata_file = root / schema.METADATA_FILE
+    if metadata_file.exists():
+
+        def metadata_window(_: list[DataError]) -> int:
+            metadata = _load_metadata(metadata_file)
+            try:
+                return study_window(metadata).n_samples
+            except DataError as err:  # name the study's own metadata file
+                raise DataError(err.problem, file=metadata_file) from None
+
+        window = _check(result, metadata_file.name, metadata_window)
+        if window is not None:
+            window_samples = window
+    feature_rows = (window_samples + 1, window_samples + 2)
+
+    urls_file = root / schema.VIDEO_URLS_FILE
+    items = _check(result, urls_file.name, lambda _: load_video_urls(urls_file))
+    catalog = ItemCatalog(items, source=urls_file) if items is not None else None
+    if catalog is None:  # say once, on the same line, what could not be checked
+        last = result.problems[-1]
+        result.problems[-1] = DataError(
+            f"{last.problem}; the files that name items were not checked",
+            file=last.file,
+            row=last.row,
+            item=last.item,
+        )
+    if items is not None:
+        result.counts["items"] = len(items)
+
+    participants_file = root / schema.PARTICIPANTS_FILE
+    participants = _check(
+        result,
+        participants_file.name,
+        lambda found: load_participants(participants_file, problems=found),
+    )
+    known = None
+    if participants is not None:
+        known = set(participants["participant_id"].tolist())
+        result.counts["participants"] = len(known)
+
+    def annotations(
+        path: Path, load: Callable[[ItemCatalog, list[DataError]], pd.DataFrame], *, in_order: bool
+    ) -> Callable[[list[DataError]], pd.DataFrame]:
+        def run(found: list[DataError]) -> pd.DataFrame:
+            if catalog is None:
+                if not path.exists():
+                    raise DataError("file not found", file=path)
+                raise _Invalid  # not checked (said on the line of video_urls.csv)
+            table = load(catalog, found)
+            if known is not None:
+                _check_participants_known(
+                    table, known, path, participants_file, in_file_order=in_order
+                )
+            return table
+
+        return run
+
+    static_file = root / schema.STATIC_FILE
+    static = _check(
+        result,
+        static_file.name,
+        annotations(
+            static_file,
+            lambda c, found: load_static(static_file, c, problems=found),
+            in_order=True,
+        ),
+    )
+    if static is not None:
+        result.counts["static annotations"] = len(static)
+
+    dynamic_file = root / schema.DYNAMIC_FILE
+    if dynamic_file.exists():
+        dynamic = _check(
+            result,
+            dynamic_file.name,
+            annotations(
+                dynamic_file,
+                lambda c, found: load_dynamic(
+                    dynamic_file,
+                    c,
+                    issues=result.notes,
+                    problems=found,
+                    window_samples=window_samples,
+                ),
+                in_order=False,
+            ),
+        )
+        if dynamic is not None:
+            result.counts["dynamic samples"] = len(dynamic)
+
+    emobase_dir = root / schema.EMOBASE_DIR
+    if emobase_dir.exists():
+
+        def emobase(found: list[DataError]) -> pd.DataFrame:
+            if catalog is None:
+                raise _Invalid
+            return load_emobase(emobase_dir, catalog, rows_allowed=feature_rows, problems=found)
+
+        audio = _check(result, schema.EMOBASE_DIR + "/", emobase)
+        if audio is not None:
+            result.counts["emobase items"] = audio.index.get_level_values(0).nunique()
+
+    visual_file = root / schema.VISUAL_FEATURES_FILE
+    if visual_file.exists():
+
+        def visual(found: list[DataError]) -> pd.DataFrame:
+            if catalog is None:
+                raise _Invalid
+            return load_visual_features(visual_file, catalog, problems=found)
+
+        table = _check(result, visual_file.name, visual)
+        if table is not None:
+            result.counts["visual feature columns"] = table.shape[1]
+
+    return result
