@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,24 +124,23 @@ def validate_study(root: str | Path) -> ValidationResult:
         result.problems.append(DataError(problem, file=root))
         return result
 
-    # the metadata first: a study's own excerpt length sets its analysis window,
-    # and with it the rows an emobase file may have
+    # a study's own excerpt length sets its analysis window, and with it the rows an
+    # emobase file may have; a problem with the metadata is reported with that file, last
     from muvi.annotations.window import study_window
 
-    window_samples = schema.ANALYSIS_SAMPLES
     metadata_file = root / schema.METADATA_FILE
+
+    def metadata_window(_: list[DataError]) -> int:
+        metadata = _load_metadata(metadata_file)
+        try:
+            return study_window(metadata).n_samples
+        except DataError as err:  # name the study's own metadata file
+            raise DataError(err.problem, file=metadata_file) from None
+
+    window_samples = schema.ANALYSIS_SAMPLES
     if metadata_file.exists():
-
-        def metadata_window(_: list[DataError]) -> int:
-            metadata = _load_metadata(metadata_file)
-            try:
-                return study_window(metadata).n_samples
-            except DataError as err:  # name the study's own metadata file
-                raise DataError(err.problem, file=metadata_file) from None
-
-        window = _check(result, metadata_file.name, metadata_window)
-        if window is not None:
-            window_samples = window
+        with contextlib.suppress(DataError):  # reported below, in the metadata file's place
+            window_samples = metadata_window([])
     feature_rows = (window_samples + 1, window_samples + 2)
 
     urls_file = root / schema.VIDEO_URLS_FILE
@@ -242,4 +242,6 @@ def validate_study(root: str | Path) -> ValidationResult:
         if table is not None:
             result.counts["visual feature columns"] = table.shape[1]
 
+    if metadata_file.exists():
+        _check(result, metadata_file.name, metadata_window)
     return result
