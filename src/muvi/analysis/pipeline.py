@@ -40,6 +40,7 @@ from muvi.analysis.outputs import (
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import ANALYSIS_SAMPLES, DIMENSIONS, MODALITIES
 from muvi.errors import DataError
+from muvi.report.style import save_figure
 
 Step = Callable[[str], None]
 
@@ -104,7 +105,8 @@ def _static_analyses(
     _write(gems.distinct_labels_per_item(static), table_path(out, "gems_distinct_labels_per_item"))
     for modality in MODALITIES:
         if figures and (labels["modality"] == modality).any():
-            gems.label_bars_figure(labels, modality, figure_path(out, f"gems_labels_{modality}"))
+            ax = gems.label_bars_figure(labels, modality)
+            save_figure(ax.figure, figure_path(out, f"gems_labels_{modality}"))
 
     step("label co-occurrence")
     r, _ = cooccurrence.label_correlation_matrix(static)
@@ -113,7 +115,8 @@ def _static_analyses(
     _write(correlations, table_path(out, "label_correlations"))
     _write(r, table_path(out, "label_correlation_matrix"), index=True)
     if figures:
-        cooccurrence.cooccurrence_heatmap(r, figure_path(out, "label_cooccurrence"))
+        ax = cooccurrence.cooccurrence_heatmap(r)
+        save_figure(ax.figure, figure_path(out, "label_cooccurrence"))
 
     step("chi-square tests")
     results = static_effects.static_effects(static, people)
@@ -123,8 +126,8 @@ def _static_analyses(
     for grouping, res in results.items():
         _write(res.observed, table_path(out, f"contingency_{grouping}"), index=True)
         if figures:
-            path = figure_path(out, f"observed_expected_{grouping}")
-            static_effects.observed_expected_figure(res, path)
+            fig = static_effects.observed_expected_figure(res)
+            save_figure(fig, figure_path(out, f"observed_expected_{grouping}"))
 
     return {
         "participants": participants.participants_summary(people),
@@ -161,7 +164,8 @@ def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -
     _write(means, table_path(out, "rating_means"))
     for modality in MODALITIES:
         if figures and (dynamic["modality"] == modality).any():
-            distribution.density_figure(dynamic, modality, figure_path(out, f"density_{modality}"))
+            ax = distribution.density_figure(dynamic, modality)
+            save_figure(ax.figure, figure_path(out, f"density_{modality}"))
 
     step("modality agreement")
     correlations = modality_agreement.modality_correlations(dynamic)
