@@ -113,15 +113,24 @@ def analyze(
         ..., "--data", help="Study folder in the published layout (e.g. the public MuVi files)."
     ),
     out: str = typer.Option(..., "--out", help="Folder for tables, figures, summary and report."),
-    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi and SVG)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    title: str | None = typer.Option(
+        None,
+        "--title",
+        help="Title of report.html (default: the study's muvi_metadata.json title, "
+        "'MuVi public release' for the published files, else the folder's name).",
+    ),
 ) -> None:
-    """Run every analysis of the study (SPEC 5) and write tables, figures,
-    summary.json and report.html; dynamic analyses run when av_data.csv exists."""
+    """Run every analysis of the study (the descriptive statistics and tests of
+    Chua et al. 2022, §3-4) and write tables, figures, summary.json and report.html;
+    dynamic analyses run when av_data.csv exists."""
     from muvi.analysis import run_analysis
 
     out_dir = _path(out)
-    summary = run_analysis(_path(data), out_dir, progress=not quiet, figures=figures)
+    summary = run_analysis(_path(data), out_dir, progress=not quiet, figures=figures, title=title)
     kinds = "static and dynamic" if "dynamic" in summary else "static"
     console.print(f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'})")
 

@@ -252,6 +252,7 @@ def analyze_dataset(
     *,
     figures: bool = True,
     step: Step | None = None,
+    title: str | None = None,
 ) -> dict[str, Any]:
     """Run every analysis on a loaded study and write the results.
 
@@ -264,12 +265,14 @@ def analyze_dataset(
         figures: draw the figures (False is faster: tables, summary and a
             report without figures).
         step: called with the name of each stage as it starts (for progress).
+        title: the report's title (default: :func:`muvi.report.study_title`,
+            from the study's metadata or "MuVi public release").
 
     Returns:
         The summary (also written as ``summary.json``).
     """
     from muvi.annotations import quality_filter
-    from muvi.report import analysis_sections, write_report
+    from muvi.report import analysis_sections, study_title, write_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -298,7 +301,7 @@ def analyze_dataset(
     summary = _json_ready(summary)
     tell("summary and report")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    title = "MuVi analysis of " + (dataset.root.name or str(dataset.root))
+    title = title or study_title(dataset.root, dataset.metadata, simulated=dataset.simulated)
     write_report(
         out / REPORT_FILE,
         title,
@@ -316,7 +319,12 @@ DYNAMIC_STAGES = 4
 
 
 def run_analysis(
-    data_dir: str | Path, out_dir: str | Path, *, progress: bool = True, figures: bool = True
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    figures: bool = True,
+    title: str | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures, summary and report.
 
@@ -326,6 +334,7 @@ def run_analysis(
         out_dir: where to write (see :mod:`muvi.analysis.outputs`).
         progress: show a progress bar on the terminal (stderr).
         figures: draw the figures (see :func:`analyze_dataset`).
+        title: the report's title (see :func:`analyze_dataset`).
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -336,7 +345,8 @@ def run_analysis(
     from muvi.data.loaders import load_dataset
 
     if not progress:
-        return analyze_dataset(load_dataset(data_dir, features=False), out_dir, figures=figures)
+        dataset = load_dataset(data_dir, features=False)
+        return analyze_dataset(dataset, out_dir, figures=figures, title=title)
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -356,6 +366,6 @@ def run_analysis(
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        summary = analyze_dataset(dataset, out_dir, figures=figures, step=step)
+        summary = analyze_dataset(dataset, out_dir, figures=figures, step=step, title=title)
         bar.update(task, description="done", completed=total)
     return summary
