@@ -37,6 +37,27 @@ def _quiet_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from muvi import __version__
+
+        typer.echo(f"muvi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print muvi's version and exit.",
+    ),
+) -> None:
+    """MuVi: study and predict the emotion that music videos convey."""
+
+
 # --- data commands (simulate, download) -------------------------------------
 
 
