@@ -1,4 +1,4 @@
-"""Label co-occurrence (SPEC 5.5) against numpy.corrcoef and scipy.stats.pearsonr."""
+"""Label co-occurrence against numpy.corrcoef and scipy.stats.pearsonr."""
 
 from __future__ import annotations
 

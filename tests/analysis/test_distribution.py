@@ -1,4 +1,4 @@
-"""Valence/arousal distribution (SPEC 5.3)."""
+"""Valence/arousal distribution (Chua et al. 2022, §4.2)."""
 
 from __future__ import annotations
 

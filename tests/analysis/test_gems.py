@@ -1,4 +1,4 @@
-"""The GEMS label table (SPEC 5.4) on a tiny table counted by hand."""
+"""The GEMS label table on a tiny table counted by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chi-square tests of SPEC 5.8 against a computation by hand with numpy."""
+"""Chi-square tests of static effects against a computation by hand with numpy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which GEMS labels are ticked together (SPEC 5.5).
+"""Which GEMS labels are ticked together (Chua et al. 2022, §4).
 
 Pearson correlation between the 27 binary label columns over all annotations
 (the phi coefficient), with the two-sided p-value of the t-test of r = 0

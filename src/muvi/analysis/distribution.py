@@ -1,4 +1,4 @@
-"""Where the dynamic ratings lie in the valence/arousal plane (SPEC 5.3).
+"""Where the dynamic ratings lie in the valence/arousal plane (Chua et al. 2022, §4.2).
 
 All 2 Hz samples of all (kept) annotations count alike.
 

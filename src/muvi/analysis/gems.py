@@ -1,4 +1,4 @@
-"""The GEMS label table (SPEC 5.4): which terms were ticked, how often, where.
+"""The GEMS label table (Chua et al. 2022, §4.1): which terms were ticked, how often, where.
 
 Shares are percentages. A label's ``share`` is its part of all selections
 (all ticks) in the modality; its ``item_share`` is the part of the

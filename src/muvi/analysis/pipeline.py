@@ -1,4 +1,4 @@
-"""Every analysis of SPEC section 5 in one run: ``muvi analyze``.
+"""Every descriptive analysis and test of Chua et al. 2022 (§3.2, §4) in one run: ``muvi analyze``.
 
 :func:`run_analysis` loads a study folder, applies the analysis window and
 the constant-cursor filter (the paper leaves those annotations out of every

@@ -1,4 +1,4 @@
-"""Effects on the static GEMS labels: chi-square tests of independence (SPEC 5.8).
+"""Effects on the static GEMS labels: chi-square tests of independence (Chua et al. 2022, §4).
 
 For a grouping of the annotations (modality, overlay type, gender, musical
 training, familiarity) the contingency table counts, for each group and
@@ -40,7 +40,7 @@ from muvi.errors import DataError
 from muvi.report.style import PAGE_WIDTH_IN, figure_or_new, figure_style
 
 GROUPINGS = ("modality", "overlay", "gender", "training", "familiarity")
-"""The groupings of SPEC 5.8, in the paper's order."""
+"""The groupings of the paper's chi-square tests, in its order."""
 
 GROUPING_TITLES = {
     "modality": "modality",
@@ -55,7 +55,7 @@ TOP_DEVIATIONS = 5
 
 
 def annotation_groups(static: pd.DataFrame, participants: pd.DataFrame | None) -> pd.DataFrame:
-    """The static annotations with one column per grouping of SPEC 5.8.
+    """The static annotations with one column per grouping of :data:`GROUPINGS`.
 
     Args:
         static: tidy static annotations.
@@ -198,7 +198,7 @@ def chi_square_test(observed: pd.DataFrame, grouping: str = "") -> ChiSquareResu
 def static_effects(
     static: pd.DataFrame, participants: pd.DataFrame | None
 ) -> dict[str, ChiSquareResult]:
-    """The chi-square test of every grouping of SPEC 5.8.
+    """The chi-square test of every grouping of :data:`GROUPINGS`.
 
     Returns:
         ``{grouping: ChiSquareResult}`` in the order of :data:`GROUPINGS`.
