@@ -120,7 +120,7 @@ def density_figure(
         )
         ax.set_title(
             f"{MODALITY_NAMES.get(modality, modality)}: {n_annotations} annotations,\n"
-            f"{len(sub)} samples at 2 Hz; + mean rating",
+            f"{len(sub)} samples at 2 Hz; cyan +: mean rating",
             color=MODALITY_COLOURS.get(modality, "black"),
         )
         ax.set_xlabel(AXIS_LABELS["valence"])

@@ -33,8 +33,8 @@ def _p(text: str) -> str:
     return f"<p>{text}</p>"
 
 
-def _fmt(value: Any) -> str:
-    return html.escape(format_value(value))
+def _fmt(value: Any, kind: str = "value") -> str:
+    return html.escape(format_value(value, kind))
 
 
 def _study_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
@@ -79,8 +79,8 @@ def _participants_section(out_dir: Path, summary: dict[str, Any]) -> ReportSecti
     gender = ", ".join(f"{_fmt(n)} {html.escape(g)}" for g, n in people.get("gender", {}).items())
     text = _p(
         f"{_fmt(people.get('n'))} participants ({gender}), aged {_fmt(people.get('age_min'))} to "
-        f"{_fmt(people.get('age_max'))} (mean {_fmt(people.get('age_mean'))}, sample SD "
-        f"{_fmt(people.get('age_std'))})."
+        f"{_fmt(people.get('age_max'))} years (mean {_fmt(people.get('age_mean'), 'years')}, "
+        f"sample SD {_fmt(people.get('age_std'), 'years')})."
     )
     tables = {}
     for caption, name in (
