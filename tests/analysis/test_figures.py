@@ -187,3 +187,49 @@ def test_model_names_and_colours_cover_the_grid():
     assert style.GOLD_STANDARD_COLOUR not in colours
     assert style.GOLD_STANDARD_BAND not in colours
     assert style.model_colour("exp5_early_fusion") == style.model_colour("Early fusion (A1)")
+
+
+def _figure_functions():
+    """Every public figure function of muvi.analysis (``*_figure``, ``*_heatmap``)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import muvi.analysis
+
+    found = []
+    for info in pkgutil.iter_modules(muvi.analysis.__path__, "muvi.analysis."):
+        if info.name == "muvi.analysis.figures":
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (
+                inspect.isfunction(obj)
+                and obj.__module__ == module.__name__
+                and not name.startswith("_")
+                and re.search(r"(_figure|_heatmap)$", name)
+            ):
+                found.append(obj)
+    return found
+
+
+def test_every_analysis_figure_function_takes_ax_or_fig_and_writes_nothing():
+    import inspect
+
+    functions = _figure_functions()
+    names = {f.__name__ for f in functions}
+    assert {
+        "label_bars_figure",
+        "cooccurrence_heatmap",
+        "density_figure",
+        "observed_expected_figure",
+    } <= names
+    for function in functions:
+        parameters = inspect.signature(function).parameters
+        where = f"{function.__module__}.{function.__name__}"
+        assert "ax" in parameters or "fig" in parameters, f"{where} takes no ax= / fig="
+        assert "path" not in parameters, f"{where} writes a file: return the Axes instead"
+        keyword = "ax" if "ax" in parameters else "fig"
+        assert parameters[keyword].default is None, where
+        returns = str(inspect.signature(function).return_annotation)
+        assert returns in ("Axes", "Figure"), f"{where} returns {returns}"
