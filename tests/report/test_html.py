@@ -161,6 +161,8 @@ def test_no_row_number_column_and_model_names():
         ["LASSO, audio", "PAIR", "0.200"],
         ["LSTM, audio", "LSTM, visual", "0.500"],
     ]
+    # the code of results.json is the tooltip of the readable name
+    assert '<td title="exp5_early_fusion">Early fusion (A1)</td>' in html
     # a CSV written with its index reads back with an "Unnamed: 0" column of row numbers
     read_back = pd.DataFrame({"Unnamed: 0": [0, 1], "label": ["filled_with_wonder", "calm"]})
     html = table_html(read_back)

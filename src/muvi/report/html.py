@@ -166,7 +166,7 @@ def table_html(table: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     numbers are rounded by the kind of their column (:func:`column_kind`), or,
     in a long table with a ``measure`` (or ``variable``) column, by the kind of
     the row's measure. Model codes (``exp5_early_fusion``) are written as
-    :func:`muvi.report.names.model_name` names them. A named or non-integer
+    :func:`muvi.report.names.model_name` names them, the code kept as the cell's tooltip. A named or non-integer
     index becomes leading columns; row numbers (an unnamed integer index, or a
     column ``index`` / ``Unnamed: 0`` holding 0, 1, 2, ...) are left out.
 
@@ -207,6 +207,7 @@ def table_html(table: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
         row_kind = column_kind(record[names]) if names is not None else None
         cells = []
         for (column, value), is_num, kind in zip(record.items(), numeric, kinds, strict=True):
+            code = ""
             if column == names:
                 text = column_header(value)
             else:
@@ -214,8 +215,13 @@ def table_html(table: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
                 text = format_value(value, use)
                 if isinstance(value, str):
                     text = value.replace("_", " ") if value in GEMS_LABELS else model_name(value)
+                    if text != value and value not in GEMS_LABELS:
+                        # the code of results.json stays at hand, as the cell's tooltip
+                        code = f' title="{html_lib.escape(value)}"'
             cell = html_lib.escape(text)
-            cells.append(f'<td class="num">{cell}</td>' if is_num else f"<td>{cell}</td>")
+            cells.append(
+                f'<td class="num"{code}>{cell}</td>' if is_num else f"<td{code}>{cell}</td>"
+            )
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
 
