@@ -237,3 +237,24 @@ def test_analyze_report_title_option(muvi_dir, tmp_path):
     )
     text = (out / "report.html").read_text()
     assert "<title>Replication, lab A</title>" in text and "<h1>Replication, lab A</h1>" in text
+
+
+def test_analyze_writes_every_figure_as_png_and_svg(muvi_dir, tmp_path):
+    from muvi.cli import main
+
+    out = tmp_path / "out"
+    main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet"])
+    pngs = sorted((out / "figures").glob("*.png"))
+    # 3 modalities of label bars, the co-occurrence heatmap, 5 groupings of chi-square tests
+    assert len(pngs) == 3 + 1 + 5
+    for png in pngs:
+        assert png.with_suffix(".svg").is_file(), png.name
+        with Image.open(png) as image:
+            assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01), png.name
+    text = (out / "report.html").read_text()
+    assert text.count("data:image/png;base64,") == len(pngs)
+    assert text.count(">SVG</a>") == len(pngs)
+    assert '<a href="figures/label_cooccurrence.svg">' in text
+    # a later run without figures leaves none of the earlier ones behind, SVGs included
+    main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet", "--no-figures"])
+    assert not list((out / "figures").glob("*.png")) and not list((out / "figures").glob("*.svg"))

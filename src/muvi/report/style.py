@@ -49,6 +49,7 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 
 from muvi.data.schema import GEMS_CATEGORIES
+from muvi.report.names import MODEL_ORDER, model_name
 
 COLUMN_WIDTH_IN = 3.5
 """One journal column (about 89 mm), in inches."""
@@ -153,8 +154,6 @@ def model_colour(name: str, order: Sequence[str] = ()) -> str:
         >>> model_colour("exp1_lasso") != model_colour("exp1_lstm")
         True
     """
-    from muvi.report.names import MODEL_ORDER, model_name
-
     display = model_name(name)
     if display in MODEL_ORDER:
         return MODEL_PALETTE[MODEL_ORDER.index(display) % len(MODEL_PALETTE)]
