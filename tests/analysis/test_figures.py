@@ -233,3 +233,38 @@ def test_every_analysis_figure_function_takes_ax_or_fig_and_writes_nothing():
         assert parameters[keyword].default is None, where
         returns = str(inspect.signature(function).return_annotation)
         assert returns in ("Axes", "Figure"), f"{where} returns {returns}"
+
+
+def test_draw_curves_roles_marks_and_legend():
+    with style.figure_style():
+        fig = style.new_figure(style.PAGE_WIDTH_IN, 2.4)
+        ax = fig.add_subplot()
+    t = np.arange(4) * 0.5
+    curves = {"exp1_lasso": [0.1, 0.2, 1.5, 0.0], "exp7_pair": [0.0, -0.1, 0.2, 0.3]}
+    returned = style.draw_curves(
+        ax,
+        t,
+        curves,
+        dimension="arousal",
+        gold=[0.0, 0.1, 0.2, 0.1],
+        gold_std=[0.1, 0.1, 0.1, 0.1],
+        annotators=[[0.0, 0.0, 0.1, 0.1], [0.2, 0.1, 0.0, 0.0]],
+        time_label="video_time",
+    )
+    assert returned is ax
+    by_label = {line.get_label(): line for line in ax.lines}
+    assert by_label["Annotators (EWE)"].get_color() == style.GOLD_STANDARD_COLOUR
+    assert by_label["LASSO, audio"].get_color() == style.model_colour("exp1_lasso")
+    assert by_label["PAIR"].get_color() == style.model_colour("exp7_pair")
+    assert by_label["Single annotators"].get_color() == style.ANNOTATOR_COLOUR
+    # the LASSO curve leaves the range at t = 1.0 s: one triangle on the top edge, its colour
+    marks = [line for line in ax.lines if line.get_marker() == "^"]
+    assert len(marks) == 1 and marks[0].get_xdata().tolist() == [1.0]
+    assert marks[0].get_color() == style.model_colour("exp1_lasso")
+    assert ax.get_xlabel() == "Time in the video (s)"
+    assert ax.get_ylabel() == "Arousal (rating, −1 to 1)"
+    legend = ax.get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[:2] == ["Single annotators", "Annotators (EWE) ± SD"]
+    assert {"LASSO, audio", "PAIR"} <= set(texts)

@@ -26,6 +26,8 @@ habits, all provided here behind one import::
   GEMS categories theirs (:data:`CATEGORY_COLOURS`).
 - **Out-of-range values are marked**: :func:`mark_out_of_range` draws a
   triangle on the axis edge where a curve leaves the visible range.
+- **One panel per comparison**: :func:`draw_curves` draws annotators, gold
+  standard and models over time in those roles.
 - **One writer**: :func:`save_figure` writes a PNG at 300 dpi and an SVG
   beside it.
 
@@ -36,7 +38,7 @@ only inside :func:`figure_style`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -101,17 +103,20 @@ ANNOTATOR_COLOUR = "#d9d9d9"
 """Single annotators' series, drawn behind everything else."""
 
 MODEL_PALETTE = (
-    "#0072b2",
-    "#e69f00",
-    "#009e73",
-    "#cc79a7",
-    "#56b4e9",
-    "#d55e00",
-    "#8c6d31",
-    "#6a3d9a",
+    "#88ccee",
+    "#332288",
+    "#ddcc77",
+    "#999933",
+    "#cc6677",
+    "#117733",
+    "#44aa99",
+    "#882255",
+    "#aa4499",
 )
-"""The models' qualitative palette (Okabe & Ito's colour-blind-safe colours, then
-two darker ones); none is black or grey, so a model is never mistaken for the gold
+"""The models' qualitative palette: Paul Tol's "muted" scheme, whose nine colours stay
+distinct for colour-blind readers; in :data:`muvi.report.names.MODEL_ORDER` each LASSO
+model takes the light partner of its LSTM's dark colour (audio: cyan / indigo; visual:
+sand / olive). None is black or grey, so a model is never mistaken for the gold
 standard."""
 
 MODALITY_COLOURS = {"music": "#1b7837", "visual": "#b35806", "audiovisual": "#542788"}
@@ -344,6 +349,76 @@ def gold_standard(
             tt, mm - ss, mm + ss, color=GOLD_STANDARD_BAND, alpha=0.6, lw=0, label=f"{label} ± SD"
         )
     ax.plot(tt, mm, color=GOLD_STANDARD_COLOUR, lw=1.6, label=label, zorder=4)
+
+
+def draw_curves(
+    ax: Axes,
+    t: Sequence[float] | np.ndarray,
+    curves: Mapping[str, Sequence[float] | np.ndarray],
+    *,
+    dimension: str,
+    gold: Sequence[float] | np.ndarray | None = None,
+    gold_std: Sequence[float] | np.ndarray | None = None,
+    annotators: Sequence[Sequence[float] | np.ndarray] = (),
+    ylim: tuple[float, float] = (-1.05, 1.05),
+    time_label: str = "time",
+) -> Axes:
+    """One comparison panel of valence or arousal over time: the annotators' series
+    in light grey, the gold standard in black with its grey band, each model in its
+    fixed colour under its display name, marks where a curve leaves the range, both
+    axes labelled with units and the legend outside.
+
+    Draw one panel per comparison (e.g. per modality and dimension) rather than
+    many models and targets in one.
+
+    Args:
+        ax: the axes.
+        t: times in seconds (one per 2 Hz sample).
+        curves: model code or name -> its series (same length as ``t``).
+        dimension: ``valence`` or ``arousal`` (labels the y axis).
+        gold: the EWE series, or None.
+        gold_std: its standard deviation per sample, or None.
+        annotators: single annotators' series, drawn behind.
+        ylim: the y range; values beyond it are marked on the edge.
+        time_label: ``time`` (excerpt time) or ``video_time`` (the video's clock).
+
+    Returns:
+        ``ax``.
+
+    Examples:
+        >>> with figure_style():
+        ...     ax = new_figure(COLUMN_WIDTH_IN, 2.2).add_subplot()
+        >>> _ = draw_curves(ax, [0, 0.5, 1.0], {"exp7_pair": [0.2, 1.4, 0.1]},
+        ...                 dimension="valence", gold=[0.1, 0.3, 0.2])
+        >>> ax.get_ylabel(), [line.get_label() for line in ax.lines][:2]
+        ('Valence (rating, −1 to 1)', ['Annotators (EWE)', 'PAIR'])
+    """
+    from muvi.report.names import AXIS_LABELS
+
+    tt = np.asarray(t, dtype=float)
+    with figure_style():
+        for k, series in enumerate(annotators):
+            ax.plot(
+                tt,
+                np.asarray(series, dtype=float),
+                color=ANNOTATOR_COLOUR,
+                lw=0.6,
+                zorder=1,
+                label="Single annotators" if k == 0 else None,
+            )
+        if gold is not None:
+            gold_standard(ax, tt, gold, gold_std)
+        ax.set_ylim(*ylim)
+        order = list(curves)
+        for name, series in curves.items():
+            values = np.asarray(series, dtype=float)
+            colour = model_colour(name, order)
+            ax.plot(tt, values, color=colour, lw=1.3, label=model_name(name), zorder=3)
+            mark_out_of_range(ax, tt, values, color=colour, ylim=ylim)
+        ax.set_xlabel(AXIS_LABELS.get(time_label, time_label))
+        ax.set_ylabel(AXIS_LABELS.get(dimension, dimension))
+        legend_outside(ax)
+    return ax
 
 
 def enforce_min_font(fig: Figure | SubFigure, minimum: float = MIN_FONT_PT) -> int:
