@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
@@ -272,13 +272,15 @@ def chi_square_summary(results: dict[str, ChiSquareResult]) -> dict[str, dict[st
     }
 
 
-def observed_expected_figure(result: ChiSquareResult, *, fig: Figure | None = None) -> Figure:
+def observed_expected_figure(
+    result: ChiSquareResult, *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
     """Observed (bars) against expected (black ticks) selections, one panel per group.
 
     Args:
         result: a test of :func:`chi_square_test`.
-        fig: the figure to draw the panels on (cleared first; default: a new
-            page-wide figure).
+        fig: the figure (or sub-figure) to draw the panels on (cleared first;
+            default: a new page-wide figure).
 
     Returns:
         The figure drawn on.

@@ -215,12 +215,15 @@ def axes_or_new(ax: Axes | None, width: float, height: float) -> Axes:
         return new_figure(width, height).add_subplot()
 
 
-def figure_or_new(fig: Figure | None, width: float, height: float) -> Figure:
+def figure_or_new(
+    fig: Figure | SubFigure | None, width: float, height: float
+) -> Figure | SubFigure:
     """``fig`` itself (cleared), or a new figure of ``width`` x ``height`` inches:
     for multi-panel figures, which take ``fig=`` rather than ``ax=``.
 
     Args:
-        fig: the caller's figure, or None.
+        fig: the caller's figure, or a sub-figure of one (``Figure.subfigures``)
+            to place the panels beside others; None for a new figure.
         width: the new figure's width in inches.
         height: its height in inches.
 
