@@ -11,6 +11,10 @@ ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 echo "[test] mypy"
 mypy
+echo "[test] docs: API reference from the docstrings (mkdocs --strict: warnings are errors)"
+docs_site=$(mktemp -d)
+mkdocs build --strict --site-dir "$docs_site"
+rm -rf "$docs_site"
 echo "[test] pytest: docstring examples"
 pytest -q --doctest-modules src/muvi
 echo "[test] pytest: test suite"

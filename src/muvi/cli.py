@@ -41,6 +41,27 @@ def _quiet_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from muvi import __version__
+
+        typer.echo(f"muvi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print muvi's version and exit.",
+    ),
+) -> None:
+    """MuVi: study and predict the emotion that music videos convey."""
+
+
 # --- data commands (simulate, download) -------------------------------------
 
 
@@ -136,7 +157,9 @@ def analyze(
         ..., "--data", help="Study folder in the published layout (e.g. the public MuVi files)."
     ),
     out: str = typer.Option(..., "--out", help="Folder for tables, figures, summary and report."),
-    figures: bool = typer.Option(True, "--figures/--no-figures", help="Draw the PNG figures."),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi and SVG)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     window_samples: int | None = typer.Option(
         None,
@@ -145,14 +168,26 @@ def analyze(
         help="Analysis window in 2 Hz samples (default: the study's muvi_metadata.json "
         "excerpt length less 1 s, else the paper's 118).",
     ),
+    title: str | None = typer.Option(
+        None,
+        "--title",
+        help="Title of report.html (default: the study's muvi_metadata.json title, "
+        "'MuVi public release' for the published files, else the folder's name).",
+    ),
 ) -> None:
-    """Run every analysis of the study (SPEC 5) and write tables, figures,
-    summary.json and report.html; dynamic analyses run when av_data.csv exists."""
+    """Run every analysis of the study (the descriptive statistics and tests of
+    Chua et al. 2022, §3-4) and write tables, figures, summary.json and report.html;
+    dynamic analyses run when av_data.csv exists."""
     from muvi.analysis import run_analysis
 
     out_dir = _path(out)
     summary = run_analysis(
-        _path(data), out_dir, progress=not quiet, figures=figures, window_samples=window_samples
+        _path(data),
+        out_dir,
+        progress=not quiet,
+        figures=figures,
+        window_samples=window_samples,
+        title=title,
     )
     kinds = "static and dynamic" if "dynamic" in summary else "static"
     window = summary["analysis_window"]

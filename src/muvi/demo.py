@@ -33,7 +33,7 @@ class DemoConfig:
         n_items: simulated media items (the real study: 81).
         n_participants: simulated annotators (the real study: 49).
         epochs: most epochs per network (early stopping as in the paper).
-        experiments: the experiments of SPEC section 7 to cross-validate.
+        experiments: the experiments (1-7) of the paper's model grid to cross-validate.
         models: ``lasso`` and/or ``lstm``.
     """
 

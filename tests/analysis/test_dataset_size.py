@@ -1,4 +1,4 @@
-"""Dataset size (SPEC 5.2), by hand and on the real static file."""
+"""Dataset size (Chua et al. 2022, §4.1), by hand and on the real static file."""
 
 from __future__ import annotations
 

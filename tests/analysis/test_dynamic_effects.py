@@ -1,4 +1,4 @@
-"""KS, Mann-Whitney U and Kruskal-Wallis (SPEC 5.7) against computations by hand."""
+"""KS, Mann-Whitney U and Kruskal-Wallis against computations by hand."""
 
 from __future__ import annotations
 

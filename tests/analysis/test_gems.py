@@ -1,4 +1,4 @@
-"""The GEMS label table (SPEC 5.4) on a tiny table counted by hand."""
+"""The GEMS label table on a tiny table counted by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from muvi.analysis.gems import (
     distinct_labels_per_item,
     gems_summary,
     group_table,
-    label_bars_figure,
     label_table,
     labels_per_annotation,
 )
@@ -103,12 +102,6 @@ def test_summary_block(tiny):
     assert block["item_share"]["calm"] == pytest.approx(80.0)
     assert len(block["item_share"]) == 27 and len(block["category_any_share"]) == 9
     assert block["category_any_share"]["Sadness"] == pytest.approx(40.0)
-
-
-def test_label_bars_figure(tiny, tmp_path):
-    path = label_bars_figure(label_table(tiny), "music", tmp_path / "bars.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 10_000
 
 
 def test_missing_label_column_is_a_clear_error(tiny):

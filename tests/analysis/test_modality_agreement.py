@@ -1,4 +1,4 @@
-"""Modality agreement of dynamic ratings (SPEC 5.6) against numpy."""
+"""Modality agreement of dynamic ratings against numpy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Participants (SPEC 5.1) on the real file, checked with the csv module."""
+"""Participants (Chua et al. 2022, §3.2) on the real file, checked with the csv module."""
 
 from __future__ import annotations
 

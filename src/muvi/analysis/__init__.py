@@ -1,12 +1,12 @@
-"""The study's descriptive statistics and hypothesis tests (SPEC section 5).
+"""The study's descriptive statistics and hypothesis tests (Chua et al. 2022, §3.2 and §4).
 
 One module per analysis, each a set of functions over the tidy tables of
 :class:`muvi.data.dataset.MuviDataset` that return tidy pandas tables:
 
-- :mod:`~muvi.analysis.participants` (5.1), :mod:`~muvi.analysis.dataset_size` (5.2),
-  :mod:`~muvi.analysis.distribution` (5.3), :mod:`~muvi.analysis.gems` (5.4),
-  :mod:`~muvi.analysis.cooccurrence` (5.5), :mod:`~muvi.analysis.modality_agreement` (5.6),
-  :mod:`~muvi.analysis.dynamic_effects` (5.7), :mod:`~muvi.analysis.static_effects` (5.8);
+- :mod:`~muvi.analysis.participants` (§3.2), :mod:`~muvi.analysis.dataset_size` (§4.1),
+  :mod:`~muvi.analysis.distribution` (§4.2), :mod:`~muvi.analysis.gems` (§4.1),
+  :mod:`~muvi.analysis.cooccurrence` (§4), :mod:`~muvi.analysis.modality_agreement` (§4.2),
+  :mod:`~muvi.analysis.dynamic_effects` (§4), :mod:`~muvi.analysis.static_effects` (§4);
 - :func:`run_analysis` runs them all on a study folder and writes tables,
   figures, ``summary.json`` and ``report.html`` (``muvi analyze``).
 """

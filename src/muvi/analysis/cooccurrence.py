@@ -1,4 +1,4 @@
-"""Which GEMS labels are ticked together (SPEC 5.5).
+"""Which GEMS labels are ticked together (Chua et al. 2022, §4).
 
 Pearson correlation between the 27 binary label columns over all annotations
 (the phi coefficient), with the two-sided p-value of the t-test of r = 0
@@ -19,15 +19,14 @@ Examples:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from scipy import stats
 
-from muvi.analysis.figures import new_figure, save_figure
 from muvi.data.schema import GEMS_LABELS
 from muvi.errors import DataError
+from muvi.report.style import PAGE_WIDTH_IN, axes_or_new, figure_style
 
 TOP_PAIRS = 5
 """How many of the strongest positive and negative pairs the summary lists."""
@@ -108,23 +107,61 @@ def strongest_pairs(
     return positive.reset_index(drop=True), negative.reset_index(drop=True)
 
 
-def cooccurrence_heatmap(r: pd.DataFrame, path: str | Path) -> Path:
-    """Write the 27 x 27 correlation matrix as a heatmap PNG (diagonal blank)."""
-    values = r.to_numpy(dtype=float).copy()
+def colour_limit(r: pd.DataFrame | np.ndarray) -> float:
+    """The half-range of the co-occurrence colour scale: the largest |r| off the
+    diagonal, rounded up to the next 0.05, so the scale is symmetric around 0 and
+    covers every pair (at least 0.1; 1 when nothing is finite).
+
+    Examples:
+        >>> colour_limit(np.array([[1.0, 0.402], [0.402, 1.0]]))
+        0.45
+        >>> colour_limit(np.array([[1.0, -0.03], [-0.03, 1.0]]))
+        0.1
+    """
+    values = np.asarray(r, dtype=float).copy()
     np.fill_diagonal(values, np.nan)
     finite = np.abs(values[np.isfinite(values)])
-    limit = float(max(0.1, finite.max())) if finite.size else 1.0
-    fig = new_figure(8.0, 7.0)
-    ax = fig.add_subplot()
-    image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    names = [label.replace("_", " ") for label in r.index]
-    ticks = np.arange(len(names))
-    ax.set_xticks(ticks, names, rotation=90, fontsize=7)
-    ax.set_yticks(ticks, names, fontsize=7)
-    # thin lines between the GEMS categories (3 labels each)
-    for edge in np.arange(2.5, len(names) - 1, 3):
-        ax.axhline(edge, color="grey", lw=0.4)
-        ax.axvline(edge, color="grey", lw=0.4)
-    fig.colorbar(image, ax=ax, label="Pearson r", shrink=0.8)
-    ax.set_title("Co-occurrence of GEMS labels over annotations", fontsize=10)
-    return save_figure(fig, path)
+    if not finite.size:
+        return 1.0
+    return float(max(0.1, np.ceil(round(float(finite.max()) * 20, 9)) / 20))
+
+
+def _tick_count(limit: float) -> int:
+    """7, 5 or 3 colour-bar ticks, whichever puts them on multiples of 0.05."""
+    steps = round(limit * 20)
+    return next((n for n in (7, 5) if (2 * steps) % (n - 1) == 0), 3)
+
+
+def cooccurrence_heatmap(r: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """The 27 x 27 correlation matrix as a heatmap (diagonal blank), on a colour
+    scale symmetric around 0 that covers the largest |r| (:func:`colour_limit`).
+
+    Args:
+        r: the square matrix of the ``r`` of :func:`label_correlation_matrix`.
+        ax: the axes to draw on (default: a new page-wide figure); the colour
+            bar is added beside it.
+
+    Returns:
+        The axes drawn on.
+    """
+    values = r.to_numpy(dtype=float).copy()
+    np.fill_diagonal(values, np.nan)
+    limit = colour_limit(values)
+    with figure_style():
+        ax = axes_or_new(ax, PAGE_WIDTH_IN, 6.6)
+        image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        names = [label.replace("_", " ") for label in r.index]
+        ticks = np.arange(len(names))
+        ax.set_xticks(ticks, names, rotation=90)
+        ax.set_yticks(ticks, names)
+        ax.set_xlabel("GEMS label")
+        ax.set_ylabel("GEMS label")
+        # thin lines between the GEMS categories (3 labels each)
+        for edge in np.arange(2.5, len(names) - 1, 3):
+            ax.axhline(edge, color="grey", lw=0.4)
+            ax.axvline(edge, color="grey", lw=0.4)
+        bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label("Pearson r between the labels' 0/1 columns")
+        bar.set_ticks(np.linspace(-limit, limit, _tick_count(limit)).tolist())
+        ax.set_title("Co-occurrence of GEMS labels over annotations")
+    return ax

@@ -1,4 +1,4 @@
-"""How many annotations the study holds (SPEC 5.2).
+"""How many annotations the study holds (Chua et al. 2022, §4.1).
 
 An annotation is one participant's rating of one item in one modality: one
 row of the static table, one series of the dynamic table.

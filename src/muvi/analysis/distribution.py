@@ -1,4 +1,4 @@
-"""Where the dynamic ratings lie in the valence/arousal plane (SPEC 5.3).
+"""Where the dynamic ratings lie in the valence/arousal plane (Chua et al. 2022, §4.2).
 
 All 2 Hz samples of all (kept) annotations count alike.
 
@@ -12,13 +12,13 @@ Examples:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
-from muvi.analysis.figures import MODALITY_COLOURS, new_figure, save_figure
 from muvi.data.schema import DIMENSIONS, MODALITIES
+from muvi.report.names import AXIS_LABELS, MODALITY_NAMES
+from muvi.report.style import COLUMN_WIDTH_IN, MODALITY_COLOURS, axes_or_new, figure_style
 
 DENSITY_BINS = 40
 """Bins per axis of the 2-D rating histogram (0.05 wide over [-1, 1])."""
@@ -74,54 +74,55 @@ def rating_density(dynamic: pd.DataFrame, bins: int = DENSITY_BINS) -> np.ndarra
 
 
 def density_figure(
-    dynamic: pd.DataFrame, modality: str, path: str | Path, bins: int = DENSITY_BINS
-) -> Path:
-    """Write the 2-D density of one modality's ratings as a PNG.
+    dynamic: pd.DataFrame, modality: str, *, bins: int = DENSITY_BINS, ax: Axes | None = None
+) -> Axes:
+    """The 2-D density of one modality's valence/arousal ratings, its mean marked "+".
 
     Args:
         dynamic: tidy dynamic ratings.
         modality: ``music``, ``visual`` or ``audiovisual``.
-        path: the PNG to write.
         bins: bins per axis.
+        ax: the axes to draw on (default: a new one-column figure); the colour
+            bar is added beside it.
 
     Returns:
-        ``path``.
+        The axes drawn on.
     """
     sub = dynamic[dynamic["modality"] == modality]
     density = rating_density(sub, bins) if len(sub) else np.zeros((bins, bins))
-    fig = new_figure(3.4, 3.2)
-    ax = fig.add_subplot()
-    image = ax.imshow(
-        density.T,
-        origin="lower",
-        extent=(-1, 1, -1, 1),
-        cmap="magma",
-        aspect="equal",
-        interpolation="nearest",
-    )
-    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("density", fontsize=8)
-    bar.ax.tick_params(labelsize=7)
-    ax.axhline(0, color="white", lw=0.6, alpha=0.6)
-    ax.axvline(0, color="white", lw=0.6, alpha=0.6)
-    if len(sub):
-        ax.plot(
-            sub["valence"].mean(),
-            sub["arousal"].mean(),
-            marker="+",
-            color=MODALITY_COLOURS.get(modality, "cyan"),
-            markersize=12,
-            mew=2.5,
-            label="mean",
+    with figure_style():
+        ax = axes_or_new(ax, COLUMN_WIDTH_IN, 3.3)
+        image = ax.imshow(
+            density.T,
+            origin="lower",
+            extent=(-1, 1, -1, 1),
+            cmap="magma",
+            aspect="equal",
+            interpolation="nearest",
         )
-        ax.legend(loc="upper left", fontsize=7)
-    n_annotations = (
-        len(sub[["participant_id", "media_id"]].drop_duplicates())
-        if ({"participant_id", "media_id"} <= set(sub.columns))
-        else 0
-    )
-    ax.set_title(f"{modality}\n{n_annotations} annotations, {len(sub)} samples", fontsize=8)
-    ax.set_xlabel("valence", fontsize=8)
-    ax.set_ylabel("arousal", fontsize=8)
-    ax.tick_params(labelsize=7)
-    return save_figure(fig, path)
+        bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        bar.set_label("Density (per unit² of rating)")
+        ax.axhline(0, color="white", lw=0.6, alpha=0.6)
+        ax.axvline(0, color="white", lw=0.6, alpha=0.6)
+        if len(sub):
+            ax.plot(
+                sub["valence"].mean(),
+                sub["arousal"].mean(),
+                marker="+",
+                color="#00e5ff",
+                markersize=12,
+                mew=2.5,
+            )
+        n_annotations = (
+            len(sub[["participant_id", "media_id"]].drop_duplicates())
+            if ({"participant_id", "media_id"} <= set(sub.columns))
+            else 0
+        )
+        ax.set_title(
+            f"{MODALITY_NAMES.get(modality, modality)}: {n_annotations} annotations,\n"
+            f"{len(sub)} samples at 2 Hz; cyan +: mean rating",
+            color=MODALITY_COLOURS.get(modality, "black"),
+        )
+        ax.set_xlabel(AXIS_LABELS["valence"])
+        ax.set_ylabel(AXIS_LABELS["arousal"])
+    return ax

@@ -1,4 +1,4 @@
-"""Effects of modality and overlay on the dynamic ratings (SPEC 5.7).
+"""Effects of modality and overlay on the dynamic ratings (Chua et al. 2022, §4).
 
 Each annotation is summarised by its median valence and its median arousal.
 On those medians:

@@ -1,4 +1,4 @@
-"""The GEMS label table (SPEC 5.4): which terms were ticked, how often, where.
+"""The GEMS label table (Chua et al. 2022, §4.1): which terms were ticked, how often, where.
 
 Shares are percentages. A label's ``share`` is its part of all selections
 (all ticks) in the modality; its ``item_share`` is the part of the
@@ -18,14 +18,13 @@ Examples:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from muvi.analysis.figures import CATEGORY_COLOURS, new_figure, save_figure
 from muvi.data.schema import (
     GEMS,
     GEMS_CATEGORIES,
@@ -35,6 +34,14 @@ from muvi.data.schema import (
     MODALITIES,
 )
 from muvi.errors import DataError
+from muvi.report.names import MODALITY_NAMES
+from muvi.report.style import (
+    CATEGORY_COLOURS,
+    PAGE_WIDTH_IN,
+    axes_or_new,
+    figure_style,
+    legend_outside,
+)
 
 ALL = "all"
 """The modality key of results over all three modalities together."""
@@ -276,30 +283,33 @@ def gems_summary(static: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def label_bars_figure(table: pd.DataFrame, modality: str, path: str | Path) -> Path:
+def label_bars_figure(table: pd.DataFrame, modality: str, *, ax: Axes | None = None) -> Axes:
     """Bar chart of each label's item share in one modality, coloured by category.
 
     Args:
         table: the table of :func:`label_table`.
         modality: a modality or ``all``.
-        path: the PNG to write.
+        ax: the axes to draw on (default: a new page-wide figure).
 
     Returns:
-        ``path``.
+        The axes drawn on.
     """
     sub = table[table["modality"] == modality]
-    fig = new_figure(7.5, 3.6)
-    ax = fig.add_subplot()
-    x = np.arange(len(sub))
-    colours = [CATEGORY_COLOURS[c] for c in sub["category"]]
-    ax.bar(x, sub["item_share"], color=colours)
-    ax.set_xticks(x, [label.replace("_", " ") for label in sub["label"]], rotation=70, ha="right")
-    ax.tick_params(axis="x", labelsize=8)
-    ax.set_ylabel("% of annotations that ticked it")
-    n = int(sub["count"].sum())
-    ax.set_title(f"GEMS labels, {modality} ({n} selections)", fontsize=10)
-    handles = [Patch(color=colour, label=category) for category, colour in CATEGORY_COLOURS.items()]
-    ax.legend(handles=handles, fontsize=7, ncols=3, loc="upper right", frameon=False)
-    ax.set_xlim(-0.7, len(sub) - 0.3)
-    ax.set_ylim(0, max(1.0, float(sub["item_share"].max())) * 1.35)
-    return save_figure(fig, path)
+    with figure_style():
+        ax = axes_or_new(ax, PAGE_WIDTH_IN, 3.4)
+        x = np.arange(len(sub))
+        colours = [CATEGORY_COLOURS[c] for c in sub["category"]]
+        ax.bar(x, sub["item_share"], color=colours)
+        ax.set_xticks(
+            x, [label.replace("_", " ") for label in sub["label"]], rotation=60, ha="right"
+        )
+        ax.set_xlabel("GEMS label")
+        ax.set_ylabel("Annotations that\nticked the label (%)")
+        n = int(sub["count"].sum())
+        ax.set_title(f"GEMS labels, {MODALITY_NAMES.get(modality, modality)} ({n} selections)")
+        handles = [Patch(color=c, label=category) for category, c in CATEGORY_COLOURS.items()]
+        legend_outside(ax, handles=handles, title="Category")
+        ax.set_xlim(-0.7, len(sub) - 0.3)
+        top = float(sub["item_share"].max()) if len(sub) else 1.0
+        ax.set_ylim(0, max(1.0, top) * 1.08)
+    return ax

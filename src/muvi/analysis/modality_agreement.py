@@ -1,4 +1,4 @@
-"""Do the modalities agree? Per-item mean series compared across modalities (SPEC 5.6).
+"""Do the modalities agree? Per-item mean series compared across modalities (Chua et al. 2022, §4.2).
 
 For each item, the mean series over the annotators of each modality; then
 the Pearson correlation between the mean series of each pair of modalities,

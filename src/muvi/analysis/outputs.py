@@ -7,7 +7,8 @@
     OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
     OUT/tables/<name>.csv     every result table
-    OUT/figures/<name>.png    every figure
+    OUT/figures/<name>.png    every figure, PNG at 300 dpi...
+    OUT/figures/<name>.svg    ...and the same figure as SVG (vector)
 
 Examples:
     >>> table_path("out", "chi_square").as_posix()
@@ -80,7 +81,8 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
     found += [table_path(out, name) for name in (*STATIC_TABLES, *DYNAMIC_TABLES)]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
     for pattern in FIGURE_PATTERNS:
-        found += sorted((out / FIGURES_DIR).glob(f"{pattern}.png"))
+        for suffix in ("png", "svg"):
+            found += sorted((out / FIGURES_DIR).glob(f"{pattern}.{suffix}"))
     return [path for path in found if path.is_file()]
 
 

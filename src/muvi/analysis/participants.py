@@ -1,4 +1,4 @@
-"""Who took part: count, gender, age, musical training, preferred layout (SPEC 5.1).
+"""Who took part: count, gender, age, musical training, preferred layout (Chua et al. 2022, §3.2).
 
 Examples:
     >>> import pandas as pd

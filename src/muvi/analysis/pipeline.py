@@ -1,4 +1,4 @@
-"""Every analysis of SPEC section 5 in one run: ``muvi analyze``.
+"""Every descriptive analysis and test of Chua et al. 2022 (§3.2, §4) in one run: ``muvi analyze``.
 
 :func:`run_analysis` loads a study folder, applies the analysis window and
 the constant-cursor filter (the paper leaves those annotations out of every
@@ -41,6 +41,7 @@ from muvi.annotations.window import AnalysisWindow, study_window
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
+from muvi.report.style import save_figure
 
 Step = Callable[[str], None]
 
@@ -105,7 +106,8 @@ def _static_analyses(
     _write(gems.distinct_labels_per_item(static), table_path(out, "gems_distinct_labels_per_item"))
     for modality in MODALITIES:
         if figures and (labels["modality"] == modality).any():
-            gems.label_bars_figure(labels, modality, figure_path(out, f"gems_labels_{modality}"))
+            ax = gems.label_bars_figure(labels, modality)
+            save_figure(ax.figure, figure_path(out, f"gems_labels_{modality}"))
 
     step("label co-occurrence")
     r, _ = cooccurrence.label_correlation_matrix(static)
@@ -114,7 +116,8 @@ def _static_analyses(
     _write(correlations, table_path(out, "label_correlations"))
     _write(r, table_path(out, "label_correlation_matrix"), index=True)
     if figures:
-        cooccurrence.cooccurrence_heatmap(r, figure_path(out, "label_cooccurrence"))
+        ax = cooccurrence.cooccurrence_heatmap(r)
+        save_figure(ax.figure, figure_path(out, "label_cooccurrence"))
 
     step("chi-square tests")
     results = static_effects.static_effects(static, people)
@@ -124,8 +127,8 @@ def _static_analyses(
     for grouping, res in results.items():
         _write(res.observed, table_path(out, f"contingency_{grouping}"), index=True)
         if figures:
-            path = figure_path(out, f"observed_expected_{grouping}")
-            static_effects.observed_expected_figure(res, path)
+            fig = static_effects.observed_expected_figure(res)
+            save_figure(fig, figure_path(out, f"observed_expected_{grouping}"))
 
     return {
         "participants": participants.participants_summary(people),
@@ -162,7 +165,8 @@ def _dynamic_analyses(data: MuviDataset, out: Path, step: Step, figures: bool) -
     _write(means, table_path(out, "rating_means"))
     for modality in MODALITIES:
         if figures and (dynamic["modality"] == modality).any():
-            distribution.density_figure(dynamic, modality, figure_path(out, f"density_{modality}"))
+            ax = distribution.density_figure(dynamic, modality)
+            save_figure(ax.figure, figure_path(out, f"density_{modality}"))
 
     step("modality agreement")
     correlations = modality_agreement.modality_correlations(dynamic)
@@ -248,6 +252,7 @@ def analyze_dataset(
     figures: bool = True,
     step: Step | None = None,
     window_samples: int | None = None,
+    title: str | None = None,
 ) -> dict[str, Any]:
     """Run every analysis on a loaded study and write the results.
 
@@ -263,13 +268,15 @@ def analyze_dataset(
         window_samples: the analysis window in 2 Hz samples; by default the
             study's own (:func:`muvi.annotations.study_window`: its
             ``muvi_metadata.json``, else the paper's 118).
+        title: the report's title (default: :func:`muvi.report.study_title`,
+            from the study's metadata or "MuVi public release").
 
     Returns:
         The summary (also written as ``summary.json``); its
         ``analysis_window`` names the window used.
     """
     from muvi.annotations import quality_filter
-    from muvi.report import analysis_sections, write_report
+    from muvi.report import analysis_sections, study_title, write_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -306,7 +313,7 @@ def analyze_dataset(
     summary = _json_ready(summary)
     tell("summary and report")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    title = "MuVi analysis of " + (dataset.root.name or str(dataset.root))
+    title = title or study_title(dataset.root, dataset.metadata, simulated=dataset.simulated)
     write_report(
         out / REPORT_FILE,
         title,
@@ -330,6 +337,7 @@ def run_analysis(
     progress: bool = True,
     figures: bool = True,
     window_samples: int | None = None,
+    title: str | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures, summary and report.
 
@@ -341,6 +349,7 @@ def run_analysis(
         figures: draw the figures (see :func:`analyze_dataset`).
         window_samples: the analysis window in 2 Hz samples (default: the
             study's own, see :func:`analyze_dataset`).
+        title: the report's title (see :func:`analyze_dataset`).
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -352,7 +361,9 @@ def run_analysis(
 
     if not progress:
         dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
-        return analyze_dataset(dataset, out_dir, figures=figures, window_samples=window_samples)
+        return analyze_dataset(
+            dataset, out_dir, figures=figures, window_samples=window_samples, title=title
+        )
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -376,7 +387,7 @@ def run_analysis(
             bar.update(task, description=name, advance=1)
 
         summary = analyze_dataset(
-            dataset, out_dir, figures=figures, step=step, window_samples=window_samples
+            dataset, out_dir, figures=figures, step=step, window_samples=window_samples, title=title
         )
         bar.update(task, description="done", completed=total)
     return summary

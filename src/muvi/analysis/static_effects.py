@@ -1,4 +1,4 @@
-"""Effects on the static GEMS labels: chi-square tests of independence (SPEC 5.8).
+"""Effects on the static GEMS labels: chi-square tests of independence (Chua et al. 2022, §4).
 
 For a grouping of the annotations (modality, overlay type, gender, musical
 training, familiarity) the contingency table counts, for each group and
@@ -25,20 +25,22 @@ Examples:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from scipy import stats
 
-from muvi.analysis.figures import new_figure, save_figure
 from muvi.analysis.participants import training_group
 from muvi.data.schema import GEMS_LABELS, MODALITIES, OVERLAY_TYPES
 from muvi.errors import DataError
+from muvi.report.style import PAGE_WIDTH_IN, figure_or_new, figure_style
 
 GROUPINGS = ("modality", "overlay", "gender", "training", "familiarity")
-"""The groupings of SPEC 5.8, in the paper's order."""
+"""The groupings of the paper's chi-square tests, in its order."""
 
 GROUPING_TITLES = {
     "modality": "modality",
@@ -53,7 +55,7 @@ TOP_DEVIATIONS = 5
 
 
 def annotation_groups(static: pd.DataFrame, participants: pd.DataFrame | None) -> pd.DataFrame:
-    """The static annotations with one column per grouping of SPEC 5.8.
+    """The static annotations with one column per grouping of :data:`GROUPINGS`.
 
     Args:
         static: tidy static annotations.
@@ -196,7 +198,7 @@ def chi_square_test(observed: pd.DataFrame, grouping: str = "") -> ChiSquareResu
 def static_effects(
     static: pd.DataFrame, participants: pd.DataFrame | None
 ) -> dict[str, ChiSquareResult]:
-    """The chi-square test of every grouping of SPEC 5.8.
+    """The chi-square test of every grouping of :data:`GROUPINGS`.
 
     Returns:
         ``{grouping: ChiSquareResult}`` in the order of :data:`GROUPINGS`.
@@ -270,32 +272,63 @@ def chi_square_summary(results: dict[str, ChiSquareResult]) -> dict[str, dict[st
     }
 
 
-def observed_expected_figure(result: ChiSquareResult, path: str | Path) -> Path:
-    """Observed (bars) against expected (black ticks) selections, one panel per group."""
+def observed_expected_figure(
+    result: ChiSquareResult, *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
+    """Observed (bars) against expected (black ticks) selections, one panel per group.
+
+    Args:
+        result: a test of :func:`chi_square_test`.
+        fig: the figure (or sub-figure) to draw the panels on (cleared first;
+            default: a new page-wide figure).
+
+    Returns:
+        The figure drawn on.
+    """
     groups = list(result.observed.index)
     n = max(1, len(groups))
-    fig = new_figure(8.0, 1.2 + 1.9 * n)
     labels = list(result.observed.columns)
     x = np.arange(len(labels))
     title = GROUPING_TITLES.get(result.grouping, result.grouping)
-    if not np.isfinite(result.chi2):
-        ax = fig.add_subplot()
-        ax.text(0.5, 0.5, f"{title}: not enough groups to test", ha="center", va="center")
-        ax.set_axis_off()
-        return save_figure(fig, path)
-    axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
-    z = result.adjusted_residuals
-    for ax, group in zip(axes, groups, strict=True):
-        colours = ["#c0392b" if v > 2 else "#2e86c1" if v < -2 else "#b3b3b3" for v in z.loc[group]]
-        ax.bar(x, result.observed.loc[group], color=colours, width=0.8)
-        ax.scatter(x, result.expected.loc[group], marker="_", s=140, color="black", zorder=3)
-        ax.set_ylabel(str(group), fontsize=9)
-        ax.tick_params(axis="y", labelsize=7)
-    axes[-1].set_xticks(x, [label.replace("_", " ") for label in labels], rotation=70, ha="right")
-    axes[-1].tick_params(axis="x", labelsize=8)
-    fig.suptitle(
-        f"{title}: chi2 = {result.chi2:.1f}, dof = {result.dof}, p = {result.p:.3g}\n"
-        "bars observed, black ticks expected; red / blue: adjusted residual > 2 / < -2",
-        fontsize=9,
-    )
-    return save_figure(fig, path)
+    with figure_style():
+        fig = figure_or_new(fig, PAGE_WIDTH_IN, 1.6 + 1.5 * n)
+        if not np.isfinite(result.chi2):
+            ax = fig.add_subplot()
+            ax.text(0.5, 0.5, f"{title}: not enough groups to test", ha="center", va="center")
+            ax.set_axis_off()
+            return fig
+        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+        z = result.adjusted_residuals
+        for ax, group in zip(axes, groups, strict=True):
+            colours = [
+                "#b2182b" if v > 2 else "#2166ac" if v < -2 else "#bababa" for v in z.loc[group]
+            ]
+            ax.bar(x, result.observed.loc[group], color=colours, width=0.8)
+            ax.scatter(x, result.expected.loc[group], marker="_", s=120, color="black", zorder=3)
+            ax.set_ylabel(f"{str(group).replace('_', ' ')}\n(selections)")
+        axes[-1].set_xticks(
+            x, [label.replace("_", " ") for label in labels], rotation=60, ha="right"
+        )
+        axes[-1].set_xlabel("GEMS label")
+        handles = [
+            Patch(color="#b2182b", label="observed, adjusted residual > 2"),
+            Patch(color="#2166ac", label="observed, adjusted residual < −2"),
+            Patch(color="#bababa", label="observed, |adjusted residual| ≤ 2"),
+            Line2D(
+                [],
+                [],
+                color="black",
+                marker="_",
+                linestyle="none",
+                markersize=10,
+                label="expected under independence",
+            ),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+        fig.suptitle(f"{title}: χ² = {result.chi2:.1f}, df = {result.dof}, p {_p_text(result.p)}")
+    return fig
+
+
+def _p_text(p: float) -> str:
+    """``= 0.003`` or ``< 0.001``, as the report writes p-values."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"

@@ -1,4 +1,5 @@
-"""Inter-rater agreement (SPEC section 4): each annotation against the others.
+"""Inter-rater agreement (the human reference of Chua et al. 2022, §7.1): each annotation
+against the others.
 
 For every annotation, the CCC between its series and the EWE of the OTHER
 annotators of the same item and modality (leave-one-out), so that an

@@ -1,4 +1,4 @@
-"""The gold standard: the Evaluator Weighted Estimator (EWE), SPEC section 4.
+"""The gold standard: the Evaluator Weighted Estimator (EWE), as in Chua et al. 2022.
 
 Per item, modality and dimension, with ``X`` the ratings of shape
 ``(n_annotators, n_samples)``:

@@ -2,7 +2,7 @@
 
 Small pure functions in the librosa style: two 1-D numpy arrays of the same
 length in, one float out. Moments are population moments (divide by ``n``),
-as SPEC section 4 asks for the concordance correlation coefficient.
+as in Lin's definition of the concordance correlation coefficient.
 
 Examples:
     >>> x = [0.0, 0.5, 1.0]

@@ -1,4 +1,4 @@
-"""The quality filter (SPEC section 4): annotations whose cursor never moved.
+"""The quality filter: annotations whose cursor never moved, left out of every analysis.
 
 A series whose valence (or arousal) never changes has no defined correlation,
 so such an annotation is left out of every analysis, its static labels

@@ -1,4 +1,4 @@
-"""Raw cursor logs -> regular 2 Hz rating series (SPEC section 4, "Resampling").
+"""Raw cursor logs -> regular 2 Hz rating series, the time base of the published ratings.
 
 The browser logged the cursor about every 0.5 s with jitter. A series is put
 on the regular grid ``t_k = k * period`` (``k = 0 .. n_samples - 1``) by
@@ -84,7 +84,7 @@ def resample_series(
 
 @dataclass
 class SamplingReport:
-    """How regularly the cursor was logged (SPEC section 4).
+    """How regularly the cursor was logged.
 
     Attributes:
         n_logs: number of annotations (one log each).

@@ -234,7 +234,8 @@ AUDIO_FEATURE_FAMILIES: Final = (
 
 
 def audio_feature_family(name: str) -> str:
-    """The family of an emobase feature name (SPEC section 7's grouping).
+    """The family of an emobase feature name (the grouping of the LASSO feature importance,
+    Chua et al. 2022 §6.3).
 
     Examples:
         >>> audio_feature_family("mfcc_sma[3]_amean")

@@ -2,8 +2,7 @@
 
 Everything this module writes is SIMULATED: the folder gets a ``README.md``
 whose first line says so and a ``muvi_metadata.json`` with
-``"simulated": true``. It is the toolkit's demo and test data (SPEC section
-8), never the real study.
+``"simulated": true``. It is the toolkit's demo and test data, never the real study.
 
 Generative model (one draw per seed, all randomness from one
 :class:`numpy.random.SeedSequence`):

@@ -1,7 +1,9 @@
 """Audio features: openSMILE emobase functionals per 500 ms window.
 
 The study describes each non-overlapping 500 ms window of the excerpt's
-audio with the 988 emobase functionals of openSMILE. The columns are
+audio with the 988 emobase functionals of openSMILE. openSMILE's licence allows
+non-commercial and research use only: the first extraction in a process says so
+(:func:`opensmile_licence_notice`). The columns are
 :func:`muvi.data.schema.emobase_feature_names` in order, the same as
 :func:`muvi.data.loaders.load_emobase` gives for the published files, so
 extracted and published features are interchangeable.
@@ -19,6 +21,7 @@ Examples:
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -29,10 +32,41 @@ from muvi.data.schema import SAMPLE_PERIOD_S, emobase_feature_names
 from muvi.features.excerpt import ExcerptMedia
 from muvi.features.registry import Extractor, register
 
+logger = logging.getLogger(__name__)
+
+OPENSMILE_LICENCE_NOTICE = (
+    "openSMILE, which computes the emobase audio features, is licensed by audEERING "
+    "for non-commercial use only (teaching, academic research, personal use) and for "
+    "commercial research under the conditions of its licence (section B); any other "
+    "commercial use needs a licence from audEERING GmbH. See 'Licences of dependencies "
+    "and weights' in muvi's README."
+)
+"""What muvi says, once per process, the first time it runs openSMILE (its licence
+is the audEERING Research License Agreement shipped with the ``opensmile`` package)."""
+
+_notice_given = False
+
+
+def opensmile_licence_notice() -> bool:
+    """Log :data:`OPENSMILE_LICENCE_NOTICE` as a warning on the ``muvi.features.audio``
+    logger, the first time only in this process.
+
+    Returns:
+        True when this call logged it, False when it had been logged before.
+    """
+    global _notice_given
+    if _notice_given:
+        return False
+    _notice_given = True
+    logger.warning(OPENSMILE_LICENCE_NOTICE)
+    return True
+
 
 @lru_cache(maxsize=1)
 def _smile() -> Any:
     import opensmile
+
+    opensmile_licence_notice()
 
     return opensmile.Smile(
         feature_set=opensmile.FeatureSet.emobase,

@@ -617,8 +617,13 @@ def register_weights_file(
     Args:
         path: the weights file (inside the weights folder).
         name: the name to register (a built-in name is overridden in that folder).
-        family, architecture, config, licence, classes, description, urls: see
-            :class:`WeightsSpec`.
+        family: the feature family (see :class:`WeightsSpec`).
+        architecture: the network that loads the file (see :class:`WeightsSpec`).
+        config: the architecture's settings (see :class:`WeightsSpec`).
+        licence: the licence of the weights (see :class:`WeightsSpec`).
+        classes: what the outputs are (see :class:`WeightsSpec`).
+        description: one line for ``muvi weights list``.
+        urls: where the file can be downloaded (see :class:`WeightsSpec`).
         test_model: mark it as a small test model (shown by ``muvi weights list``).
 
     Returns:

@@ -33,8 +33,8 @@ def _p(text: str) -> str:
     return f"<p>{text}</p>"
 
 
-def _fmt(value: Any) -> str:
-    return html.escape(format_value(value))
+def _fmt(value: Any, kind: str = "value") -> str:
+    return html.escape(format_value(value, kind))
 
 
 def _study_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
@@ -79,8 +79,8 @@ def _participants_section(out_dir: Path, summary: dict[str, Any]) -> ReportSecti
     gender = ", ".join(f"{_fmt(n)} {html.escape(g)}" for g, n in people.get("gender", {}).items())
     text = _p(
         f"{_fmt(people.get('n'))} participants ({gender}), aged {_fmt(people.get('age_min'))} to "
-        f"{_fmt(people.get('age_max'))} (mean {_fmt(people.get('age_mean'))}, sample SD "
-        f"{_fmt(people.get('age_std'))})."
+        f"{_fmt(people.get('age_max'))} years (mean {_fmt(people.get('age_mean'), 'years')}, "
+        f"sample SD {_fmt(people.get('age_std'), 'years')})."
     )
     tables = {}
     for caption, name in (
@@ -161,15 +161,18 @@ def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
     return ReportSection("GEMS labels", html=text, tables=tables, figures=figures)
 
 
+def _pairs_table(rows: list[Any]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=["a", "b", "r", "p"])
+    for column in ("a", "b"):
+        table[column] = table[column].astype(str).str.replace("_", " ")
+    return table.rename(columns={"a": "Label A", "b": "Label B"})
+
+
 def _cooccurrence_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
     block = summary.get("label_correlations", {})
     tables = {
-        "Strongest positive pairs": pd.DataFrame(
-            block.get("top_positive", []), columns=["a", "b", "r", "p"]
-        ),
-        "Strongest negative pairs": pd.DataFrame(
-            block.get("top_negative", []), columns=["a", "b", "r", "p"]
-        ),
+        "Strongest positive pairs": _pairs_table(block.get("top_positive", [])),
+        "Strongest negative pairs": _pairs_table(block.get("top_negative", [])),
     }
     text = _p(
         "Pearson correlation between the 27 binary label columns over all annotations, "
@@ -268,6 +271,70 @@ def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
         )
     )
     return sections
+
+
+PUBLIC_RELEASE_TITLE = "MuVi public release"
+"""The report title of the published MuVi files (Chua et al. 2022)."""
+
+
+def is_public_release(folder: str | Path) -> bool:
+    """Whether a study folder holds the published MuVi annotations: its
+    ``media_data.csv`` and ``participant_data.csv`` have the sha256 listed in
+    the release manifest shipped with muvi.
+
+    Examples:
+        >>> is_public_release("/nonexistent")
+        False
+    """
+    from muvi.data.download import file_digests, release_manifest
+
+    root = Path(folder)
+    expected = {
+        f["path"]: f.get("sha256")
+        for f in release_manifest()["files"]
+        if f["path"] in ("media_data.csv", "participant_data.csv")
+    }
+    for name, digest in expected.items():
+        path = root / name
+        if not digest or not path.is_file():
+            return False
+        if file_digests(path).get("sha256") != digest:
+            return False
+    return bool(expected)
+
+
+def study_title(folder: str | Path, metadata: dict[str, Any], *, simulated: bool) -> str:
+    """The report title of a study: ``title`` (or ``name``) of its
+    ``muvi_metadata.json``; :data:`PUBLIC_RELEASE_TITLE` for the published files;
+    else "Simulated MuVi study (seed N)" or "MuVi study: <folder name>".
+
+    Args:
+        folder: the study folder.
+        metadata: the contents of its ``muvi_metadata.json`` (may be empty).
+        simulated: whether the simulator wrote it.
+
+    Returns:
+        The title.
+
+    Examples:
+        >>> study_title("/x/my_study", {"title": "Pilot 2"}, simulated=False)
+        'Pilot 2'
+        >>> study_title("/x/my_study", {}, simulated=False)
+        'MuVi study: my_study'
+        >>> study_title("/x/sim", {"seed": 7}, simulated=True)
+        'Simulated MuVi study (seed 7)'
+    """
+    for key in ("title", "name"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    if simulated:
+        seed = metadata.get("seed")
+        return "Simulated MuVi study" + (f" (seed {seed})" if seed is not None else "")
+    if is_public_release(folder):
+        return PUBLIC_RELEASE_TITLE
+    path = Path(folder)
+    return f"MuVi study: {path.resolve().name or path}"
 
 
 def analysis_sections(out_dir: str | Path, summary: dict[str, Any]) -> list[ReportSection]:

@@ -26,13 +26,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 import muvi
+from muvi.data.schema import GEMS_LABELS
 from muvi.errors import MuviError
+from muvi.report.names import column_header, model_name
 
 MAX_TABLE_ROWS = 400
 """Longer tables are cut in the report (the CSV files keep every row)."""
@@ -46,7 +49,8 @@ class ReportSection:
         title: the heading (also listed in the table of contents).
         html: trusted HTML shown first (paragraphs written by the toolkit).
         tables: caption -> table, rendered in order after ``html``.
-        figures: caption -> PNG file, embedded in order after the tables.
+        figures: caption -> PNG file, embedded in order after the tables (shown
+            at 1.5 times its printed size, with a link to the SVG written beside it).
     """
 
     title: str
@@ -60,13 +64,67 @@ class ReportSection:
         return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-") or "section"
 
 
-def format_value(value: object) -> str:
-    """How one table cell is written: integers plainly, floats with 3 decimals
-    (small non-zero values such as p-values in scientific notation), missing as ``–``.
+P_COLUMNS = frozenset({"p", "p_value", "pvalue", "p-value"})
+COUNT_COLUMNS = frozenset(
+    {"n", "count", "dof", "df", "static", "dynamic", "annotations", "selections", "groups"}
+)
+STATISTIC_COLUMNS = frozenset({"chi2", "statistic", "u", "h", "t", "ks", "residual"})
+
+
+def column_kind(name: object) -> str:
+    """How the numbers of a column are rounded, from its name.
+
+    Returns one of ``p`` (p-values: ``0.003``, ``< 0.001``), ``count``
+    (integers), ``years`` (ages and years of training: 1 decimal), ``percent``
+    (shares in %: 1 decimal), ``statistic`` (test statistics: 2 decimals) or
+    ``value`` (3 decimals, e.g. r and CCC).
+
+    Examples:
+        >>> [column_kind(c) for c in ("p", "age_mean", "item_share", "chi2", "n", "ccc")]
+        ['p', 'years', 'percent', 'statistic', 'count', 'value']
+    """
+    text = str(name).strip().lower()
+    if text in P_COLUMNS or text.endswith("_p") or text.startswith("p_") or text == "p-value":
+        return "p"
+    if text in COUNT_COLUMNS or text.startswith("n_") or text.endswith("count"):
+        return "count"
+    if text.endswith("more_than_3") or text.endswith("3_or_less"):
+        return "count"
+    if "age" in text.split("_") or "training" in text or "years" in text:
+        return "years"
+    if "share" in text or "%" in text or "percent" in text:
+        return "percent"
+    if text in STATISTIC_COLUMNS or text.startswith("chi") or "residual" in text:
+        return "statistic"
+    return "value"
+
+
+_DECIMALS = {"years": 1, "percent": 1, "statistic": 2, "value": 3}
+
+
+def format_value(value: object, kind: str = "value") -> str:
+    """How one table cell is written.
+
+    Integers plainly; p-values as ``0.003`` or ``< 0.001``; counts as integers;
+    years and percentages with 1 decimal, test statistics with 2, other numbers
+    with 3 (small non-zero values in scientific notation); missing as ``–``.
+
+    Args:
+        value: the cell.
+        kind: the column's kind (:func:`column_kind`).
+
+    Returns:
+        The text of the cell.
 
     Examples:
         >>> format_value(3.0), format_value(0.123456), format_value(2.5e-08), format_value(None)
         ('3', '0.123', '2.50e-08', '–')
+        >>> format_value(0.0031, "p"), format_value(2.5e-08, "p"), format_value(23.347, "years")
+        ('0.003', '< 0.001', '23.3')
+        >>> format_value(19.0, "years"), format_value(0.9996, "p")
+        ('19', '1.000')
+        >>> format_value(12.0, "percent"), format_value(42.25, "statistic"), format_value(4.0, "count")
+        ('12.0', '42.25', '4')
     """
     if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
         return "–"
@@ -76,6 +134,14 @@ def format_value(value: object) -> str:
         return str(int(value))
     if isinstance(value, float | np.floating):
         x = float(value)
+        if kind == "p":
+            return "< 0.001" if x < 0.001 else f"{x:.3f}"
+        if kind == "count" and abs(x) < 1e15:
+            return str(round(x))
+        if kind == "years" and x.is_integer():
+            return str(int(x))
+        if kind in ("years", "percent", "statistic"):
+            return f"{x:.{_DECIMALS[kind]}f}"
         if x.is_integer() and abs(x) < 1e12:
             return str(int(x))
         if abs(x) < 1e-3:
@@ -84,37 +150,120 @@ def format_value(value: object) -> str:
     return str(value)
 
 
+_NAME_COLUMNS = ("measure", "variable")
+"""Columns of long tables whose values name what the row's ``value`` is."""
+
+
+def _is_row_number(column: pd.Series) -> bool:
+    values = pd.to_numeric(column, errors="coerce")
+    return bool(values.notna().all()) and values.tolist() == list(range(len(column)))
+
+
 def table_html(table: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     """A DataFrame as an HTML table (escaped, formatted with :func:`format_value`).
 
-    A named or non-trivial index becomes leading columns.
+    Headers are the readable names of :func:`muvi.report.names.column_header`;
+    numbers are rounded by the kind of their column (:func:`column_kind`), or,
+    in a long table with a ``measure`` (or ``variable``) column, by the kind of
+    the row's measure. Model codes (``exp5_early_fusion``) are written as
+    :func:`muvi.report.names.model_name` names them, the code kept as the cell's tooltip. A named or non-integer
+    index becomes leading columns; row numbers (an unnamed integer index, or a
+    column ``index`` / ``Unnamed: 0`` holding 0, 1, 2, ...) are left out.
+
+    Args:
+        table: the table.
+        max_rows: rows shown at most (a note says how many there were).
+
+    Returns:
+        The HTML of the table (and of the note, when rows were cut).
     """
     frame = table
-    if not isinstance(frame.index, pd.RangeIndex) or any(n is not None for n in frame.index.names):
+    unnamed = all(n is None for n in frame.index.names)
+    if unnamed and pd.api.types.is_integer_dtype(frame.index):
+        # row numbers (also after sorting or filtering): never a column of the report
+        frame = frame.reset_index(drop=True)
+    elif not isinstance(frame.index, pd.RangeIndex) or not unnamed:
         frame = frame.reset_index()
+    drop = [
+        c
+        for c in frame.columns
+        if str(c) in ("index", "level_0") or str(c).startswith("Unnamed: ")
+        if _is_row_number(frame[c])
+    ]
+    frame = frame.drop(columns=drop)
     note = ""
     if len(frame) > max_rows:
         note = f'<p class="note">first {max_rows} of {len(frame)} rows</p>'
         frame = frame.head(max_rows)
-    head = "".join(f"<th>{html_lib.escape(str(c))}</th>" for c in frame.columns)
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    head = "".join(
+        ("<th class='num'>" if is_num else "<th>") + html_lib.escape(column_header(c)) + "</th>"
+        for c, is_num in zip(frame.columns, numeric, strict=True)
+    )
+    kinds = [column_kind(c) for c in frame.columns]
+    names = next((c for c in _NAME_COLUMNS if c in frame.columns), None)
     rows = []
-    for record in frame.itertuples(index=False):
-        cells = "".join(
-            f'<td class="num">{html_lib.escape(format_value(v))}</td>'
-            if is_num
-            else f"<td>{html_lib.escape(format_value(v))}</td>"
-            for v, is_num in zip(record, numeric, strict=True)
-        )
-        rows.append(f"<tr>{cells}</tr>")
+    for record in frame.to_dict("records"):
+        row_kind = column_kind(record[names]) if names is not None else None
+        cells = []
+        for (column, value), is_num, kind in zip(record.items(), numeric, kinds, strict=True):
+            code = ""
+            if column == names:
+                text = column_header(value)
+            else:
+                use = row_kind if (row_kind and column == "value") else kind
+                text = format_value(value, use)
+                if isinstance(value, str):
+                    text = value.replace("_", " ") if value in GEMS_LABELS else model_name(value)
+                    if text != value and value not in GEMS_LABELS:
+                        # the code of results.json stays at hand, as the cell's tooltip
+                        code = f' title="{html_lib.escape(value)}"'
+            cell = html_lib.escape(text)
+            cells.append(
+                f'<td class="num"{code}>{cell}</td>' if is_num else f"<td{code}>{cell}</td>"
+            )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
 
 
-def _embedded_png(path: Path) -> str:
+SCREEN_PX_PER_INCH = 144
+"""Figures are shown at 1.5 times their printed size (96 CSS px per inch), so a
+one-column figure (3.5 in) is 504 px wide on screen."""
+
+
+def _figure(path: Path, report_dir: Path, caption: str) -> dict[str, Any]:
+    """What the template needs of one figure: the PNG as a data URL, its width on
+    screen, and the relative link to its SVG (when written beside it)."""
     path = Path(path)
     if not path.is_file():
         raise MuviError(f"report figure {path} does not exist")
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    data = path.read_bytes()
+    width = None
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        px = int.from_bytes(data[16:20], "big")
+        dpi = _png_dpi(data) or 100.0
+        width = round(px / dpi * SCREEN_PX_PER_INCH)
+    svg = path.with_suffix(".svg")
+    link = None
+    if svg.is_file():
+        try:
+            link = svg.resolve().relative_to(report_dir.resolve()).as_posix()
+        except ValueError:
+            link = svg.resolve().as_uri()
+    return {
+        "caption": caption,
+        "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+        "width": width,
+        "svg": link,
+    }
+
+
+def _png_dpi(data: bytes) -> float | None:
+    """The resolution in a PNG's pHYs chunk (pixels per metre -> dpi), if any."""
+    at = data.find(b"pHYs")
+    if at < 0 or len(data) < at + 13 or data[at + 12] != 1:
+        return None
+    return int.from_bytes(data[at + 4 : at + 8], "big") * 0.0254
 
 
 def write_report(
@@ -145,13 +294,14 @@ def write_report(
         lstrip_blocks=True,
     )
     template = env.get_template("report.html")
+    report_dir = Path(path).parent
     rendered = [
         {
             "title": s.title,
             "anchor": s.anchor,
             "html": s.html,
             "tables": [(caption, table_html(t)) for caption, t in s.tables.items()],
-            "figures": [(caption, _embedded_png(p)) for caption, p in s.figures.items()],
+            "figures": [_figure(p, report_dir, caption) for caption, p in s.figures.items()],
         }
         for s in sections
     ]
