@@ -300,9 +300,7 @@ def split_half_reliability(
     return pd.DataFrame(rows)
 
 
-def item_effect_test(
-    static: pd.DataFrame, config: ReliabilityConfig | None = None
-) -> pd.DataFrame:
+def item_effect_test(static: pd.DataFrame, config: ReliabilityConfig | None = None) -> pd.DataFrame:
     """Permutation test of the item effect on every target, per condition.
 
     The statistic is the between-item sum of squares of the 0/1 ticks,
@@ -391,7 +389,7 @@ def between_condition_agreement(
     for a, b in MODALITY_PAIRS:
         if a not in present or b not in present:
             continue
-        both = shares.loc[a][names].join(shares.loc[b][names], how="inner", rsuffix="_b")
+        both = shares.loc[a][names].join(shares.loc[b][names].add_suffix("_b"), how="inner")
         n = len(both)
         for name in names:
             x, y = both[name].to_numpy(), both[f"{name}_b"].to_numpy()
