@@ -425,7 +425,7 @@ def personalised_summary(gains: pd.DataFrame, importance: pd.DataFrame) -> dict[
             "targets_helped": sorted(part.loc[part["p_value"] < 0.05, "target"]),
             "mean_gain": float(part["gain"].mean()),
             "largest_gain": {
-                "target": str(part.loc[part["gain"].idxmax(), "target"]),
+                "target": str(part["target"].iloc[int(np.argmax(part["gain"].to_numpy()))]),
                 "gain": float(part["gain"].max()),
             },
         }

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,9 @@ from muvi.analysis.outputs import (
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import ANALYSIS_SAMPLES, DIMENSIONS, MODALITIES
 from muvi.errors import DataError
+
+if TYPE_CHECKING:
+    from muvi.analysis.beyond import BeyondConfig
 
 Step = Callable[[str], None]
 
@@ -241,6 +244,7 @@ def analyze_dataset(
     *,
     figures: bool = True,
     step: Step | None = None,
+    beyond: BeyondConfig | None = None,
 ) -> dict[str, Any]:
     """Run every analysis on a loaded study and write the results.
 
@@ -253,6 +257,8 @@ def analyze_dataset(
         figures: draw the figures (False is faster: tables, summary and a
             report without figures).
         step: called with the name of each stage as it starts (for progress).
+        beyond: run the analyses beyond the paper (:mod:`muvi.analysis.beyond`,
+            summary block ``beyond``) with these settings; None skips them.
 
     Returns:
         The summary (also written as ``summary.json``).
@@ -277,14 +283,25 @@ def analyze_dataset(
     summary = _static_analyses(data, excluded, out, tell, figures)
     if data.dynamic is not None and len(data.dynamic):
         summary["dynamic"] = _dynamic_analyses(data, out, tell, figures)
+    if beyond is not None:
+        from muvi.analysis.beyond import beyond_dynamic, beyond_static
+
+        summary["beyond"] = beyond_static(data, out, tell, figures, beyond)
+        if data.dynamic is not None and len(data.dynamic):
+            summary["beyond"].update(beyond_dynamic(data, out, tell, figures, beyond))
     summary = _json_ready(summary)
     tell("summary and report")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     title = "MuVi analysis of " + (dataset.root.name or str(dataset.root))
+    sections = analysis_sections(out, summary)
+    if beyond is not None:
+        from muvi.report.beyond_sections import beyond_sections
+
+        sections += beyond_sections(out, summary, simulated=dataset.simulated)
     write_report(
         out / REPORT_FILE,
         title,
-        analysis_sections(out, summary),
+        sections,
         simulated=dataset.simulated,
         notes=_notes(data, excluded),
     )
@@ -298,7 +315,12 @@ DYNAMIC_STAGES = 4
 
 
 def run_analysis(
-    data_dir: str | Path, out_dir: str | Path, *, progress: bool = True, figures: bool = True
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    figures: bool = True,
+    beyond: BeyondConfig | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures, summary and report.
 
@@ -308,6 +330,8 @@ def run_analysis(
         out_dir: where to write (see :mod:`muvi.analysis.outputs`).
         progress: show a progress bar on the terminal (stderr).
         figures: draw the figures (see :func:`analyze_dataset`).
+        beyond: also run the analyses beyond the paper (see :func:`analyze_dataset`);
+            the item features are then loaded too.
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -317,8 +341,11 @@ def run_analysis(
     """
     from muvi.data.loaders import load_dataset
 
+    features = beyond is not None
     if not progress:
-        return analyze_dataset(load_dataset(data_dir, features=False), out_dir, figures=figures)
+        return analyze_dataset(
+            load_dataset(data_dir, features=features), out_dir, figures=figures, beyond=beyond
+        )
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -331,13 +358,17 @@ def run_analysis(
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
-        dataset = load_dataset(data_dir, features=False)
+        dataset = load_dataset(data_dir, features=features)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
+        if beyond is not None:
+            from muvi.analysis.beyond import DYNAMIC_STEPS, STATIC_STEPS
+
+            total += STATIC_STEPS + (DYNAMIC_STEPS if dataset.dynamic is not None else 0)
         bar.update(task, total=total, advance=1)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        summary = analyze_dataset(dataset, out_dir, figures=figures, step=step)
+        summary = analyze_dataset(dataset, out_dir, figures=figures, step=step, beyond=beyond)
         bar.update(task, description="done", completed=total)
     return summary

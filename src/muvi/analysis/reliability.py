@@ -272,13 +272,15 @@ def split_half_reliability(
         values = targets.loc[mask].to_numpy(dtype=float)
         n_items = int(items.max()) + 1
         halves = _random_halves(rng, len(people), cfg.n_splits)
-        corrected = spearman_brown(_split_half_r(items, annotators, values, halves))
+        corrected = np.asarray(spearman_brown(_split_half_r(items, annotators, values, halves)))
         boot_halves = _random_halves(rng, len(people), cfg.n_bootstrap)
         picks = rng.integers(0, n_items, size=(cfg.n_bootstrap, n_items))
         weights = np.zeros((n_items, cfg.n_bootstrap))
         for b in range(cfg.n_bootstrap):
             weights[:, b] = np.bincount(picks[b], minlength=n_items)
-        boot = spearman_brown(_split_half_r(items, annotators, values, boot_halves, weights))
+        boot = np.asarray(
+            spearman_brown(_split_half_r(items, annotators, values, boot_halves, weights))
+        )
         raw = _split_half_r(items, annotators, values, halves)
         for t, name in enumerate(names):
             col = boot[:, t]

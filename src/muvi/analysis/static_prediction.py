@@ -367,7 +367,7 @@ def static_prediction(
     parts = []
     for set_name, features in feature_sets.items():
         for modality in [m for m in MODALITIES if m in shares.index.get_level_values(0)]:
-            per_item = shares.loc[modality][list(cfg.targets)]
+            per_item = pd.DataFrame(shares.xs(modality, level="modality")[list(cfg.targets)])
             table = predict_item_shares(features, per_item, cfg)
             table.insert(0, "modality", modality)
             table.insert(0, "features", set_name)
@@ -407,7 +407,7 @@ def static_prediction_summary(table: pd.DataFrame) -> dict[str, Any]:
     and the best R^2 with its CI."""
     out: dict[str, Any] = {}
     for (features, modality), part in table.groupby(["features", "modality"], sort=False):
-        best = part.loc[part["r2"].idxmax()]
+        best = part.iloc[int(np.argmax(part["r2"].to_numpy()))]
         out.setdefault(str(features), {})[str(modality)] = {
             "significant": sorted(part.loc[part["p_value"] < 0.05, "target"]),
             "best_target": str(best["target"]),

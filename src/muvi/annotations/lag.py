@@ -31,6 +31,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import pandas as pd
 
 from muvi.annotations._tables import ANNOTATION_KEYS, check_dynamic, item_matrices
 from muvi.annotations.ewe import ewe_batch
+from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES, SAMPLE_PERIOD_S
 from muvi.errors import DataError
 
@@ -313,8 +315,8 @@ def lag_distribution(lags: pd.DataFrame) -> pd.DataFrame:
         column = f"lag_{source}_s"
         for modality in [m for m in MODALITIES if (lags["modality"] == m).any()]:
             for dim in (*DIMENSIONS, BOTH):
-                v = lags.loc[(lags["modality"] == modality) & (lags["dimension"] == dim), column]
-                v = v.to_numpy(dtype=float)
+                mask = (lags["modality"] == modality) & (lags["dimension"] == dim)
+                v = lags.loc[mask, column].to_numpy(dtype=float)
                 v = v[np.isfinite(v)]
                 if not v.size:
                     continue
@@ -412,3 +414,38 @@ def lag_summary(distribution: pd.DataFrame) -> dict[str, object]:
             "q75_s": float(row["q75_s"]),
         }
     return out
+
+
+def lag_compensated_dataset(
+    dataset: MuviDataset, source: str = "others", config: LagConfig | None = None
+) -> tuple[MuviDataset, pd.DataFrame]:
+    """A copy of a study whose dynamic ratings are shifted earlier by each annotation's lag.
+
+    The lags are estimated on the analysis window of the quality-filtered
+    ratings (:func:`estimate_lags`, joint lag of both dimensions) and applied
+    to the study's full series; annotations the filter leaves out, or without
+    an estimate, are left as they are. ``muvi evaluate --lag-compensation``
+    uses it to give the models lag-compensated targets.
+
+    Args:
+        dataset: a study with dynamic ratings.
+        source: ``others`` or ``features`` (see :func:`lag_compensate`).
+        config: the lag range and settings.
+
+    Returns:
+        ``(compensated study, lags table)``.
+
+    Raises:
+        DataError: the study has no dynamic ratings.
+    """
+    from muvi.annotations.quality import quality_filter
+
+    if dataset.dynamic is None:
+        raise DataError("lag compensation needs dynamic ratings (av_data.csv)", file=dataset.root)
+    if source not in LAG_SOURCES:
+        raise DataError(f"unknown lag source {source!r} (expected one of {', '.join(LAG_SOURCES)})")
+    filtered, _ = quality_filter(dataset)
+    assert filtered.dynamic is not None
+    lags = estimate_lags(filtered.dynamic, dataset.audio_features, dataset.visual_features, config)
+    shifted = lag_compensate(dataset.dynamic, lags, source)
+    return dataclasses.replace(dataset, dynamic=shifted), lags
