@@ -35,6 +35,9 @@ LAG_COMPENSATION_CHOICES = ("none", "others", "features")
 """``--lag-compensation``: none, or shift each annotation by its lag against the others
 (aligns the annotators) or against the features (aligns ratings with the media)."""
 
+MIN_PERSONALISED = 10
+"""Fewest annotators and items for the personalised models' cross-validation."""
+
 STATIC_STEPS = 3
 """Progress stages of :func:`beyond_static`."""
 DYNAMIC_STEPS = 2
@@ -145,7 +148,7 @@ def _feature_sets(data: MuviDataset, n_samples: int) -> dict[str, pd.DataFrame]:
     if data.visual_features is not None:
         sets["visual"] = static_prediction.item_feature_summaries(data.visual_features, n_samples)
     if "audio" in sets and "visual" in sets:
-        both = sets["audio"].join(sets["visual"], how="inner", rsuffix="_visual")
+        both = sets["audio"].join(sets["visual"].add_suffix("_visual"), how="inner")
         sets["audio+visual"] = both
     return sets
 
@@ -154,6 +157,13 @@ def beyond_static(
     data: MuviDataset, out: Path, step: Step, figures: bool, config: BeyondConfig
 ) -> dict[str, Any]:
     """Parts 0, 1 and 2 on a quality-filtered study; returns their summary block."""
+    with static_prediction.one_blas_thread():
+        return _beyond_static(data, out, step, figures, config)
+
+
+def _beyond_static(
+    data: MuviDataset, out: Path, step: Step, figures: bool, config: BeyondConfig
+) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     step("item reliability of the labels")
     rel = reliability.split_half_reliability(data.static, config.reliability)
@@ -168,8 +178,12 @@ def beyond_static(
 
     step("static emotion from the features")
     sets = _feature_sets(data, config.prediction.n_samples)
-    if sets:
-        table = static_prediction.static_prediction(data.static, sets, config.prediction)
+    table = (
+        static_prediction.static_prediction(data.static, sets, config.prediction)
+        if sets
+        else pd.DataFrame()
+    )
+    if len(table):
         _write(table, table_path(out, "static_prediction"))
         if figures:
             for name in sets:
@@ -180,7 +194,11 @@ def beyond_static(
         summary["static_prediction"] = None
 
     step("personalised perception")
-    if "audio" in sets and config.run_personalised:
+    enough = (
+        data.static["participant_id"].nunique() >= MIN_PERSONALISED
+        and data.static["media_id"].nunique() >= MIN_PERSONALISED
+    )
+    if "audio" in sets and config.run_personalised and enough:
         items = sets["audio+visual"] if "audio+visual" in sets else sets["audio"]
         gains, fields = personalised.personalised_perception(
             data.static, data.participants, items, config.personalised
@@ -199,6 +217,13 @@ def beyond_dynamic(
     data: MuviDataset, out: Path, step: Step, figures: bool, config: BeyondConfig
 ) -> dict[str, Any]:
     """Parts 3 and 4 on a quality-filtered study with dynamic ratings."""
+    with static_prediction.one_blas_thread():
+        return _beyond_dynamic(data, out, step, figures, config)
+
+
+def _beyond_dynamic(
+    data: MuviDataset, out: Path, step: Step, figures: bool, config: BeyondConfig
+) -> dict[str, Any]:
     from muvi.annotations import agreement, agreement_summary, gold_standard
     from muvi.annotations import lag as lag_mod
 

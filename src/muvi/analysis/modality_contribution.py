@@ -229,7 +229,7 @@ def contribution_distribution(
     rng = np.random.default_rng(cfg.seed + 1)
     tail = (1.0 - cfg.confidence) / 2.0
     rows = []
-    for dim in DIMENSIONS:
+    for dim in DIMENSIONS if len(table) else ():
         part = table[table["dimension"] == dim]
         shares = part["music_share"].to_numpy(dtype=float)
         shares = shares[np.isfinite(shares)]
@@ -268,11 +268,13 @@ def incongruent_items(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         "share_ci_low",
         "share_ci_high",
     ]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
     parts = [
         table[table["dimension"] == dim].nsmallest(n, "r_music_visual")[columns]
         for dim in DIMENSIONS
     ]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
 
 
 def contribution_summary(distribution: pd.DataFrame, incongruent: pd.DataFrame) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from muvi.analysis.reliability import annotation_targets, target_level
+from muvi.analysis.reliability import annotation_targets, benjamini_hochberg, target_level
 from muvi.analysis.static_prediction import one_blas_thread, thin_svd
 from muvi.data.schema import GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
@@ -376,7 +376,8 @@ def personalised_perception(
         ``auc_full``. ``importance``: one row per target and profile field
         (CV over annotators): ``loss_increase`` when the field is dropped from
         the full model (> 0: the field helps), its CI and p-value (empty when
-        ``config.importance`` is False).
+        ``config.importance`` is False). Both carry ``q_value`` (Benjamini-Hochberg
+        within the table).
     """
     with one_blas_thread():
         return _personalised_perception(static, participants, summaries, config)
@@ -413,16 +414,23 @@ def _personalised_perception(
                         "p_value": r["p_value"],
                     }
                 )
-    return pd.DataFrame(rows), pd.DataFrame(importance_rows)
+    gains = pd.DataFrame(rows)
+    gains["q_value"] = benjamini_hochberg(gains["p_value"])
+    columns = ["target", "level", "field", "loss_increase", "ci_low", "ci_high", "p_value"]
+    importance = pd.DataFrame(importance_rows, columns=columns)
+    importance["q_value"] = benjamini_hochberg(importance["p_value"].to_numpy())
+    return gains, importance
 
 
 def personalised_summary(gains: pd.DataFrame, importance: pd.DataFrame) -> dict[str, Any]:
     """Per CV scheme, the targets the profile helps (p < 0.05) and the mean gain; per
-    target, the fields whose removal hurts (p < 0.05)."""
+    target, the fields whose removal hurts (Benjamini-Hochberg q < 0.05 over all fields
+    and targets)."""
     out: dict[str, Any] = {}
     for scheme, part in gains.groupby("cv", sort=False):
         out[str(scheme)] = {
             "targets_helped": sorted(part.loc[part["p_value"] < 0.05, "target"]),
+            "targets_helped_fdr": sorted(part.loc[part["q_value"] < 0.05, "target"]),
             "mean_gain": float(part["gain"].mean()),
             "largest_gain": {
                 "target": str(part["target"].iloc[int(np.argmax(part["gain"].to_numpy()))]),
@@ -430,7 +438,7 @@ def personalised_summary(gains: pd.DataFrame, importance: pd.DataFrame) -> dict[
             },
         }
     if len(importance):
-        helpful = importance[importance["p_value"] < 0.05]
+        helpful = importance[importance["q_value"] < 0.05]
         out["fields_that_matter"] = {
             str(t): sorted(part["field"]) for t, part in helpful.groupby("target", sort=False)
         }

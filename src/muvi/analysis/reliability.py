@@ -87,6 +87,24 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
         return factor * r / (1.0 + (factor - 1.0) * r)
 
 
+def benjamini_hochberg(p_values: np.ndarray | pd.Series) -> np.ndarray:
+    """Benjamini-Hochberg q-values (false discovery rate) of a family of p-values.
+
+    Examples:
+        >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])).round(3).tolist()
+        [0.04, 0.053, 0.053, 0.5]
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.size == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty_like(p)
+    out[order] = np.clip(q, 0.0, 1.0)
+    return out
+
+
 def annotation_targets(static: pd.DataFrame, *, familiarity: bool = True) -> pd.DataFrame:
     """One 0/1 column per target for every annotation (same index as ``static``).
 
@@ -236,6 +254,11 @@ def _split_half_r(
     return np.where(distinct >= 3, r, np.nan)
 
 
+def _finite_mean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else math.nan
+
+
 def _random_halves(rng: np.random.Generator, n_annotators: int, n_splits: int) -> np.ndarray:
     order = np.argsort(rng.random((n_splits, n_annotators)), axis=1)
     halves = np.zeros((n_splits, n_annotators), dtype=bool)
@@ -292,8 +315,8 @@ def split_half_reliability(
                     "level": target_level(name),
                     "n_items": n_items,
                     "n_annotators": len(people),
-                    "split_half_r": float(np.nanmean(raw[:, t])),
-                    "reliability": float(np.nanmean(corrected[:, t])),
+                    "split_half_r": _finite_mean(raw[:, t]),
+                    "reliability": _finite_mean(corrected[:, t]),
                     "ci_low": float(np.quantile(col, tail)) if col.size else math.nan,
                     "ci_high": float(np.quantile(col, 1 - tail)) if col.size else math.nan,
                     "mean_share": float(values[:, t].mean()),
@@ -318,7 +341,8 @@ def item_effect_test(static: pd.DataFrame, config: ReliabilityConfig | None = No
         One row per condition and target: ``modality``, ``target``, ``level``,
         ``statistic``, ``null_mean``, ``excess`` (``1 - null_mean/statistic``:
         the share of the between-item spread beyond chance), ``p_value``
-        (``(1 + #null >= observed) / (1 + n_permutations)``), ``n_permutations``.
+        (``(1 + #null >= observed) / (1 + n_permutations)``), ``n_permutations``,
+        ``q_value`` (Benjamini-Hochberg over every row).
     """
     cfg = config or ReliabilityConfig()
     rng = np.random.default_rng(cfg.seed + 1)
@@ -348,7 +372,9 @@ def item_effect_test(static: pd.DataFrame, config: ReliabilityConfig | None = No
                     "n_permutations": cfg.n_permutations,
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["q_value"] = benjamini_hochberg(table["p_value"]) if len(table) else []
+    return table
 
 
 def between_item_ss(items: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -433,6 +459,7 @@ def reliability_summary(
         out[str(modality)] = {
             "median_category_reliability": float(cats["reliability"].median()),
             "categories_with_item_effect": sorted(eff.loc[eff["p_value"] < 0.05, "target"]),
+            "categories_with_item_effect_fdr": sorted(eff.loc[eff["q_value"] < 0.05, "target"]),
             "familiarity_reliability": (
                 float(fam["reliability"].iloc[0]) if len(fam) else math.nan
             ),

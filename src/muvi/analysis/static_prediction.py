@@ -38,11 +38,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from muvi.analysis.reliability import annotation_targets, item_shares, target_level
+from muvi.analysis.reliability import (
+    annotation_targets,
+    benjamini_hochberg,
+    item_shares,
+    target_level,
+)
 from muvi.data.schema import ANALYSIS_SAMPLES, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
 
-DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-1, 6, 29))
+DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-1, 6, 15))
 """Ridge penalties tried by the inner leave-one-out (on standardised features)."""
 
 TARGETS: tuple[str, ...] = (*GEMS_CATEGORIES, *GEMS_SUPERFACTORS)
@@ -360,7 +365,8 @@ def static_prediction(
         config: see :class:`StaticPredictionConfig`.
 
     Returns:
-        :func:`predict_item_shares` rows with ``features`` and ``modality`` first.
+        :func:`predict_item_shares` rows with ``features`` and ``modality`` first
+        and a ``q_value`` (Benjamini-Hochberg over every row of the table).
     """
     cfg = config or StaticPredictionConfig()
     shares = item_shares(static, annotation_targets(static, familiarity=False))
@@ -368,11 +374,17 @@ def static_prediction(
     for set_name, features in feature_sets.items():
         for modality in [m for m in MODALITIES if m in shares.index.get_level_values(0)]:
             per_item = pd.DataFrame(shares.xs(modality, level="modality")[list(cfg.targets)])
+            if per_item.index.isin(features.index).sum() < max(4, cfg.outer_folds):
+                continue  # too few items to cross-validate
             table = predict_item_shares(features, per_item, cfg)
             table.insert(0, "modality", modality)
             table.insert(0, "features", set_name)
             parts.append(table)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    table["q_value"] = benjamini_hochberg(table["p_value"])
+    return table
 
 
 def static_prediction_figure(table: pd.DataFrame, features: str, path: str | Path) -> Path:
@@ -410,6 +422,7 @@ def static_prediction_summary(table: pd.DataFrame) -> dict[str, Any]:
         best = part.iloc[int(np.argmax(part["r2"].to_numpy()))]
         out.setdefault(str(features), {})[str(modality)] = {
             "significant": sorted(part.loc[part["p_value"] < 0.05, "target"]),
+            "significant_fdr": sorted(part.loc[part["q_value"] < 0.05, "target"]),
             "best_target": str(best["target"]),
             "best_r2": float(best["r2"]),
             "best_r2_ci": [float(best["r2_ci_low"]), float(best["r2_ci_high"])],

@@ -221,19 +221,39 @@ def estimate_lags(
         others; NaN with fewer than ``min_others`` others), ``r_others``,
         ``lag_features_s`` (behind the media; NaN without features), ``r2_features``.
     """
-    cfg = config or LagConfig()
+    from threadpoolctl import threadpool_limits
+
+    # many tiny least-squares fits: BLAS threads only contend (see static_prediction)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate_lags(dynamic, audio_features, visual_features, config or LagConfig())
+
+
+def _estimate_lags(
+    dynamic: pd.DataFrame,
+    audio_features: pd.DataFrame | None,
+    visual_features: pd.DataFrame | None,
+    cfg: LagConfig,
+) -> pd.DataFrame:
     check_dynamic(dynamic, DIMENSIONS)
     max_lag = int(round(cfg.max_lag_s / SAMPLE_PERIOD_S))
     min_lag = int(round(cfg.min_relative_lag_s / SAMPLE_PERIOD_S))
     parts = []
     for media_id, modality, people, samples, values in item_matrices(dynamic, DIMENSIONS):
         n = len(people)
-        if len(samples) < 3 * max_lag:
-            raise DataError(
-                f"the {modality} annotations have {len(samples)} common samples, too few "
-                f"for lags up to {cfg.max_lag_s} s",
-                item=media_id,
-            )
+        if len(samples) < 3 * max_lag:  # too short to search the lag range: no estimate
+            for dim in (*DIMENSIONS, BOTH):
+                parts.append(
+                    pd.DataFrame(
+                        {"participant_id": people, "media_id": media_id, "modality": modality}
+                    ).assign(
+                        dimension=dim,
+                        lag_others_s=np.nan,
+                        r_others=np.nan,
+                        lag_features_s=np.nan,
+                        r2_features=np.nan,
+                    )
+                )
+            continue
         components = None
         sources = _modality_features(modality, audio_features, visual_features)
         if sources:

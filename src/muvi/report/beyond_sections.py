@@ -20,7 +20,12 @@ from muvi.report.html import ReportSection, format_value
 
 def _read(out_dir: Path, name: str) -> pd.DataFrame | None:
     path = table_path(out_dir, name)
-    return pd.read_csv(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
 
 
 def _figures(out_dir: Path, names: dict[str, str]) -> dict[str, Path]:
@@ -64,7 +69,9 @@ def _reliability_section(out: Path, block: dict[str, Any], simulated: bool) -> R
         lines.append(
             f"<li>{html.escape(modality)}: median reliability of the 9 categories "
             f"{_f(info.get('median_category_reliability'))}; categories with an item effect "
-            f"(p &lt; 0.05): {_names(info.get('categories_with_item_effect', []))}; familiarity "
+            f"(p &lt; 0.05): {_names(info.get('categories_with_item_effect', []))}, after "
+            "Benjamini-Hochberg (q &lt; 0.05): "
+            f"{_names(info.get('categories_with_item_effect_fdr', []))}; familiarity "
             f"{_f(info.get('familiarity_reliability'))} (CI {_f(ci[0])} to {_f(ci[1])}).</li>"
         )
     between = block.get("between_conditions_median_category_r", {})
@@ -108,7 +115,8 @@ def _prediction_section(out: Path, block: dict[str, Any] | None) -> ReportSectio
             text += _p(
                 f"From {html.escape(features)} features, predicted above chance (p &lt; 0.05): "
                 + "; ".join(
-                    f"{html.escape(m)}: {_names(v['significant'])} (best R&sup2; "
+                    f"{html.escape(m)}: {_names(v['significant'])} (q &lt; 0.05: "
+                    f"{_names(v.get('significant_fdr', []))}; best R&sup2; "
                     f"{_f(v['best_r2'])}, {html.escape(v['best_target'])})"
                     for m, v in per.items()
                 )
@@ -155,12 +163,14 @@ def _personalised_section(out: Path, block: dict[str, Any] | None) -> ReportSect
             if info:
                 text += _p(
                     f"CV over {scheme}: mean gain {_f(info['mean_gain'])}; the profile helps "
-                    f"(p &lt; 0.05) for {_names(info['targets_helped'])}."
+                    f"(p &lt; 0.05) for {_names(info['targets_helped'])}; after "
+                    f"Benjamini-Hochberg (q &lt; 0.05) for "
+                    f"{_names(info.get('targets_helped_fdr', []))}."
                 )
         fields = block.get("fields_that_matter", {})
         if fields:
             text += _p(
-                "Fields whose removal hurts (p &lt; 0.05): "
+                "Fields whose removal hurts (Benjamini-Hochberg q &lt; 0.05): "
                 + "; ".join(f"{html.escape(t)}: {_names(f)}" for t, f in fields.items())
                 + "."
             )
