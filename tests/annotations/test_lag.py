@@ -115,3 +115,30 @@ def test_lags_are_bounded_and_compensation_raises_agreement(simulated) -> None:
         assert after[dim].mean() > before[dim].mean()
     table = lag_mod.lag_distribution(lags)
     assert set(table["dimension"]) == {"valence", "arousal", "both"}
+
+
+def test_lag_compensated_dataset_shifts_only_what_was_estimated(small_study) -> None:
+    dataset = load_dataset(small_study)
+    compensated, lags = lag_mod.lag_compensated_dataset(dataset, "features")
+    before, after = dataset.dynamic, compensated.dynamic
+    assert before is not None and after is not None
+    assert len(after) == len(before) and (after.index == before.index).all()
+    joint = lags[lags["dimension"] == "both"].dropna(subset=["lag_features_s"])
+    moved = joint[joint["lag_features_s"] > 0.1].iloc[0]
+    keys = ["participant_id", "media_id", "modality"]
+    mask = (before[keys] == moved[keys].to_numpy()).all(axis=1).to_numpy()
+    series = before.loc[mask].sort_values("sample")
+    t = series["sample"].to_numpy(dtype=float)
+    expected = np.interp(t + moved["lag_features_s"] / 0.5, t, series["valence"].to_numpy())
+    got = after.loc[series.index, "valence"].to_numpy()
+    assert got == pytest.approx(expected)
+    # annotations the quality filter left out (constant cursors) are not touched
+    constant = pd.DataFrame(dataset.metadata["annotations"]["constant"])
+    assert len(constant) > 0
+    for row in constant.head(2).itertuples():
+        same = (
+            (before["participant_id"] == row.participant_id)
+            & (before["media_id"] == row.media_id)
+            & (before["modality"] == row.modality)
+        )
+        assert (before.loc[same, "valence"] == after.loc[same, "valence"]).all()
