@@ -376,8 +376,8 @@ def personalised_perception(
         ``auc_full``. ``importance``: one row per target and profile field
         (CV over annotators): ``loss_increase`` when the field is dropped from
         the full model (> 0: the field helps), its CI and p-value (empty when
-        ``config.importance`` is False). Both carry ``q_value`` (Benjamini-Hochberg
-        within the table).
+        ``config.importance`` is False). Both carry ``q_value`` (Benjamini-Hochberg:
+        over every row of ``gains``; over the targets of each field in ``importance``).
     """
     with one_blas_thread():
         return _personalised_perception(static, participants, summaries, config)
@@ -418,14 +418,18 @@ def _personalised_perception(
     gains["q_value"] = benjamini_hochberg(gains["p_value"])
     columns = ["target", "level", "field", "loss_increase", "ci_low", "ci_high", "p_value"]
     importance = pd.DataFrame(importance_rows, columns=columns)
-    importance["q_value"] = benjamini_hochberg(importance["p_value"].to_numpy())
+    importance["q_value"] = np.nan
+    for _, rows_of_field in importance.groupby("field", sort=False):
+        importance.loc[rows_of_field.index, "q_value"] = benjamini_hochberg(
+            rows_of_field["p_value"].to_numpy()
+        )
     return gains, importance
 
 
 def personalised_summary(gains: pd.DataFrame, importance: pd.DataFrame) -> dict[str, Any]:
     """Per CV scheme, the targets the profile helps (p < 0.05) and the mean gain; per
-    target, the fields whose removal hurts (Benjamini-Hochberg q < 0.05 over all fields
-    and targets)."""
+    target, the fields whose removal hurts (Benjamini-Hochberg q < 0.05 over the
+    targets of the field)."""
     out: dict[str, Any] = {}
     for scheme, part in gains.groupby("cv", sort=False):
         out[str(scheme)] = {

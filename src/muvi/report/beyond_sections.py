@@ -170,7 +170,8 @@ def _personalised_section(out: Path, block: dict[str, Any] | None) -> ReportSect
         fields = block.get("fields_that_matter", {})
         if fields:
             text += _p(
-                "Fields whose removal hurts (Benjamini-Hochberg q &lt; 0.05): "
+                "Fields whose removal hurts (Benjamini-Hochberg q &lt; 0.05 over the field's "
+                "targets): "
                 + "; ".join(f"{html.escape(t)}: {_names(f)}" for t, f in fields.items())
                 + "."
             )
