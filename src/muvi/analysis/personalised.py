@@ -173,7 +173,10 @@ def _item_components(
     scale = np.where(scale > 0, scale, 1.0)
     _, _, vt = thin_svd((train - mean) / scale)
     k = min(n_components, vt.shape[0])
-    scores = ((summaries.to_numpy(dtype=float) - mean) / scale) @ vt[:k].T
+    # clipped to the training items' range, so that a feature nearly constant over them
+    # cannot give a held-out item an enormous standardised value
+    values = np.clip(summaries.to_numpy(dtype=float), train.min(axis=0), train.max(axis=0))
+    scores = ((values - mean) / scale) @ vt[:k].T
     return pd.DataFrame(scores, index=summaries.index, columns=[f"pc{i}" for i in range(k)])
 
 

@@ -141,7 +141,7 @@ class RidgeLooCV:
     by exact leave-one-out over the rows it is fitted on.
 
     Features are standardised with the fitted rows' mean and std (constant
-    features become 0) and the targets centred; the leave-one-out residual of
+    features become 0; new rows are clipped to the fitted range) and the targets centred; the leave-one-out residual of
     ridge is ``e_i / (1 - H_ii)`` with ``H = 1/n + U diag(s^2/(s^2+alpha)) U'``.
 
     Args:
@@ -160,6 +160,7 @@ class RidgeLooCV:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         n = x.shape[0]
+        self.low_, self.high_ = x.min(axis=0), x.max(axis=0)
         self.mean_ = x.mean(axis=0)
         scale = x.std(axis=0)
         self.scale_ = np.where(scale > 0, scale, 1.0)
@@ -182,8 +183,14 @@ class RidgeLooCV:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predictions ``(n, k)`` for new rows ``x`` ``(n, p)``."""
-        xs = (np.asarray(x, dtype=float) - self.mean_) / self.scale_
+        """Predictions ``(n, k)`` for new rows ``x`` ``(n, p)``.
+
+        Features are clipped to the range seen in fitting first: a feature
+        (nearly) constant over the training items would otherwise give a new
+        item an enormous standardised value.
+        """
+        clipped = np.clip(np.asarray(x, dtype=float), self.low_, self.high_)
+        xs = (clipped - self.mean_) / self.scale_
         return (xs @ self.v_) @ self.coef_scale_ + self.y_mean_
 
 
