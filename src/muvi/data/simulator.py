@@ -612,7 +612,8 @@ Everything here was made by `muvi.data.simulator` (muvi {__version__}, seed {see
 {n_items} items, {n_participants} participants). No real person rated anything, no
 video exists behind these ids, and no result computed from these files may be
 reported as a result of the MuVi study. `muvi_metadata.json` carries
-`"simulated": true`, the seed and the full configuration.
+`"simulated": true`, the seed, the full configuration and, under `annotators`,
+every annotation's true reaction lag and smoothing time constant (s).
 
 The files use exactly the published formats of the MuVi release, so every
 loader, analysis and model of the toolkit runs on them unchanged:

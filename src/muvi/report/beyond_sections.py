@@ -155,7 +155,9 @@ def _personalised_section(out: Path, block: dict[str, Any] | None) -> ReportSect
         "out-of-fold log-loss without the profile minus with it (nats per annotation); CI: "
         "bootstrap over the held-out annotators or items; p: one-sided sign-flip test over "
         "them. Field importance: the loss increase when one field is dropped (CV over "
-        "annotators)."
+        "annotators). With CV over items the same annotators are in training, so the "
+        "profile can stand for the annotator (their own ticking habits); CV over annotators "
+        "asks whether profile effects carry over to new people."
     )
     if block:
         for scheme in ("annotators", "items"):
