@@ -114,3 +114,39 @@ def test_cli_asks_for_at_least_200_permutations(small_study, tmp_path, capsys):
         )
     assert exit_.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
+    small_study, tmp_path, monkeypatch
+):
+    """The wiring of ``muvi evaluate --lag-compensation``: the protocol receives a study
+    whose gold standard (the models' targets) is made from the lag-shifted ratings."""
+    import muvi.models.protocol as protocol
+    from muvi.annotations import gold_standard, quality_filter
+    from muvi.annotations.lag import lag_compensated_dataset
+    from muvi.cli import _evaluate_lag_compensated
+
+    seen = {}
+
+    def fake_run(study, config, on_fit):
+        seen["study"] = study
+        return "results"
+
+    monkeypatch.setattr(protocol, "run_evaluation", fake_run)
+    monkeypatch.setattr(protocol, "write_results", lambda results, out: {})
+    monkeypatch.setattr(protocol, "write_figures", lambda *args: [])
+    results, paths = _evaluate_lag_compensated(
+        small_study, tmp_path, None, [], lambda what: None, "others"
+    )
+    assert results == "results" and paths["rater_lags"].is_file()
+    shifted, _ = lag_compensated_dataset(load_dataset(small_study), "others")
+    expected = gold_standard(quality_filter(shifted)[0].dynamic)
+    plain = gold_standard(quality_filter(load_dataset(small_study))[0].dynamic)
+    got = seen["study"].gold
+    key = ["media_id", "modality", "sample"]
+    merged = got.merge(expected, on=key, suffixes=("", "_expected")).merge(
+        plain, on=key, suffixes=("", "_plain")
+    )
+    assert len(merged) == len(got) == len(expected)
+    assert merged["arousal"].to_numpy() == pytest.approx(merged["arousal_expected"].to_numpy())
+    assert not (merged["arousal"] - merged["arousal_plain"]).abs().lt(1e-9).all()
