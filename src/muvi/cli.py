@@ -174,12 +174,33 @@ def analyze(
         help="Title of report.html (default: the study's muvi_metadata.json title, "
         "'MuVi public release' for the published files, else the folder's name).",
     ),
+    beyond: bool = typer.Option(
+        True,
+        "--beyond/--no-beyond",
+        help="Also run the analyses beyond the paper (label reliability, static emotion "
+        "from the features, personalised perception, rater lag, modality per item).",
+    ),
+    personalised: bool = typer.Option(
+        True,
+        "--personalised/--no-personalised",
+        help="Run the personalised-perception step of --beyond (the slowest one).",
+    ),
+    permutations: int = typer.Option(
+        1000, "--permutations", min=200, help="Permutations of the tests beyond the paper."
+    ),
+    lag_compensation: str = typer.Option(
+        "none",
+        "--lag-compensation",
+        help="none, others or features: also write a lag-compensated gold standard and "
+        "agreement (with --beyond, on studies with dynamic ratings).",
+    ),
 ) -> None:
     """Run every analysis of the study (the descriptive statistics and tests of
     Chua et al. 2022, §3-4) and write tables, figures, summary.json and report.html;
     dynamic analyses run when av_data.csv exists."""
     from muvi.analysis import run_analysis
 
+    config = _beyond_config(beyond, personalised, permutations, lag_compensation)
     out_dir = _path(out)
     summary = run_analysis(
         _path(data),
@@ -188,6 +209,7 @@ def analyze(
         figures=figures,
         window_samples=window_samples,
         title=title,
+        beyond=config,
     )
     kinds = "static and dynamic" if "dynamic" in summary else "static"
     window = summary["analysis_window"]
@@ -196,6 +218,27 @@ def analyze(
         f"analysis window {window['samples']} samples ({window['seconds']:g} s), "
         f"from {window['source']}",
         highlight=False,
+    )
+
+
+def _beyond_config(
+    beyond: bool, personalised: bool, permutations: int, lag_compensation: str
+):  # -> BeyondConfig | None
+    from muvi.analysis.beyond import LAG_COMPENSATION_CHOICES, BeyondConfig
+    from muvi.analysis.reliability import ReliabilityConfig
+    from muvi.analysis.static_prediction import StaticPredictionConfig
+
+    if lag_compensation not in LAG_COMPENSATION_CHOICES:
+        raise MuviError(
+            f"--lag-compensation is {', '.join(LAG_COMPENSATION_CHOICES)}, not {lag_compensation!r}"
+        )
+    if not beyond:
+        return None
+    return BeyondConfig(
+        reliability=ReliabilityConfig(n_permutations=permutations),
+        prediction=StaticPredictionConfig(n_permutations=permutations),
+        run_personalised=personalised,
+        lag_compensation=lag_compensation,
     )
 
 
@@ -322,6 +365,12 @@ def evaluate_command(
         help="Processes running (fold, dimension) jobs at once; the threads are shared out.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    lag_compensation: str = typer.Option(
+        "none",
+        "--lag-compensation",
+        help="none, others or features: shift every annotation earlier by its estimated "
+        "reaction lag before the gold standards (the models' targets) are made.",
+    ),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
     per_item.csv, ttests.csv, importance tables and figures."""
@@ -344,7 +393,12 @@ def evaluate_command(
         def advance(what: str) -> None:
             progress.update(task, advance=1, description=what)
 
-        results, paths = evaluate_study(_path(data), _path(out), config, figure_items, advance)
+        if lag_compensation == "none":
+            results, paths = evaluate_study(_path(data), _path(out), config, figure_items, advance)
+        else:
+            results, paths = _evaluate_lag_compensated(
+                _path(data), _path(out), config, figure_items, advance, lag_compensation
+            )
     summary = results.summary()
     for row in summary.itertuples():
         console.print(
@@ -355,6 +409,27 @@ def evaluate_command(
     if results.simulated:
         console.print("these results come from a SIMULATED study", style="bold yellow")
     console.print(f"wrote {paths['results']} and tables/figures in {_path(out)}")
+
+
+def _evaluate_lag_compensated(
+    data: Path, out: Path, config, figure_items, advance, source: str
+):  # -> (EvaluationResults, dict[str, Path]); models are imported lazily
+    """``evaluate_study`` with the loaded study's dynamic ratings lag-compensated first."""
+    from muvi.annotations.lag import LAG_SOURCES, lag_compensated_dataset
+    from muvi.data.loaders import load_dataset
+    from muvi.models.protocol import prepare_study, run_evaluation, write_figures, write_results
+
+    if source not in LAG_SOURCES:
+        raise MuviError(f"--lag-compensation is none, {', '.join(LAG_SOURCES)}, not {source!r}")
+    dataset, lags = lag_compensated_dataset(load_dataset(data), source)
+    study = prepare_study(dataset)
+    results = run_evaluation(study, config, advance)
+    paths = write_results(results, out)
+    write_figures(results, study, out, figure_items)
+    paths["figures"] = out / "figures"
+    paths["rater_lags"] = out / "rater_lags.csv"
+    lags.to_csv(paths["rater_lags"], index=False)
+    return results, paths
 
 
 @app.command("train")

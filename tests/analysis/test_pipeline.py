@@ -92,7 +92,7 @@ def check_outputs(out: Path, dynamic: bool, figures: bool = True) -> None:
 @pytest.fixture(scope="module")
 def real_run(muvi_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("analyze_real")
-    main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet"])
+    main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet", "--no-beyond"])
     return out
 
 

@@ -60,6 +60,35 @@ DYNAMIC_TABLES = (
 """Tables written when the study has dynamic ratings."""
 
 
+BEYOND_TABLES = (
+    "item_reliability",
+    "item_effect_tests",
+    "item_share_agreement",
+    "static_prediction",
+    "personalised_gains",
+    "personalised_fields",
+    "rater_lags",
+    "rater_lag_distribution",
+    "lag_compensated_agreement",
+    "modality_contribution",
+    "modality_contribution_distribution",
+    "incongruent_items",
+)
+"""Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
+
+BEYOND_FIGURES = (
+    "item_reliability",
+    "static_prediction_*",
+    "personalised_gains",
+    "rater_lags",
+    "modality_contribution",
+)
+"""Figures (glob patterns) of the analyses beyond the paper."""
+
+LAG_COMPENSATED_GOLD_FILE = "lag_compensated_gold_standard.csv"
+"""``OUT/lag_compensated_gold_standard.csv`` (``muvi analyze --lag-compensation``)."""
+
+
 FIGURE_PATTERNS = (
     "gems_labels_*",
     "label_cooccurrence",
@@ -78,9 +107,11 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
     """
     out = Path(out_dir)
     found = [out / name for name in (SUMMARY_FILE, REPORT_FILE, GOLD_STANDARD_FILE, AGREEMENT_FILE)]
+    found.append(out / LAG_COMPENSATED_GOLD_FILE)
     found += [table_path(out, name) for name in (*STATIC_TABLES, *DYNAMIC_TABLES)]
+    found += [table_path(out, name) for name in BEYOND_TABLES]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
-    for pattern in FIGURE_PATTERNS:
+    for pattern in (*FIGURE_PATTERNS, *BEYOND_FIGURES):
         for suffix in ("png", "svg"):
             found += sorted((out / FIGURES_DIR).glob(f"{pattern}.{suffix}"))
     return [path for path in found if path.is_file()]

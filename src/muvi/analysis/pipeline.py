@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -42,6 +42,9 @@ from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
 from muvi.report.style import save_figure
+
+if TYPE_CHECKING:
+    from muvi.analysis.beyond import BeyondConfig
 
 Step = Callable[[str], None]
 
@@ -253,6 +256,7 @@ def analyze_dataset(
     step: Step | None = None,
     window_samples: int | None = None,
     title: str | None = None,
+    beyond: BeyondConfig | None = None,
 ) -> dict[str, Any]:
     """Run every analysis on a loaded study and write the results.
 
@@ -270,6 +274,8 @@ def analyze_dataset(
             ``muvi_metadata.json``, else the paper's 118).
         title: the report's title (default: :func:`muvi.report.study_title`,
             from the study's metadata or "MuVi public release").
+        beyond: run the analyses beyond the paper (:mod:`muvi.analysis.beyond`,
+            summary block ``beyond``) with these settings; None skips them.
 
     Returns:
         The summary (also written as ``summary.json``); its
@@ -310,14 +316,25 @@ def analyze_dataset(
             has_dynamic=data.dynamic is not None and len(data.dynamic) > 0,
         )
     )
+    if beyond is not None:
+        from muvi.analysis.beyond import beyond_dynamic, beyond_static
+
+        summary["beyond"] = beyond_static(data, out, tell, figures, beyond)
+        if data.dynamic is not None and len(data.dynamic):
+            summary["beyond"].update(beyond_dynamic(data, out, tell, figures, beyond))
     summary = _json_ready(summary)
     tell("summary and report")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     title = title or study_title(dataset.root, dataset.metadata, simulated=dataset.simulated)
+    sections = analysis_sections(out, summary)
+    if beyond is not None:
+        from muvi.report.beyond_sections import beyond_sections
+
+        sections += beyond_sections(out, summary, simulated=dataset.simulated)
     write_report(
         out / REPORT_FILE,
         title,
-        analysis_sections(out, summary),
+        sections,
         simulated=dataset.simulated,
         notes=_notes(data, excluded, window),
     )
@@ -338,6 +355,7 @@ def run_analysis(
     figures: bool = True,
     window_samples: int | None = None,
     title: str | None = None,
+    beyond: BeyondConfig | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures, summary and report.
 
@@ -350,6 +368,8 @@ def run_analysis(
         window_samples: the analysis window in 2 Hz samples (default: the
             study's own, see :func:`analyze_dataset`).
         title: the report's title (see :func:`analyze_dataset`).
+        beyond: also run the analyses beyond the paper (see :func:`analyze_dataset`);
+            the item features are then loaded too.
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -359,10 +379,15 @@ def run_analysis(
     """
     from muvi.data.loaders import load_dataset
 
+    features = beyond is not None
     if not progress:
-        dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
         return analyze_dataset(
-            dataset, out_dir, figures=figures, window_samples=window_samples, title=title
+            load_dataset(data_dir, features=features, window_samples=window_samples),
+            out_dir,
+            figures=figures,
+            window_samples=window_samples,
+            title=title,
+            beyond=beyond,
         )
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -379,15 +404,25 @@ def run_analysis(
     console = display_console()
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
-        dataset = load_dataset(data_dir, features=False, window_samples=window_samples)
+        dataset = load_dataset(data_dir, features=features, window_samples=window_samples)
         total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
+        if beyond is not None:
+            from muvi.analysis.beyond import DYNAMIC_STEPS, STATIC_STEPS
+
+            total += STATIC_STEPS + (DYNAMIC_STEPS if dataset.dynamic is not None else 0)
         bar.update(task, total=total, advance=1)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
         summary = analyze_dataset(
-            dataset, out_dir, figures=figures, step=step, window_samples=window_samples, title=title
+            dataset,
+            out_dir,
+            figures=figures,
+            step=step,
+            window_samples=window_samples,
+            title=title,
+            beyond=beyond,
         )
         bar.update(task, description="done", completed=total)
     return summary

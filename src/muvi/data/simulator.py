@@ -374,8 +374,9 @@ def _cursor_paths(
     constant_dims: np.ndarray,
     t: np.ndarray,
     cfg: SimulationConfig,
-) -> np.ndarray:
-    """The cursor of every trial on the fine grid, shape ``(n_trials, 2, n_t)``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cursor of every trial on the fine grid, shape ``(n_trials, 2, n_t)``,
+    with each trial's reaction lag and smoothing time constant (s), ``(n_trials,)`` each."""
     n, n_t = len(trials), len(t)
     lag = rng.uniform(*cfg.lag_s, size=n)
     tau = rng.uniform(*cfg.smoothing_s, size=n)
@@ -406,7 +407,7 @@ def _cursor_paths(
     # a cursor that never moves stays where it was put at the start
     frozen = constant_dims[..., None] & np.ones(n_t, dtype=bool)
     cursor = np.where(frozen, np.clip(start, -1, 1)[..., None], cursor)
-    return cursor
+    return cursor, lag, tau
 
 
 def _log_times(rng: np.random.Generator, end: float, cfg: SimulationConfig) -> np.ndarray:
@@ -610,7 +611,8 @@ Everything here was made by `muvi.data.simulator` (muvi {__version__}, seed {see
 {n_items} items, {n_participants} participants). No real person rated anything, no
 video exists behind these ids, and no result computed from these files may be
 reported as a result of the MuVi study. `muvi_metadata.json` carries
-`"simulated": true`, the seed and the full configuration.
+`"simulated": true`, the seed, the full configuration and, under `annotators`,
+every annotation's true reaction lag and smoothing time constant (s).
 
 The files use exactly the published formats of the MuVi release, so every
 loader, analysis and model of the toolkit runs on them unchanged:
@@ -819,6 +821,31 @@ def _special_annotations(
     }
 
 
+def _annotator_truth(
+    trials: list[tuple[int, int, int]],
+    items: list[str],
+    kinds: list[str],
+    lags: np.ndarray,
+    taus: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Every annotation's true reaction lag and smoothing time constant (s) and its
+    kind (``normal``, ``careless``, ``contrary``, ``constant``), for checking lag estimates.
+
+    The cursor follows the truth ``lag_s`` late, through a first-order smoother
+    of time constant ``smoothing_s``, which adds about ``smoothing_s`` of delay."""
+    return [
+        {
+            "participant_id": pid,
+            "media_id": items[item],
+            "modality": schema.MODALITIES[modality],
+            "kind": kinds[j],
+            "lag_s": round(float(lags[j]), 4),
+            "smoothing_s": round(float(taus[j]), 4),
+        }
+        for j, (pid, item, modality) in enumerate(trials)
+    ]
+
+
 def _write_features(
     out: Path,
     items: list[str],
@@ -928,7 +955,7 @@ def simulate(
         trials = _assign(rng_assign, participants["participant_id"].to_numpy(), n_items, cfg)
         kinds, frozen = _annotation_kinds(rng_cur, len(trials), cfg)
         short = (rng_log.random(len(trials)) < cfg.short_share) & ~frozen.any(axis=1)
-        cursor = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
+        cursor, lags, taus = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
         step("annotators")
 
         # the raw logs are written, then read back, so that av_data.csv is
@@ -973,6 +1000,7 @@ def simulate(
             "config": dataclasses.asdict(cfg),
             "sampling": dataclasses.asdict(report),
             "annotations": special,
+            "annotators": _annotator_truth(trials, items, kinds, lags, taus),
         }
         (out / schema.METADATA_FILE).write_text(
             json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
