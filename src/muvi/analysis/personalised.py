@@ -489,9 +489,9 @@ def personalised_figure(gains: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 (
                     CV_SCHEME_NAMES[scheme],
                     colour,
-                    part["gain"],
-                    part["gain_ci_low"],
-                    part["gain_ci_high"],
+                    part["gain"].to_numpy(dtype=float),
+                    part["gain_ci_low"].to_numpy(dtype=float),
+                    part["gain_ci_high"].to_numpy(dtype=float),
                 )
             )
     with figure_style():

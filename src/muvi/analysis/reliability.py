@@ -489,7 +489,8 @@ def reliability_summary(
     return out
 
 
-BarGroup = tuple[str, str, Sequence[float], Sequence[float], Sequence[float]]
+Values = Sequence[float] | np.ndarray
+BarGroup = tuple[str, str, Values, Values, Values]
 """One series of :func:`draw_grouped_bars`: legend label, colour, values, CI low, CI high."""
 
 
@@ -572,9 +573,9 @@ def reliability_figure(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             (
                 MODALITY_NAMES.get(modality, modality),
                 MODALITY_COLOURS[modality],
-                rows["reliability"],
-                rows["ci_low"],
-                rows["ci_high"],
+                rows["reliability"].to_numpy(dtype=float),
+                rows["ci_low"].to_numpy(dtype=float),
+                rows["ci_high"].to_numpy(dtype=float),
             )
         )
     with figure_style():

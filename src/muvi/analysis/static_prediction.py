@@ -428,9 +428,9 @@ def static_prediction_figure(table: pd.DataFrame, features: str, *, ax: Axes | N
             (
                 MODALITY_NAMES.get(modality, modality),
                 MODALITY_COLOURS[modality],
-                rows["r2"],
-                rows["r2_ci_low"],
-                rows["r2_ci_high"],
+                rows["r2"].to_numpy(dtype=float),
+                rows["r2_ci_low"].to_numpy(dtype=float),
+                rows["r2_ci_high"].to_numpy(dtype=float),
             )
         )
     with figure_style():

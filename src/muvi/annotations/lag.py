@@ -35,7 +35,7 @@ import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -539,7 +539,7 @@ def lag_figure(lags: pd.DataFrame, *, fig: Figure | SubFigure | None = None) -> 
                         label=MODALITY_NAMES.get(modality, modality),
                     )
             ax.axvline(0.0, color="black", lw=0.6, ls=":")
-        handles = {}
+        handles: dict[str, Any] = {}
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(label, handle)
