@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 
 from muvi.analysis import modality_contribution as contribution
 from muvi.analysis import personalised, reliability, static_prediction
 from muvi.analysis.outputs import LAG_COMPENSATED_GOLD_FILE, figure_path, table_path
 from muvi.annotations.lag import LagConfig
 from muvi.data.dataset import MuviDataset
+from muvi.report import style
 
 Step = Callable[[str], None]
 
@@ -88,57 +90,9 @@ def _write(table: pd.DataFrame, path: Path) -> None:
     table.to_csv(path, index=False)
 
 
-def reliability_figure(table: pd.DataFrame, path: str | Path) -> Path:
-    """Split-half reliability (with CI) of the categories and familiarity per condition."""
-    from muvi.analysis.figures import MODALITY_COLOURS, new_figure, save_figure
-
-    part = table[table["level"].isin(["category", "superfactor", "familiarity"])]
-    names = list(dict.fromkeys(part["target"]))
-    modalities = list(dict.fromkeys(part["modality"]))
-    fig = new_figure(10, 4)
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(modalities))
-    for j, modality in enumerate(modalities):
-        rows = part[part["modality"] == modality].set_index("target").reindex(names)
-        xs = np.arange(len(names)) + (j - (len(modalities) - 1) / 2) * width
-        err = np.vstack(
-            [rows["reliability"] - rows["ci_low"], rows["ci_high"] - rows["reliability"]]
-        )
-        ax.bar(xs, rows["reliability"], width, color=MODALITY_COLOURS.get(modality), label=modality)
-        ax.errorbar(
-            xs, rows["reliability"], yerr=np.clip(err, 0, None), fmt="none", ecolor="black", lw=0.7
-        )
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
-    ax.set_ylabel("split-half reliability (Spearman-Brown)")
-    ax.set_title("How reproducible are the items' label shares?")
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
-
-
-def lag_figure(lags: pd.DataFrame, path: str | Path) -> Path:
-    """Histograms of the joint lags per source, one colour per modality."""
-    from muvi.analysis.figures import MODALITY_COLOURS, new_figure, save_figure
-    from muvi.annotations.lag import BOTH, LAG_SOURCES
-
-    joint = lags[lags["dimension"] == BOTH]
-    fig = new_figure(10, 3.5)
-    axes = fig.subplots(1, len(LAG_SOURCES), squeeze=False)[0]
-    for ax, source in zip(axes, LAG_SOURCES, strict=True):
-        column = f"lag_{source}_s"
-        values = joint[column].dropna()
-        if values.empty:
-            ax.set_axis_off()
-            continue
-        bins = np.arange(values.min() - 0.25, values.max() + 0.75, 0.5)
-        for modality, colour in MODALITY_COLOURS.items():
-            v = joint.loc[joint["modality"] == modality, column].dropna()
-            if len(v):
-                ax.hist(v, bins=bins, alpha=0.5, color=colour, label=modality)
-        ax.set_xlabel(f"lag against the {source} (s)")
-        ax.set_ylabel("annotations")
-        ax.legend(fontsize=7)
-    return save_figure(fig, path)
+def _save(drawn: Axes | Figure | SubFigure, out: Path, name: str) -> None:
+    """Write a figure as ``OUT/figures/<name>.png`` (300 dpi) and ``.svg``."""
+    style.save_figure(drawn.figure if isinstance(drawn, Axes) else drawn, figure_path(out, name))
 
 
 def _feature_sets(data: MuviDataset, n_samples: int) -> dict[str, pd.DataFrame]:
@@ -173,7 +127,7 @@ def _beyond_static(
     _write(effects, table_path(out, "item_effect_tests"))
     _write(agreement, table_path(out, "item_share_agreement"))
     if figures:
-        reliability_figure(rel, figure_path(out, "item_reliability"))
+        _save(reliability.reliability_figure(rel), out, "item_reliability")
     summary["reliability"] = reliability.reliability_summary(rel, effects, agreement)
 
     step("static emotion from the features")
@@ -187,8 +141,8 @@ def _beyond_static(
         _write(table, table_path(out, "static_prediction"))
         if figures:
             for name in sets:
-                path = figure_path(out, f"static_prediction_{name.replace('+', '_')}")
-                static_prediction.static_prediction_figure(table, name, path)
+                drawn = static_prediction.static_prediction_figure(table, name)
+                _save(drawn, out, f"static_prediction_{name.replace('+', '_')}")
         summary["static_prediction"] = static_prediction.static_prediction_summary(table)
     else:
         summary["static_prediction"] = None
@@ -206,7 +160,7 @@ def _beyond_static(
         _write(gains, table_path(out, "personalised_gains"))
         _write(fields, table_path(out, "personalised_fields"))
         if figures:
-            personalised.personalised_figure(gains, figure_path(out, "personalised_gains"))
+            _save(personalised.personalised_figure(gains), out, "personalised_gains")
         summary["personalised"] = personalised.personalised_summary(gains, fields)
     else:
         summary["personalised"] = None
@@ -237,7 +191,7 @@ def _beyond_dynamic(
     _write(lags, table_path(out, "rater_lags"))
     _write(distribution, table_path(out, "rater_lag_distribution"))
     if figures:
-        lag_figure(lags, figure_path(out, "rater_lags"))
+        _save(lag_mod.lag_figure(lags), out, "rater_lags")
     summary["lag"] = lag_mod.lag_summary(distribution)
     if config.lag_compensation != "none":
         shifted = lag_mod.lag_compensate(data.dynamic, lags, config.lag_compensation)
@@ -266,6 +220,6 @@ def _beyond_dynamic(
     _write(dist, table_path(out, "modality_contribution_distribution"))
     _write(incongruent, table_path(out, "incongruent_items"))
     if figures and len(table):
-        contribution.contribution_figure(table, figure_path(out, "modality_contribution"))
+        _save(contribution.contribution_figure(table), out, "modality_contribution")
     summary["modality_contribution"] = contribution.contribution_summary(dist, incongruent)
     return summary

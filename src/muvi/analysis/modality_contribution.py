@@ -32,14 +32,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure, SubFigure
 
 from muvi.data.schema import DIMENSIONS, SAMPLE_PERIOD_S
 from muvi.errors import DataError
+from muvi.report.names import AXIS_LABELS
+from muvi.report.style import (
+    MODALITY_COLOURS,
+    PAGE_WIDTH_IN,
+    figure_or_new,
+    figure_style,
+    legend_outside,
+)
 
 
 @dataclass
@@ -296,19 +304,38 @@ def contribution_summary(distribution: pd.DataFrame, incongruent: pd.DataFrame) 
     return out
 
 
-def contribution_figure(table: pd.DataFrame, path: str | Path) -> Path:
-    """Histogram of the items' music share, one panel per dimension."""
-    from muvi.analysis.figures import new_figure, save_figure
+def contribution_figure(
+    table: pd.DataFrame, *, fig: Figure | SubFigure | None = None
+) -> Figure | SubFigure:
+    """Histogram of the items' music share of the audiovisual rating, one panel per
+    dimension, with the median as a dashed line.
 
-    fig = new_figure(9, 3.5)
-    axes = fig.subplots(1, len(DIMENSIONS), squeeze=False)[0]
-    for ax, dim in zip(axes, DIMENSIONS, strict=True):
-        shares = table.loc[table["dimension"] == dim, "music_share"].dropna()
-        ax.hist(shares, bins=np.linspace(0, 1, 11), color="#1b9e77", edgecolor="white")
-        if len(shares):
-            ax.axvline(float(shares.median()), color="black", lw=1, ls="--", label="median")
-            ax.legend(fontsize=8)
-        ax.set_xlabel("music share of the audiovisual rating")
-        ax.set_ylabel("items")
-        ax.set_title(dim)
-    return save_figure(fig, path)
+    Args:
+        table: the table of :func:`modality_contribution`.
+        fig: the figure (or sub-figure) to draw the panels on (cleared first;
+            default: a new page-wide figure).
+
+    Returns:
+        The figure drawn on.
+    """
+    bins = np.linspace(0.0, 1.0, 11)
+    with figure_style():
+        fig = figure_or_new(fig, PAGE_WIDTH_IN, 2.6)
+        axes = fig.subplots(1, len(DIMENSIONS), sharey=True, squeeze=False)[0]
+        for ax, dim in zip(axes, DIMENSIONS, strict=True):
+            shares = table.loc[table["dimension"] == dim, "music_share"].dropna()
+            ax.hist(
+                shares,
+                bins=bins,
+                color=MODALITY_COLOURS["music"],
+                edgecolor="white",
+                label="Items",
+            )
+            if len(shares):
+                ax.axvline(float(shares.median()), color="black", lw=1.0, ls="--", label="Median")
+            ax.set_xlim(0.0, 1.0)
+            ax.set_xlabel("Music share of the audiovisual\nrating (0 = visual, 1 = music)")
+            ax.set_title(f"{AXIS_LABELS[dim].split(' (')[0]} ({len(shares)} items)")
+        axes[0].set_ylabel("Items (count)")
+        legend_outside(axes[-1])
+    return fig

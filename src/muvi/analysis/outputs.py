@@ -83,7 +83,8 @@ BEYOND_FIGURES = (
     "rater_lags",
     "modality_contribution",
 )
-"""Figures (glob patterns) of the analyses beyond the paper."""
+"""Figures (glob patterns) of the analyses beyond the paper, each written in every
+format of :data:`FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
 
 LAG_COMPENSATED_GOLD_FILE = "lag_compensated_gold_standard.csv"
 """``OUT/lag_compensated_gold_standard.csv`` (``muvi analyze --lag-compensation``)."""
@@ -96,6 +97,10 @@ FIGURE_PATTERNS = (
     "density_*",
 )
 """Names (glob patterns) of the figures written by an analysis run."""
+
+FIGURE_FORMATS = ("png", "svg")
+"""The files of every figure: a PNG at 300 dpi and an SVG (as
+:func:`muvi.report.style.save_figure` writes them)."""
 
 
 def previous_outputs(out_dir: str | Path) -> list[Path]:
@@ -112,7 +117,7 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
     found += [table_path(out, name) for name in BEYOND_TABLES]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
     for pattern in (*FIGURE_PATTERNS, *BEYOND_FIGURES):
-        for suffix in ("png", "svg"):
+        for suffix in FIGURE_FORMATS:
             found += sorted((out / FIGURES_DIR).glob(f"{pattern}.{suffix}"))
     return [path for path in found if path.is_file()]
 

@@ -35,11 +35,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
-from muvi.analysis.reliability import annotation_targets, benjamini_hochberg, target_level
+from muvi.analysis.reliability import (
+    BarGroup,
+    annotation_targets,
+    benjamini_hochberg,
+    draw_grouped_bars,
+    target_level,
+)
 from muvi.analysis.static_prediction import one_blas_thread, thin_svd
 from muvi.data.schema import GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
+from muvi.report.style import PAGE_WIDTH_IN, axes_or_new, figure_style, legend_outside
 
 PROFILE_FIELDS: tuple[str, ...] = (
     "gender",
@@ -452,24 +460,45 @@ def personalised_summary(gains: pd.DataFrame, importance: pd.DataFrame) -> dict[
     return out
 
 
-def personalised_figure(gains: pd.DataFrame, path: Any) -> Any:
-    """The gain (with its CI) per target, CV over annotators and over items."""
-    from muvi.analysis.figures import new_figure, save_figure
+CV_SCHEME_COLOURS = {"annotators": "#4477aa", "items": "#ee6677"}
+"""The two cross-validation schemes' colours in :func:`personalised_figure` (Paul Tol's
+"bright" blue and red; neither a modality's nor a GEMS category's colour)."""
 
+CV_SCHEME_NAMES = {"annotators": "New annotators", "items": "New items"}
+"""The schemes as the figure's legend names them: CV folds over annotators (the
+model meets people it never saw) or over items."""
+
+
+def personalised_figure(gains: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """The log-loss gain of adding the annotator's profile (with its CI) per target,
+    one bar per cross-validation scheme.
+
+    Args:
+        gains: the gains table of :func:`personalised_perception`.
+        ax: the axes to draw on (default: a new page-wide figure).
+
+    Returns:
+        The axes drawn on.
+    """
     names = list(dict.fromkeys(gains["target"]))
-    fig = new_figure(10, 4)
-    ax = fig.add_subplot()
-    for j, (scheme, colour) in enumerate((("annotators", "#4e79a7"), ("items", "#f28e2b"))):
+    groups: list[BarGroup] = []
+    for scheme, colour in CV_SCHEME_COLOURS.items():
         part = gains[gains["cv"] == scheme].set_index("target").reindex(names)
-        xs = np.arange(len(names)) + (j - 0.5) * 0.38
-        err = np.vstack([part["gain"] - part["gain_ci_low"], part["gain_ci_high"] - part["gain"]])
-        ax.bar(xs, part["gain"], 0.38, color=colour, label=f"CV over {scheme}")
-        ax.errorbar(
-            xs, part["gain"], yerr=np.clip(err, 0, None), fmt="none", ecolor="black", lw=0.8
-        )
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
-    ax.set_ylabel("log-loss gain from the profile (nats)")
-    ax.set_title("Item features + profile against item features alone")
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
+        if part["gain"].notna().any():
+            groups.append(
+                (
+                    CV_SCHEME_NAMES[scheme],
+                    colour,
+                    part["gain"].to_numpy(dtype=float),
+                    part["gain_ci_low"].to_numpy(dtype=float),
+                    part["gain_ci_high"].to_numpy(dtype=float),
+                )
+            )
+    with figure_style():
+        ax = axes_or_new(ax, PAGE_WIDTH_IN, 3.0)
+        draw_grouped_bars(ax, names, groups)
+        ax.set_xlabel("GEMS category or superfactor (target)")
+        ax.set_ylabel("Log-loss gain from\nthe profile (nats)")
+        ax.set_title("Item features + annotator profile against item features alone")
+        legend_outside(ax, title="Cross-validated on")
+    return ax

@@ -29,10 +29,12 @@ Examples:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from scipy import stats
 
 from muvi.data.schema import (
@@ -45,6 +47,15 @@ from muvi.data.schema import (
     MODALITY_PAIRS,
 )
 from muvi.errors import DataError
+from muvi.report.names import MODALITY_NAMES
+from muvi.report.style import (
+    MODALITY_COLOURS,
+    PAGE_WIDTH_IN,
+    axes_or_new,
+    figure_style,
+    legend_outside,
+    mark_out_of_range,
+)
 
 FAMILIARITY = "familiarity"
 """The target name of ``seen_previously``."""
@@ -476,3 +487,102 @@ def reliability_summary(
         str(r["pair"]): float(r["r"]) for r in fam.to_dict("records")
     }
     return out
+
+
+Values = Sequence[float] | np.ndarray
+BarGroup = tuple[str, str, Values, Values, Values]
+"""One series of :func:`draw_grouped_bars`: legend label, colour, values, CI low, CI high."""
+
+
+def target_tick(name: str) -> str:
+    """The tick label of a target: a GEMS label with spaces, familiarity as asked.
+
+    Examples:
+        >>> target_tick("Joyful Activation"), target_tick("strong"), target_tick("familiarity")
+        ('Joyful Activation', 'strong', 'Familiarity (seen before)')
+    """
+    if name == FAMILIARITY:
+        return "Familiarity (seen before)"
+    return name.replace("_", " ")
+
+
+def draw_grouped_bars(
+    ax: Axes, names: Sequence[str], groups: Sequence[BarGroup], *, floor: float = -1.0
+) -> list[np.ndarray]:
+    """Bars with confidence intervals, one group of bars per target and one bar per series.
+
+    The y axis spans the bars and their intervals (from at most ``floor``, with 0
+    always shown); a bar below ``floor`` is cut at the axis and marked with a
+    triangle on the bottom edge in its colour (:func:`muvi.report.style.mark_out_of_range`).
+
+    Args:
+        ax: the axes.
+        names: the targets (x positions 0, 1, ...).
+        groups: the series, each (legend label, colour, values, CI low, CI high),
+            values in the order of ``names`` (NaN for a missing bar).
+        floor: the lowest y shown.
+
+    Returns:
+        The x position of every bar, one array per series.
+    """
+    n = max(1, len(groups))
+    width = 0.8 / n
+    positions = []
+    lows: list[float] = [0.0]
+    highs: list[float] = [0.0]
+    for j, (label, colour, values, low, high) in enumerate(groups):
+        v = np.asarray(values, dtype=float)
+        lo = np.asarray(low, dtype=float)
+        hi = np.asarray(high, dtype=float)
+        xs = np.arange(len(names)) + (j - (n - 1) / 2) * width
+        ax.bar(xs, v, width, color=colour, label=label)
+        err = np.clip(np.nan_to_num(np.vstack([v - lo, hi - v])), 0.0, None)
+        ax.errorbar(xs, v, yerr=err, fmt="none", ecolor="black", lw=0.7)
+        positions.append(xs)
+        lows += [float(x) for x in np.concatenate([v, lo]) if np.isfinite(x)]
+        highs += [float(x) for x in np.concatenate([v, hi]) if np.isfinite(x)]
+    ax.axhline(0.0, color="black", lw=0.6)
+    bottom, top = max(floor, min(lows)), max(highs)
+    pad = 0.05 * max(top - bottom, 0.1)
+    ax.set_ylim(bottom - pad, top + pad)
+    for (_, colour, values, _, _), xs in zip(groups, positions, strict=True):
+        mark_out_of_range(ax, xs, np.asarray(values, dtype=float), color=colour)
+    ax.set_xticks(np.arange(len(names)), [target_tick(n) for n in names], rotation=40, ha="right")
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    return positions
+
+
+def reliability_figure(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Split-half reliability (with its bootstrap CI) of the categories, superfactors
+    and familiarity, one bar per condition in the modality colours.
+
+    Args:
+        table: the table of :func:`split_half_reliability`.
+        ax: the axes to draw on (default: a new page-wide figure).
+
+    Returns:
+        The axes drawn on.
+    """
+    part = table[table["level"].isin(["category", "superfactor", FAMILIARITY])]
+    names = list(dict.fromkeys(part["target"]))
+    modalities = [m for m in MODALITIES if (part["modality"] == m).any()]
+    groups: list[BarGroup] = []
+    for modality in modalities:
+        rows = part[part["modality"] == modality].set_index("target").reindex(names)
+        groups.append(
+            (
+                MODALITY_NAMES.get(modality, modality),
+                MODALITY_COLOURS[modality],
+                rows["reliability"].to_numpy(dtype=float),
+                rows["ci_low"].to_numpy(dtype=float),
+                rows["ci_high"].to_numpy(dtype=float),
+            )
+        )
+    with figure_style():
+        ax = axes_or_new(ax, PAGE_WIDTH_IN, 3.0)
+        draw_grouped_bars(ax, names, groups)
+        ax.set_xlabel("GEMS category, superfactor or familiarity")
+        ax.set_ylabel("Split-half reliability\n(Spearman–Brown r)")
+        ax.set_title("Item reliability of the label shares (whiskers: bootstrap CI)")
+        legend_outside(ax, title="Condition")
+    return ax

@@ -32,20 +32,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 
 from muvi.analysis.reliability import (
+    BarGroup,
     annotation_targets,
     benjamini_hochberg,
+    draw_grouped_bars,
     item_shares,
     target_level,
 )
 from muvi.data.schema import ANALYSIS_SAMPLES, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
+from muvi.report.names import MODALITY_NAMES
+from muvi.report.style import (
+    MODALITY_COLOURS,
+    PAGE_WIDTH_IN,
+    axes_or_new,
+    figure_style,
+    legend_outside,
+)
 
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-1, 6, 15))
 """Ridge penalties tried by the inner leave-one-out (on standardised features)."""
@@ -394,31 +404,54 @@ def static_prediction(
     return table
 
 
-def static_prediction_figure(table: pd.DataFrame, features: str, path: str | Path) -> Path:
-    """Out-of-fold R^2 (with its CI) per target and condition for one feature set."""
-    from muvi.analysis.figures import MODALITY_COLOURS, new_figure, save_figure
+def static_prediction_figure(table: pd.DataFrame, features: str, *, ax: Axes | None = None) -> Axes:
+    """Out-of-fold R² (with its bootstrap CI) per target and condition for one feature
+    set; a star marks a permutation p < 0.05.
 
+    Args:
+        table: the table of :func:`static_prediction`.
+        features: the feature set to draw (a value of its ``features`` column).
+        ax: the axes to draw on (default: a new page-wide figure).
+
+    Returns:
+        The axes drawn on.
+    """
     part = table[table["features"] == features]
     names = list(dict.fromkeys(part["target"]))
     modalities = [m for m in MODALITIES if (part["modality"] == m).any()]
-    fig = new_figure(10, 4)
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(modalities))
-    for j, modality in enumerate(modalities):
-        rows = part[part["modality"] == modality].set_index("target").loc[names]
-        xs = np.arange(len(names)) + (j - (len(modalities) - 1) / 2) * width
-        err = np.vstack([rows["r2"] - rows["r2_ci_low"], rows["r2_ci_high"] - rows["r2"]])
-        ax.bar(xs, rows["r2"], width, color=MODALITY_COLOURS[modality], label=modality)
-        ax.errorbar(xs, rows["r2"], yerr=np.clip(err, 0, None), fmt="none", ecolor="black", lw=0.8)
-        for x_pos, (r2, p) in enumerate(zip(rows["r2"], rows["p_value"], strict=True)):
-            if p < 0.05:
-                ax.text(xs[x_pos], max(r2, 0) + 0.02, "*", ha="center")
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
-    ax.set_ylabel("out-of-fold R² (nested CV)")
-    ax.set_title(f"Item shares predicted from {features} features (* permutation p < 0.05)")
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
+    groups: list[BarGroup] = []
+    rows_of = {}
+    for modality in modalities:
+        rows = part[part["modality"] == modality].set_index("target").reindex(names)
+        rows_of[modality] = rows
+        groups.append(
+            (
+                MODALITY_NAMES.get(modality, modality),
+                MODALITY_COLOURS[modality],
+                rows["r2"].to_numpy(dtype=float),
+                rows["r2_ci_low"].to_numpy(dtype=float),
+                rows["r2_ci_high"].to_numpy(dtype=float),
+            )
+        )
+    with figure_style():
+        ax = axes_or_new(ax, PAGE_WIDTH_IN, 3.0)
+        positions = draw_grouped_bars(ax, names, groups)
+        top = ax.get_ylim()[1]
+        offset = 0.02 * (top - ax.get_ylim()[0])
+        for modality, xs in zip(modalities, positions, strict=True):
+            rows = rows_of[modality]
+            for x, r2, high, p in zip(
+                xs, rows["r2"], rows["r2_ci_high"], rows["p_value"], strict=True
+            ):
+                if p < 0.05:
+                    y = min(max(r2, high if np.isfinite(high) else r2, 0.0) + offset, top)
+                    ax.text(x, y, "*", ha="center", va="bottom")
+        ax.set_ylim(ax.get_ylim()[0], top + 3 * offset)
+        ax.set_xlabel("Item share of the GEMS category or superfactor (target)")
+        ax.set_ylabel("Out-of-fold R²\n(nested CV)")
+        ax.set_title(f"Predicted from the {features} features (* permutation p < 0.05)")
+        legend_outside(ax, title="Condition")
+    return ax
 
 
 def static_prediction_summary(table: pd.DataFrame) -> dict[str, Any]:

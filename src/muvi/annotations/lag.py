@@ -35,6 +35,7 @@ import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from muvi.annotations.ewe import ewe_batch
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES, SAMPLE_PERIOD_S
 from muvi.errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure, SubFigure
 
 LAG_SOURCES = ("others", "features")
 """What a lag is estimated against."""
@@ -469,3 +473,76 @@ def lag_compensated_dataset(
     lags = estimate_lags(filtered.dynamic, dataset.audio_features, dataset.visual_features, config)
     shifted = lag_compensate(dataset.dynamic, lags, source)
     return dataclasses.replace(dataset, dynamic=shifted), lags
+
+
+LAG_AXIS_LABELS = {
+    "others": "Lag behind the other\nannotators (s)",
+    "features": "Lag behind the media's\nfeatures (s)",
+}
+"""The x-axis label of each lag source in :func:`lag_figure`."""
+
+
+def lag_figure(lags: pd.DataFrame, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+    """Histograms of the joint (valence and arousal) lags, one panel per source and
+    one outlined histogram per condition in the modality colours.
+
+    Args:
+        lags: the table of :func:`estimate_lags`.
+        fig: the figure (or sub-figure) to draw the panels on (cleared first;
+            default: a new page-wide figure).
+
+    Returns:
+        The figure drawn on.
+    """
+    # matplotlib is imported only here: the models import this module to compensate lags
+    from muvi.report.names import MODALITY_NAMES
+    from muvi.report.style import (
+        MODALITY_COLOURS,
+        PAGE_WIDTH_IN,
+        figure_or_new,
+        figure_style,
+        legend_outside,
+    )
+
+    joint = lags[lags["dimension"] == BOTH]
+    with figure_style():
+        fig = figure_or_new(fig, PAGE_WIDTH_IN, 2.6)
+        axes = fig.subplots(1, len(LAG_SOURCES), squeeze=False)[0]
+        for ax, source in zip(axes, LAG_SOURCES, strict=True):
+            column = f"lag_{source}_s"
+            values = joint[column].dropna()
+            ax.set_xlabel(LAG_AXIS_LABELS[source])
+            ax.set_ylabel("Annotations (count)")
+            if values.empty:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "not estimated\n(no features)" if source == "features" else "not estimated",
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+                continue
+            low, high = float(values.min()), float(values.max())
+            bins = np.arange(math.floor(low * 2) / 2 - 0.25, high + 0.75, 0.5)
+            for modality in MODALITIES:
+                v = joint.loc[joint["modality"] == modality, column].dropna()
+                if len(v):
+                    ax.hist(
+                        v,
+                        bins=bins,
+                        histtype="step",
+                        lw=1.4,
+                        color=MODALITY_COLOURS[modality],
+                        label=MODALITY_NAMES.get(modality, modality),
+                    )
+            ax.axvline(0.0, color="black", lw=0.6, ls=":")
+        handles: dict[str, Any] = {}
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(label, handle)
+        if handles:
+            legend_outside(axes[-1], handles=list(handles.values()), title="Condition")
+    return fig
