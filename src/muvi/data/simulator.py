@@ -53,7 +53,7 @@ Generative model (one draw per seed, all randomness from one
 Examples:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     summary = simulate(folder, seed=1, n_items=4, n_participants=6, progress=False)
+    ...     summary = simulate(folder, seed=1, n_items=4, n_participants=6)
     ...     first_line = open(f"{folder}/README.md").readline()
     >>> summary.n_annotations, "SIMULATED" in first_line
     (24, True)
@@ -65,8 +65,7 @@ import dataclasses
 import json
 import math
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +77,7 @@ from muvi import __version__
 from muvi.data import schema
 from muvi.data.loaders import short_id
 from muvi.errors import MuviError
+from muvi.progress import ProgressCallback, Steps
 
 SIMULATED_NOTICE = (
     "SIMULATED DATA made by muvi.data.simulator: not the real MuVi study, "
@@ -634,37 +634,6 @@ The generative model is documented in the docstring of `muvi.data.simulator`.
     (out / "README.md").write_text(text, encoding="utf-8")
 
 
-@contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
-    """A rich progress bar on stderr (a no-op when disabled)."""
-    if not enabled:
-        yield lambda _: None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from muvi.display import console as display_console
-    from muvi.display import text_column
-
-    console = display_console()
-
-    with Progress(
-        text_column("simulating", style="bold"),
-        text_column("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar left in a log file
-    ) as bar:
-        task = bar.add_task("", total=total)
-
-        def step(what: str) -> None:
-            bar.update(task, advance=1, description=what)
-
-        yield step
-
-
 _CONSTANT_REASON = {
     (True, True): "constant valence and arousal",
     (True, False): "constant valence",
@@ -904,7 +873,7 @@ def simulate(
     n_participants: int = 49,
     *,
     config: SimulationConfig | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> SimulationSummary:
     """Write a complete SIMULATED study in the published MuVi formats.
 
@@ -915,7 +884,8 @@ def simulate(
         n_items: media items (81 in the study).
         n_participants: participants (49 in the study).
         config: the generative model's knobs (:class:`SimulationConfig`).
-        progress: show a progress bar on stderr.
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``simulate``) after each part is written; None (the default) is silent.
 
     Returns:
         A :class:`SimulationSummary` of what was written.
@@ -940,73 +910,71 @@ def simulate(
     rng_ids, rng_fac, rng_ppl, rng_assign, rng_cur, rng_log, rng_static, rng_feat, rng_plan = (
         streams
     )
-    with _progress_bar(progress, total=n_items + 4) as step:
-        items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
-        spelled = [short_id(i) for i in items]
-        duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S
-        t_fine = np.arange(0.0, duration + 1e-9, cfg.fine_step_s)
-        on_2hz = np.round(
-            np.arange(cfg.annotation_samples) * schema.SAMPLE_PERIOD_S / cfg.fine_step_s
-        ).astype(int)
-        paths = _factor_paths(rng_fac, n_items, t_fine, cfg)
-        truth = _truth(paths, cfg)
+    step = Steps(progress, "simulate", n_items + 4)
+    items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
+    spelled = [short_id(i) for i in items]
+    duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S
+    t_fine = np.arange(0.0, duration + 1e-9, cfg.fine_step_s)
+    on_2hz = np.round(
+        np.arange(cfg.annotation_samples) * schema.SAMPLE_PERIOD_S / cfg.fine_step_s
+    ).astype(int)
+    paths = _factor_paths(rng_fac, n_items, t_fine, cfg)
+    truth = _truth(paths, cfg)
 
-        participants = _participants(rng_ppl, n_participants)
-        trials = _assign(rng_assign, participants["participant_id"].to_numpy(), n_items, cfg)
-        kinds, frozen = _annotation_kinds(rng_cur, len(trials), cfg)
-        short = (rng_log.random(len(trials)) < cfg.short_share) & ~frozen.any(axis=1)
-        cursor, lags, taus = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
-        step("annotators")
+    participants = _participants(rng_ppl, n_participants)
+    trials = _assign(rng_assign, participants["participant_id"].to_numpy(), n_items, cfg)
+    kinds, frozen = _annotation_kinds(rng_cur, len(trials), cfg)
+    short = (rng_log.random(len(trials)) < cfg.short_share) & ~frozen.any(axis=1)
+    cursor, lags, taus = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
+    step("annotators")
 
-        # the raw logs are written, then read back, so that av_data.csv is
-        # exactly what resample_logs makes of the file as published
-        raw_path = out / schema.RAW_LOGS_FILE
-        _raw_logs(rng_log, trials, cursor, short, t_fine, spelled, cfg).to_csv(
-            raw_path, index=False, lineterminator="\n"
-        )
-        dynamic, report = resample_logs(pd.read_csv(raw_path, dtype={"media_id": str}))
-        av = dynamic.rename(columns={"sample": schema.DYNAMIC_SAMPLE_COLUMN})
-        av["media_modality"] = av["modality"].map(schema.to_public_modality)
-        av[list(schema.DYNAMIC_COLUMNS)].to_csv(
-            out / schema.DYNAMIC_FILE, index=False, lineterminator="\n"
-        )
-        step("cursor logs")
+    # the raw logs are written, then read back, so that av_data.csv is
+    # exactly what resample_logs makes of the file as published
+    raw_path = out / schema.RAW_LOGS_FILE
+    _raw_logs(rng_log, trials, cursor, short, t_fine, spelled, cfg).to_csv(
+        raw_path, index=False, lineterminator="\n"
+    )
+    dynamic, report = resample_logs(pd.read_csv(raw_path, dtype={"media_id": str}))
+    av = dynamic.rename(columns={"sample": schema.DYNAMIC_SAMPLE_COLUMN})
+    av["media_modality"] = av["modality"].map(schema.to_public_modality)
+    av[list(schema.DYNAMIC_COLUMNS)].to_csv(
+        out / schema.DYNAMIC_FILE, index=False, lineterminator="\n"
+    )
+    step("cursor logs")
 
-        truth_2hz = truth[..., on_2hz]
-        static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), spelled, cfg)
-        static.to_csv(out / schema.STATIC_FILE, index=False, lineterminator="\n")
-        participants.to_csv(out / schema.PARTICIPANTS_FILE, index=False, lineterminator="\n")
-        with (out / schema.VIDEO_URLS_FILE).open("w", newline="") as fh:
-            fh.write("\r\n".join(["video_id", *items]))  # CRLF, no final newline, as published
-        _ground_truth_table(items, truth_2hz).to_csv(
-            out / schema.GROUND_TRUTH_FILE, index=False, float_format="%.6f", lineterminator="\n"
-        )
-        step("labels and truth")
+    truth_2hz = truth[..., on_2hz]
+    static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), spelled, cfg)
+    static.to_csv(out / schema.STATIC_FILE, index=False, lineterminator="\n")
+    participants.to_csv(out / schema.PARTICIPANTS_FILE, index=False, lineterminator="\n")
+    with (out / schema.VIDEO_URLS_FILE).open("w", newline="") as fh:
+        fh.write("\r\n".join(["video_id", *items]))  # CRLF, no final newline, as published
+    _ground_truth_table(items, truth_2hz).to_csv(
+        out / schema.GROUND_TRUTH_FILE, index=False, float_format="%.6f", lineterminator="\n"
+    )
+    step("labels and truth")
 
-        plan = _emobase_plan(rng_plan, schema.emobase_feature_names())
-        _write_features(out, items, paths[..., on_2hz], rng_feat, plan, step)
+    plan = _emobase_plan(rng_plan, schema.emobase_feature_names())
+    _write_features(out, items, paths[..., on_2hz], rng_feat, plan, step)
 
-        special = _special_annotations(
-            trials, items, kinds, frozen, short, constant_annotations(dynamic)
-        )
-        metadata = {
-            "simulated": True,
-            "notice": SIMULATED_NOTICE,
-            "generator": "muvi.data.simulator",
-            "muvi_version": __version__,
-            "seed": seed,
-            "n_items": n_items,
-            "n_participants": n_participants,
-            "config": dataclasses.asdict(cfg),
-            "sampling": dataclasses.asdict(report),
-            "annotations": special,
-            "annotators": _annotator_truth(trials, items, kinds, lags, taus),
-        }
-        (out / schema.METADATA_FILE).write_text(
-            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
-        )
-        _write_readme(out, seed, n_items, n_participants)
-        step("metadata")
+    special = _special_annotations(
+        trials, items, kinds, frozen, short, constant_annotations(dynamic)
+    )
+    metadata = {
+        "simulated": True,
+        "notice": SIMULATED_NOTICE,
+        "generator": "muvi.data.simulator",
+        "muvi_version": __version__,
+        "seed": seed,
+        "n_items": n_items,
+        "n_participants": n_participants,
+        "config": dataclasses.asdict(cfg),
+        "sampling": dataclasses.asdict(report),
+        "annotations": special,
+        "annotators": _annotator_truth(trials, items, kinds, lags, taus),
+    }
+    (out / schema.METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    _write_readme(out, seed, n_items, n_participants)
+    step("metadata")
     return SimulationSummary(
         out_dir=out,
         seed=seed,

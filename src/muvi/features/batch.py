@@ -24,6 +24,7 @@ combined format, one row per 500 ms of the excerpt.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -48,6 +49,9 @@ from muvi.data.schema import (
 from muvi.errors import DataError, MuviError, WeightsError
 from muvi.features.excerpt import ExcerptConfig, decode_frames, load_excerpt
 from muvi.features.registry import Extractor, resolve
+from muvi.progress import ProgressCallback, Steps
+
+logger = logging.getLogger(__name__)
 
 MEDIA_SUFFIXES = (
     ".mp4",
@@ -715,7 +719,7 @@ def extract_batch(
     starts: Mapping[str, float] | None = None,
     weights_dir: str | Path | None = None,
     config: ExcerptConfig | None = None,
-    progress: Callable[[VideoOutcome], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BatchReport:
     """Extract features from many videos into a folder the loaders read.
 
@@ -729,7 +733,9 @@ def extract_batch(
         starts: excerpt start (s) per media id; the others are found in the audio.
         weights_dir: the pretrained weights folder.
         config: how excerpts are found and decoded.
-        progress: called with each video's :class:`VideoOutcome` as it finishes.
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``extract``, unit ``videos``, the message ``<media id> <status>``)
+            as each video finishes; None (the default) is silent.
 
     Returns:
         A :class:`BatchReport`. Written under ``out_dir``:
@@ -764,6 +770,8 @@ def extract_batch(
 
     outcomes: dict[str, VideoOutcome] = {}
     tasks: list[tuple[VideoJob, list[str]]] = []
+    finished = Steps(progress, "extract", len(jobs), unit="videos")
+    finished.start()
     for job in jobs:
         cache_notes: list[str] = []
         meta = cache.meta(job, config, cache_notes)
@@ -775,6 +783,8 @@ def extract_batch(
                     have.append(e.name)
                 if note is not None:
                     cache_notes.append(note)
+        for note in cache_notes:
+            logger.info("%s", note)
         todo = [n for n in names if n not in have]
         if todo:
             tasks.append((job, todo))
@@ -794,8 +804,7 @@ def extract_batch(
                 cache_notes=cache_notes,
             )
             outcomes[job.media_id] = outcome
-            if progress is not None:
-                progress(outcome)
+            finished(f"{outcome.media_id} {outcome.status}")
 
     by_id = {job.media_id: job for job in jobs}
     if scheduler:
@@ -820,8 +829,7 @@ def extract_batch(
             outcome.computed = [name_of_family[f] for f in result.features.families]
             outcome.start, outcome.duration = result.features.start, result.features.duration
             outcome.notes = result.features.notes
-        if progress is not None:
-            progress(outcome)
+        finished(f"{outcome.media_id} {outcome.status}")
 
     ordered = [outcomes[job.media_id] for job in jobs]
     report = BatchReport(out, ordered)
