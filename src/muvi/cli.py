@@ -684,30 +684,64 @@ def predict_command(
     model: str = typer.Option(
         ..., "--model", "-m", help="A bundle folder from `muvi train`, or a folder of bundles."
     ),
-    out: str = typer.Option(..., "--out", "-o", help="Output folder for curves.csv/.json/.png."),
+    out: str = typer.Option(
+        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png and .svg."
+    ),
     start: float | None = typer.Option(
         None, "--start", min=0, help="Where the music starts (s); default: found in the audio."
     ),
     weights_dir: str | None = typer.Option(
         None, "--weights-dir", help="Pretrained weights folder for the visual extractors."
     ),
+    modalities: str = typer.Option(
+        "all",
+        "--modalities",
+        help="Comma-separated: music, visual, audiovisual, or all (every one with a bundle).",
+    ),
+    ratings: str | None = typer.Option(
+        None,
+        "--ratings",
+        help="Your own 2 Hz ratings (CSV: time in s on the video's clock, or sample; "
+        "valence, arousal; optional modality) to compare with: CCC and RMSE per curve.",
+    ),
 ) -> None:
-    """Valence/arousal curves at 2 Hz for a new video, per modality, from trained bundles."""
+    """Valence/arousal curves at 2 Hz for a new video, per modality, from trained
+    bundles; a modality that cannot be predicted is skipped with the reason."""
     _quiet_openmp()
-    from muvi.predict import predict_video
+    from muvi.predict import parse_modalities, run_prediction
 
-    with console.status("extracting features and predicting"):
-        curves = predict_video(
+    parse_modalities(modalities)  # a wrong name fails before any work
+    if ratings is not None and not _path(ratings).is_file():
+        raise MuviError(f"--ratings {ratings}: no such file")
+    with _bars("predict") as bars:
+        result = run_prediction(
             _path(video),
             _path(model),
             start=start,
             out_dir=_path(out),
             weights_dir=_path(weights_dir) if weights_dir else None,
+            modalities=None if modalities.strip() in ("", "all") else modalities,
+            ratings=_path(ratings) if ratings else None,
+            progress=bars,
         )
-    columns = [c for c in curves.columns if c not in ("sample", "time")]
-    console.print(f"{len(curves)} samples at 2 Hz: {', '.join(columns)}")
-    for name in ("curves.csv", "curves.json", "curves.png"):
-        console.print(f"wrote {_path(out) / name}")
+    curves = result.curves
+    console.print(
+        f"{len(curves)} samples at 2 Hz from {result.start:g} s on the video's clock "
+        f"(excerpt start): {', '.join(m.column for m in result.models)}"
+    )
+    for m in result.models:
+        console.print(f"  {m.column}: {m.display_name} (bundle {m.name})")
+    for modality, reason in result.skipped_modalities().items():
+        console.print(display.styled((f"{modality} skipped:", "yellow"), f" {reason}"))
+    for line in result.agreement:
+        console.print(
+            f"  vs your ratings, {line.modality} {line.dimension}: CCC {line.ccc:.3f}, "
+            f"RMSE {line.rmse:.3f} (n={line.n})"
+        )
+    for kind in ("csv", "json", "png", "svg"):
+        path = result.paths.get(kind)
+        if path is not None and path.is_file():
+            console.print(f"wrote {path}")
 
 
 weights_app = typer.Typer(

@@ -2,7 +2,7 @@
 
 Library functions that take a while (:func:`muvi.data.simulator.simulate`,
 :func:`muvi.analysis.run_analysis`, :func:`muvi.data.download.download_release`,
-:func:`muvi.features.batch.extract_batch`, :func:`muvi.predict.predict_video`)
+:func:`muvi.features.batch.extract_batch`, :func:`muvi.predict.run_prediction`)
 accept an optional ``progress`` callback. They call it with a
 :class:`ProgressEvent` as work advances; the default, None, is silent. The
 library never draws anything: ``muvi`` (the command line) turns the events
