@@ -731,8 +731,6 @@ def predict_command(
     )
     for m in result.models:
         console.print(f"  {m.column}: {m.display_name} (bundle {m.name})")
-    for modality, reason in result.skipped_modalities().items():
-        console.print(display.styled((f"{modality} skipped:", "yellow"), f" {reason}"))
     for line in result.agreement:
         console.print(
             f"  vs your ratings, {line.modality} {line.dimension}: CCC {line.ccc:.3f}, "

@@ -318,11 +318,27 @@ class Prediction:
 
     def skipped_modalities(self) -> dict[str, str]:
         """Modality -> why (some of) its curves were not made, one sentence."""
-        out: dict[str, list[str]] = {}
-        for column, reason in self.skipped.items():
-            modality, dimension = column.split("_", 1)
-            out.setdefault(modality, []).append(f"{dimension}: {reason}")
-        return {m: "; ".join(reasons) for m, reasons in out.items()}
+        return _by_modality(self.skipped)
+
+
+def _by_modality(skipped: dict[str, str]) -> dict[str, str]:
+    """``<modality>_<dimension>`` -> reason, as modality -> one sentence.
+
+    Examples:
+        >>> _by_modality({"visual_valence": "x", "visual_arousal": "x", "music_arousal": "y"})
+        {'visual': 'x', 'music': 'arousal: y'}
+    """
+    out: dict[str, dict[str, str]] = {}
+    for column, reason in skipped.items():
+        modality, dimension = column.split("_", 1)
+        out.setdefault(modality, {})[dimension] = reason
+    sentences = {}
+    for modality, reasons in out.items():
+        if len(reasons) == len(DIMENSIONS) and len(set(reasons.values())) == 1:
+            sentences[modality] = next(iter(reasons.values()))
+        else:
+            sentences[modality] = "; ".join(f"{d}: {r}" for d, r in reasons.items())
+    return sentences
 
 
 def read_ratings(
@@ -545,13 +561,13 @@ def run_prediction(
             ]
             if candidates:
                 skipped[column] = "; ".join(blocked[b.path] for b in candidates)
-            elif explicit:
+            elif explicit and not any(b.target_modality == modality for b in bundles):
                 skipped[column] = f"no bundle in {model_dir} predicts it"
     if not models:
         why = "; ".join(f"{c}: {r}" for c, r in skipped.items()) or "no bundle of these modalities"
         raise BundleError(f"no curve can be made: {why}")
-    for column, reason in skipped.items():
-        logger.warning("%s not predicted: %s", column, reason)
+    for modality, reason in _by_modality(skipped).items():
+        logger.warning("%s skipped: %s", modality, reason)
     for note in notes:
         logger.info("%s", note)
 
@@ -735,6 +751,7 @@ def curves_figure(result: Prediction) -> Any:
     from muvi.report.names import MODALITY_NAMES
 
     curves = result.curves
+    times = curves["time"].to_numpy(dtype=float)
     agreement = {(a.modality, a.dimension): a for a in result.agreement}
     dims = [d for d in DIMENSIONS if any(m.dimension == d for m in result.models)]
     warnings = figure_warnings(result)
@@ -752,7 +769,7 @@ def curves_figure(result: Prediction) -> Any:
                     label = "Your ratings" if shared else f"Your ratings, {modality}"
                     style.gold_standard(
                         ax,
-                        curves["time"],
+                        times,
                         result.ratings[column].to_numpy(dtype=float),
                         label=label,
                     )
@@ -768,9 +785,7 @@ def curves_figure(result: Prediction) -> Any:
                 if a is not None and math.isfinite(a.ccc):
                     label += f" (CCC {a.ccc:.2f}, RMSE {a.rmse:.2f})"
                 drawn[escape_mathtext(label)] = curves[m.column].to_numpy(dtype=float)
-            style.draw_curves(
-                ax, curves["time"], drawn, dimension=dimension, time_label="video_time"
-            )
+            style.draw_curves(ax, times, drawn, dimension=dimension, time_label="video_time")
             if ax is not axes[-1]:
                 ax.set_xlabel("")
         heading = f"Predicted valence and arousal: {escape_mathtext(result.video.name)}"
