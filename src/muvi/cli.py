@@ -32,7 +32,10 @@ from muvi.errors import MuviError
 
 app = typer.Typer(
     name="muvi",
-    help="MuVi: study and predict the emotion that music videos convey.",
+    help="MuVi: study and predict the emotion that music videos convey.\n\n"
+    "Every command takes --quiet (warnings and errors only, no progress bars) and "
+    "--verbose (debug messages too), before or after its name. Notes, warnings, errors "
+    "and progress bars go to stderr.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -145,10 +148,25 @@ def _with_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _one_line_paragraphs(text: str) -> str:
+    """A docstring as help text: the lines of each paragraph joined, so that no
+    docstring line break shows in ``--help`` (paragraphs stay apart).
+
+    Examples:
+        >>> _one_line_paragraphs("Fit the models\nand save them.\n\nSecond part.")
+        'Fit the models and save them.\n\nSecond part.'
+    """
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def _add_output_options(typer_app: typer.Typer) -> None:
-    """Give every command of ``typer_app`` (and of its sub-apps) ``--quiet`` and ``--verbose``."""
+    """Give every command of ``typer_app`` (and of its sub-apps) ``--quiet`` and
+    ``--verbose``, and help texts without the docstrings' line breaks."""
     for info in typer_app.registered_commands:
         if info.callback is not None:
+            if info.help is None:
+                info.help = _one_line_paragraphs(inspect.getdoc(info.callback) or "")
             info.callback = _with_output_options(info.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
@@ -175,12 +193,7 @@ def _options(
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_QUIET_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
 ) -> None:
-    """MuVi: study and predict the emotion that music videos convey.
-
-    Every command takes --quiet (warnings and errors only) and --verbose (debug
-    messages too), before or after the command's name. Messages, warnings and
-    progress bars go to stderr; results go to files (and, for a few commands, stdout).
-    """
+    """The options of every command (``muvi --quiet COMMAND`` or ``muvi COMMAND --quiet``)."""
     _output.quiet, _output.verbose = False, False
     _configure_logging(quiet=quiet, verbose=verbose)
 

@@ -54,7 +54,7 @@ from muvi.data.schema import (
     visual_feature_family,
 )
 from muvi.display import escape_mathtext
-from muvi.errors import BundleError, DataError, MuviError, WeightsError
+from muvi.errors import BundleError, DataError, MuviError
 from muvi.progress import ProgressCallback, Steps
 
 logger = logging.getLogger(__name__)
@@ -217,56 +217,6 @@ def parse_modalities(text: str | Sequence[str] | None) -> tuple[str, ...]:
             f"(choose from {', '.join(MODALITIES)}, or all)"
         )
     return tuple(m for m in MODALITIES if m in names)
-
-
-def family_weights(family: str) -> str | None:
-    """The weights name the default extractor of a visual ``family`` loads, or
-    None for the families that need no weights (audio, colour, lighting).
-
-    Examples:
-        >>> family_weights("faces"), family_weights("colour")
-        ('fer2013-vgg19', None)
-    """
-    configs = {
-        "faces": ("muvi.features.faces", "FacesConfig"),
-        "scenes": ("muvi.features.scenes", "ScenesConfig"),
-        "objects": ("muvi.features.objects", "ObjectsConfig"),
-        "actions": ("muvi.features.actions", "ActionsConfig"),
-    }
-    if family not in configs:
-        return None
-    import importlib
-
-    module, config = configs[family]
-    return str(getattr(importlib.import_module(module), config)().weights)
-
-
-def family_problem(family: str, weights_dir: str | Path | None) -> str | None:
-    """Why the features of ``family`` cannot be extracted here (its weights are
-    missing or corrupt), or None when they can."""
-    name = family_weights(family)
-    if name is None:
-        return None
-    from muvi.features.weights import require_weights
-
-    try:
-        require_weights(name, weights_dir)
-    except WeightsError as err:
-        return str(err)
-    return None
-
-
-def test_weights_used(families: Sequence[str], weights_dir: str | Path | None) -> list[str]:
-    """The families among ``families`` whose weights in ``weights_dir`` are a
-    small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
-    from muvi.features.weights import get_spec
-
-    found = []
-    for family in families:
-        name = family_weights(family)
-        if name is not None and get_spec(name, weights_dir).test_model:
-            found.append(family)
-    return found
 
 
 @dataclass
@@ -519,7 +469,7 @@ def run_prediction(
             it, or no curve that can be made (each reason named).
         DataError: an unreadable video, a missing stream, a malformed ratings file.
     """
-    from muvi.features.batch import extract_video
+    from muvi.features.batch import extract_video, family_problem, test_weights_used
     from muvi.models.bundle import load_bundle
 
     wanted = parse_modalities(modalities)
@@ -580,6 +530,8 @@ def run_prediction(
     steps.start(f"extracting {', '.join(families)} features")
     extracted = extract_video(video, features=families, start=start, weights_dir=weights_dir)
     steps("features extracted")
+    for note in extracted.notes:
+        logger.info("%s", note)
     table = extracted.table()
     n = len(table)
     curves = pd.DataFrame(

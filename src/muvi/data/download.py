@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ import requests
 
 from muvi.errors import DataError
 from muvi.progress import ProgressCallback, Steps, emit
+
+logger = logging.getLogger(__name__)
 
 GITHUB_REPOSITORY = "AMAAI-Lab/MuVi"
 GITHUB_COMMIT = "c9c8a973e184a26dcbec8791d1bae6f664b22e40"
@@ -552,6 +555,7 @@ def download_release(
             {"downloaded": report.downloaded, "resumed": report.resumed, "skipped": report.skipped}[
                 result.status
             ].append(item.path)
+            logger.debug("%s: %s (%s)", item.path, result.status, result.verified)
             record_entry: dict[str, Any] = {
                 "url": item.url,
                 "part": item.part,

@@ -709,6 +709,56 @@ def _run_dask(
         client.close()
 
 
+def family_weights(family: str) -> str | None:
+    """The weights name the default extractor of a visual ``family`` loads, or
+    None for the families that need no weights (audio, colour, lighting).
+
+    Examples:
+        >>> family_weights("faces"), family_weights("colour")
+        ('fer2013-vgg19', None)
+    """
+    configs = {
+        "faces": ("muvi.features.faces", "FacesConfig"),
+        "scenes": ("muvi.features.scenes", "ScenesConfig"),
+        "objects": ("muvi.features.objects", "ObjectsConfig"),
+        "actions": ("muvi.features.actions", "ActionsConfig"),
+    }
+    if family not in configs:
+        return None
+    import importlib
+
+    module, config = configs[family]
+    return str(getattr(importlib.import_module(module), config)().weights)
+
+
+def family_problem(family: str, weights_dir: str | Path | None) -> str | None:
+    """Why the features of ``family`` cannot be extracted here (its weights are
+    missing or corrupt), or None when they can."""
+    name = family_weights(family)
+    if name is None:
+        return None
+    from muvi.features.weights import require_weights
+
+    try:
+        require_weights(name, weights_dir)
+    except WeightsError as err:
+        return str(err)
+    return None
+
+
+def test_weights_used(families: Sequence[str], weights_dir: str | Path | None) -> list[str]:
+    """The families among ``families`` whose weights in ``weights_dir`` are a
+    small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
+    from muvi.features.weights import get_spec
+
+    found = []
+    for family in families:
+        name = family_weights(family)
+        if name is not None and get_spec(name, weights_dir).test_model:
+            found.append(family)
+    return found
+
+
 def extract_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
@@ -768,6 +818,12 @@ def extract_batch(
     keys = {e.name: entry_key(e, weights_dir) for e in extractors}
     by_family = {e.family: e for e in extractors}
 
+    for family in test_weights_used([e.family for e in extractors], weights_dir):
+        logger.warning(
+            "%s features are computed with small randomly initialised TEST weights "
+            "(meaningless; never use them for analysis)",
+            family,
+        )
     outcomes: dict[str, VideoOutcome] = {}
     tasks: list[tuple[VideoJob, list[str]]] = []
     finished = Steps(progress, "extract", len(jobs), unit="videos")
@@ -829,6 +885,8 @@ def extract_batch(
             outcome.computed = [name_of_family[f] for f in result.features.families]
             outcome.start, outcome.duration = result.features.start, result.features.duration
             outcome.notes = result.features.notes
+            for note in outcome.notes:
+                logger.debug("%s: %s", outcome.media_id, note)
         finished(f"{outcome.media_id} {outcome.status}")
 
     ordered = [outcomes[job.media_id] for job in jobs]
