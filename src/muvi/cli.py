@@ -149,7 +149,7 @@ def _with_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _one_line_paragraphs(text: str) -> str:
-    """A docstring as help text: the lines of each paragraph joined, so that no
+    r"""A docstring as help text: the lines of each paragraph joined, so that no
     docstring line break shows in ``--help`` (paragraphs stay apart).
 
     Examples:

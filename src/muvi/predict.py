@@ -272,23 +272,19 @@ class Prediction:
 
 
 def _by_modality(skipped: dict[str, str]) -> dict[str, str]:
-    """``<modality>_<dimension>`` -> reason, as modality -> one sentence.
+    """``<modality>_<dimension>`` -> reason, as modality -> one sentence (each reason
+    once; a skipped bundle's reason names the bundle, hence its dimension).
 
     Examples:
         >>> _by_modality({"visual_valence": "x", "visual_arousal": "x", "music_arousal": "y"})
-        {'visual': 'x', 'music': 'arousal: y'}
+        {'visual': 'x', 'music': 'y'}
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, list[str]] = {}
     for column, reason in skipped.items():
-        modality, dimension = column.split("_", 1)
-        out.setdefault(modality, {})[dimension] = reason
-    sentences = {}
-    for modality, reasons in out.items():
-        if len(reasons) == len(DIMENSIONS) and len(set(reasons.values())) == 1:
-            sentences[modality] = next(iter(reasons.values()))
-        else:
-            sentences[modality] = "; ".join(f"{d}: {r}" for d, r in reasons.items())
-    return sentences
+        reasons = out.setdefault(column.split("_", 1)[0], [])
+        if reason not in reasons:
+            reasons.append(reason)
+    return {modality: "; ".join(reasons) for modality, reasons in out.items()}
 
 
 def read_ratings(
@@ -469,7 +465,7 @@ def run_prediction(
             it, or no curve that can be made (each reason named).
         DataError: an unreadable video, a missing stream, a malformed ratings file.
     """
-    from muvi.features.batch import extract_video, family_problem, test_weights_used
+    from muvi.features.batch import extract_video, family_problem, families_with_test_weights
     from muvi.models.bundle import load_bundle
 
     wanted = parse_modalities(modalities)
@@ -553,7 +549,7 @@ def run_prediction(
         skipped=skipped,
         notes=[*extracted.notes, *notes],
     )
-    result.test_weight_families = test_weights_used(families, weights_dir)
+    result.test_weight_families = families_with_test_weights(families, weights_dir)
     if result.test_weight_families:
         result.warnings.append(
             f"{', '.join(result.test_weight_families)} features came from small randomly "

@@ -746,7 +746,7 @@ def family_problem(family: str, weights_dir: str | Path | None) -> str | None:
     return None
 
 
-def test_weights_used(families: Sequence[str], weights_dir: str | Path | None) -> list[str]:
+def families_with_test_weights(families: Sequence[str], weights_dir: str | Path | None) -> list[str]:
     """The families among ``families`` whose weights in ``weights_dir`` are a
     small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
     from muvi.features.weights import get_spec
@@ -818,7 +818,7 @@ def extract_batch(
     keys = {e.name: entry_key(e, weights_dir) for e in extractors}
     by_family = {e.family: e for e in extractors}
 
-    for family in test_weights_used([e.family for e in extractors], weights_dir):
+    for family in families_with_test_weights([e.family for e in extractors], weights_dir):
         logger.warning(
             "%s features are computed with small randomly initialised TEST weights "
             "(meaningless; never use them for analysis)",
