@@ -472,3 +472,25 @@ def test_a_ratings_time_off_the_grid_is_one_line_naming_the_row(
     assert last.startswith("error: ") and str(ratings) in last and "row 3" in last
     assert "time 0.8 s is not on the 2 Hz grid" in last
     assert "Traceback" not in err
+
+
+def test_an_audio_file_predicts_music_and_says_why_visual_is_skipped(
+    bundles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scipy.io import wavfile
+
+    from videogen import AUDIO_RATE
+
+    audio = tmp_path / "song.wav"
+    wavfile.write(audio, AUDIO_RATE, (tone(6.0) * 32767).astype(np.int16))
+    code, err = _run(
+        ["predict", audio, "--model", bundles, "--start", "0", "--out", tmp_path / "out"], capsys
+    )
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "out" / "curves.csv").columns) == [
+        "sample",
+        "time",
+        "music_arousal",
+    ]
+    lines = [line for line in err.splitlines() if line.startswith("warning: visual skipped:")]
+    assert len(lines) == 1 and "song.wav has no video stream" in lines[0]

@@ -465,13 +465,20 @@ def run_prediction(
             it, or no curve that can be made (each reason named).
         DataError: an unreadable video, a missing stream, a malformed ratings file.
     """
-    from muvi.features.batch import extract_video, family_problem, families_with_test_weights
+    from muvi.features.batch import extract_video, families_with_test_weights, family_problem
+    from muvi.features.media import probe
+    from muvi.features.registry import FEATURE_FAMILIES
     from muvi.models.bundle import load_bundle
 
     wanted = parse_modalities(modalities)
     explicit = modalities is not None
     bundles = [load_bundle(p) for p in find_bundles(model_dir)]
+    info = probe(video)
     problems: dict[str, str | None] = {}
+    if not info.has_video:
+        problems.update(
+            {f: f"{Path(video).name} has no video stream" for f in FEATURE_FAMILIES if f != "audio"}
+        )
     usable, blocked = [], {}
     for bundle in bundles:
         if bundle.target_modality not in wanted:

@@ -746,7 +746,9 @@ def family_problem(family: str, weights_dir: str | Path | None) -> str | None:
     return None
 
 
-def families_with_test_weights(families: Sequence[str], weights_dir: str | Path | None) -> list[str]:
+def families_with_test_weights(
+    families: Sequence[str], weights_dir: str | Path | None
+) -> list[str]:
     """The families among ``families`` whose weights in ``weights_dir`` are a
     small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
     from muvi.features.weights import get_spec
