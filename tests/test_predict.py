@@ -478,7 +478,6 @@ def test_an_audio_file_predicts_music_and_says_why_visual_is_skipped(
     bundles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from scipy.io import wavfile
-
     from videogen import AUDIO_RATE
 
     audio = tmp_path / "song.wav"
