@@ -493,3 +493,37 @@ def test_an_audio_file_predicts_music_and_says_why_visual_is_skipped(
     ]
     lines = [line for line in err.splitlines() if line.startswith("warning: visual skipped:")]
     assert len(lines) == 1 and "song.wav has no video stream" in lines[0]
+
+
+def test_a_malformed_ratings_file_fails_before_the_extraction(
+    bundles: Path,
+    black_white: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import muvi.features.batch
+
+    def no_extraction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the video was decoded before the ratings were checked")
+
+    monkeypatch.setattr(muvi.features.batch, "extract_video", no_extraction)
+    for text, problem in (
+        ("time,valence\n1.0,0.2\n1.5,high\n", "row 2: valence 'high' is not a number"),
+        ("t,valence\n1.0,0.2\n", "a ratings file needs a 'time' (s) or a 'sample' column"),
+        ("sample,mood\n0,0.2\n", "a ratings file needs a 'valence' and/or an 'arousal' column"),
+        ("sample,valence\n0,0.1\n0,0.2\n", "row 2: sample 0 of music is rated twice"),
+        ("sample,modality,arousal\n0,audio,0.1\n", "row 1: modality 'audio' is not one of"),
+        ("sample,valence\n1.5,0.1\n", "row 1: sample '1.5' is not a sample number"),
+    ):
+        ratings = tmp_path / "r.csv"
+        ratings.write_text(text)
+        code, err = _run(
+            ["predict", black_white, "--model", bundles, "--out", tmp_path / "o", "--ratings",
+             ratings],
+            capsys,
+        )  # fmt: skip
+        assert code == 2, text
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"error: {ratings}") and problem in last, (text, last)
+    assert not (tmp_path / "o").exists()  # nothing written

@@ -288,7 +288,11 @@ def _by_modality(skipped: dict[str, str]) -> dict[str, str]:
 
 
 def read_ratings(
-    path: str | Path, *, start: float, n_samples: int, modalities: Sequence[str] = MODALITIES
+    path: str | Path,
+    *,
+    start: float | None,
+    n_samples: int,
+    modalities: Sequence[str] = MODALITIES,
 ) -> pd.DataFrame:
     """A user's ratings of the video at 2 Hz, on the samples of the predicted curves.
 
@@ -302,7 +306,9 @@ def read_ratings(
 
     Args:
         path: the CSV file.
-        start: where the excerpt starts in the video (s).
+        start: where the excerpt starts in the video (s); None checks the
+            file's format only (times are not placed on samples: nothing is
+            returned for them).
         n_samples: the curves' length; ratings beyond it are ignored.
         modalities: the modalities predicted (the columns made).
 
@@ -343,6 +349,7 @@ def read_ratings(
         return value
 
     for row, record in enumerate(table.to_dict("records"), 1):
+        time_only = False
         if "sample" in table and str(record["sample"]).strip():
             value = number(row, "sample", str(record["sample"]).strip())
             if value != int(value) or value < 0:
@@ -354,15 +361,18 @@ def read_ratings(
             sample = int(value)
         elif "time" in table:
             time = number(row, "time", str(record["time"]).strip())
-            position = (time - start) / SAMPLE_PERIOD_S
-            sample = round(position)
-            if abs(position - sample) * SAMPLE_PERIOD_S > RATINGS_TIME_TOLERANCE_S:
-                raise DataError(
-                    f"time {time:g} s is not on the 2 Hz grid of the excerpt (samples at "
-                    f"{start:g} s + k * {SAMPLE_PERIOD_S:g} s)",
-                    file=file,
-                    row=row,
-                )
+            if start is None:  # the format check, before the excerpt start is known
+                sample, time_only = -1, True
+            else:
+                position = (time - start) / SAMPLE_PERIOD_S
+                sample = round(position)
+                if abs(position - sample) * SAMPLE_PERIOD_S > RATINGS_TIME_TOLERANCE_S:
+                    raise DataError(
+                        f"time {time:g} s is not on the 2 Hz grid of the excerpt (samples at "
+                        f"{start:g} s + k * {SAMPLE_PERIOD_S:g} s)",
+                        file=file,
+                        row=row,
+                    )
         else:
             raise DataError("no sample or time on this row", file=file, row=row)
         names = [str(record["modality"]).strip().lower()] if has_modality else list(MODALITIES)
@@ -373,15 +383,17 @@ def read_ratings(
                     file=file,
                     row=row,
                 )
-            if (modality, sample) in seen:
+            if not time_only and (modality, sample) in seen:
                 raise DataError(f"sample {sample} of {modality} is rated twice", file=file, row=row)
             seen.add((modality, sample))
+        values = {
+            k: number(row, dimension, str(record[dimension]).strip())
+            for k, dimension in enumerate(DIMENSIONS)
+            if dimension in table and str(record[dimension]).strip()
+        }
         if not 0 <= sample < n_samples:
-            continue  # before the excerpt or after the curves end
-        for k, dimension in enumerate(DIMENSIONS):
-            if dimension not in table or not str(record[dimension]).strip():
-                continue
-            value = number(row, dimension, str(record[dimension]).strip())
+            continue  # before the excerpt, after the curves end, or not placed yet
+        for k, value in values.items():
             for modality in names:
                 rated[modality][sample, k] = value
     out = pd.DataFrame({"sample": np.arange(n_samples, dtype="int64")})
@@ -389,9 +401,9 @@ def read_ratings(
         if modality not in modalities:
             continue
         for k, dimension in enumerate(DIMENSIONS):
-            values = rated[modality][:, k]
-            if np.isfinite(values).any():
-                out[f"{modality}_{dimension}"] = values
+            series = rated[modality][:, k]
+            if np.isfinite(series).any():
+                out[f"{modality}_{dimension}"] = series
     return out
 
 
@@ -524,6 +536,8 @@ def run_prediction(
     for note in notes:
         logger.info("%s", note)
 
+    if ratings is not None:  # a malformed file fails before the extraction, not after it
+        read_ratings(ratings, start=start, n_samples=0)
     families: list[str] = []
     for m in models:
         for family in needed_families(m.bundle.feature_columns, m.name):
