@@ -113,7 +113,7 @@ def _bars(label: str | None = None) -> display.ProgressBars:
 
 
 _QUIET_HELP = "Print warnings and errors only: no notes, no progress bars."
-_VERBOSE_HELP = "Also print debug messages (which files are read, which caches are used)."
+_VERBOSE_HELP = "Also print debug messages (e.g. each file downloaded, each video's notes)."
 
 
 def _with_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
