@@ -66,6 +66,7 @@ import json
 import math
 import string
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -910,71 +911,73 @@ def simulate(
     rng_ids, rng_fac, rng_ppl, rng_assign, rng_cur, rng_log, rng_static, rng_feat, rng_plan = (
         streams
     )
-    step = Steps(progress, "simulate", n_items + 4)
-    items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
-    spelled = [short_id(i) for i in items]
-    duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S
-    t_fine = np.arange(0.0, duration + 1e-9, cfg.fine_step_s)
-    on_2hz = np.round(
-        np.arange(cfg.annotation_samples) * schema.SAMPLE_PERIOD_S / cfg.fine_step_s
-    ).astype(int)
-    paths = _factor_paths(rng_fac, n_items, t_fine, cfg)
-    truth = _truth(paths, cfg)
+    with nullcontext(Steps(progress, "simulate", n_items + 4)) as step:
+        items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
+        spelled = [short_id(i) for i in items]
+        duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S
+        t_fine = np.arange(0.0, duration + 1e-9, cfg.fine_step_s)
+        on_2hz = np.round(
+            np.arange(cfg.annotation_samples) * schema.SAMPLE_PERIOD_S / cfg.fine_step_s
+        ).astype(int)
+        paths = _factor_paths(rng_fac, n_items, t_fine, cfg)
+        truth = _truth(paths, cfg)
 
-    participants = _participants(rng_ppl, n_participants)
-    trials = _assign(rng_assign, participants["participant_id"].to_numpy(), n_items, cfg)
-    kinds, frozen = _annotation_kinds(rng_cur, len(trials), cfg)
-    short = (rng_log.random(len(trials)) < cfg.short_share) & ~frozen.any(axis=1)
-    cursor, lags, taus = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
-    step("annotators")
+        participants = _participants(rng_ppl, n_participants)
+        trials = _assign(rng_assign, participants["participant_id"].to_numpy(), n_items, cfg)
+        kinds, frozen = _annotation_kinds(rng_cur, len(trials), cfg)
+        short = (rng_log.random(len(trials)) < cfg.short_share) & ~frozen.any(axis=1)
+        cursor, lags, taus = _cursor_paths(rng_cur, truth, trials, kinds, frozen, t_fine, cfg)
+        step("annotators")
 
-    # the raw logs are written, then read back, so that av_data.csv is
-    # exactly what resample_logs makes of the file as published
-    raw_path = out / schema.RAW_LOGS_FILE
-    _raw_logs(rng_log, trials, cursor, short, t_fine, spelled, cfg).to_csv(
-        raw_path, index=False, lineterminator="\n"
-    )
-    dynamic, report = resample_logs(pd.read_csv(raw_path, dtype={"media_id": str}))
-    av = dynamic.rename(columns={"sample": schema.DYNAMIC_SAMPLE_COLUMN})
-    av["media_modality"] = av["modality"].map(schema.to_public_modality)
-    av[list(schema.DYNAMIC_COLUMNS)].to_csv(
-        out / schema.DYNAMIC_FILE, index=False, lineterminator="\n"
-    )
-    step("cursor logs")
+        # the raw logs are written, then read back, so that av_data.csv is
+        # exactly what resample_logs makes of the file as published
+        raw_path = out / schema.RAW_LOGS_FILE
+        _raw_logs(rng_log, trials, cursor, short, t_fine, spelled, cfg).to_csv(
+            raw_path, index=False, lineterminator="\n"
+        )
+        dynamic, report = resample_logs(pd.read_csv(raw_path, dtype={"media_id": str}))
+        av = dynamic.rename(columns={"sample": schema.DYNAMIC_SAMPLE_COLUMN})
+        av["media_modality"] = av["modality"].map(schema.to_public_modality)
+        av[list(schema.DYNAMIC_COLUMNS)].to_csv(
+            out / schema.DYNAMIC_FILE, index=False, lineterminator="\n"
+        )
+        step("cursor logs")
 
-    truth_2hz = truth[..., on_2hz]
-    static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), spelled, cfg)
-    static.to_csv(out / schema.STATIC_FILE, index=False, lineterminator="\n")
-    participants.to_csv(out / schema.PARTICIPANTS_FILE, index=False, lineterminator="\n")
-    with (out / schema.VIDEO_URLS_FILE).open("w", newline="") as fh:
-        fh.write("\r\n".join(["video_id", *items]))  # CRLF, no final newline, as published
-    _ground_truth_table(items, truth_2hz).to_csv(
-        out / schema.GROUND_TRUTH_FILE, index=False, float_format="%.6f", lineterminator="\n"
-    )
-    step("labels and truth")
+        truth_2hz = truth[..., on_2hz]
+        static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), spelled, cfg)
+        static.to_csv(out / schema.STATIC_FILE, index=False, lineterminator="\n")
+        participants.to_csv(out / schema.PARTICIPANTS_FILE, index=False, lineterminator="\n")
+        with (out / schema.VIDEO_URLS_FILE).open("w", newline="") as fh:
+            fh.write("\r\n".join(["video_id", *items]))  # CRLF, no final newline, as published
+        _ground_truth_table(items, truth_2hz).to_csv(
+            out / schema.GROUND_TRUTH_FILE, index=False, float_format="%.6f", lineterminator="\n"
+        )
+        step("labels and truth")
 
-    plan = _emobase_plan(rng_plan, schema.emobase_feature_names())
-    _write_features(out, items, paths[..., on_2hz], rng_feat, plan, step)
+        plan = _emobase_plan(rng_plan, schema.emobase_feature_names())
+        _write_features(out, items, paths[..., on_2hz], rng_feat, plan, step)
 
-    special = _special_annotations(
-        trials, items, kinds, frozen, short, constant_annotations(dynamic)
-    )
-    metadata = {
-        "simulated": True,
-        "notice": SIMULATED_NOTICE,
-        "generator": "muvi.data.simulator",
-        "muvi_version": __version__,
-        "seed": seed,
-        "n_items": n_items,
-        "n_participants": n_participants,
-        "config": dataclasses.asdict(cfg),
-        "sampling": dataclasses.asdict(report),
-        "annotations": special,
-        "annotators": _annotator_truth(trials, items, kinds, lags, taus),
-    }
-    (out / schema.METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
-    _write_readme(out, seed, n_items, n_participants)
-    step("metadata")
+        special = _special_annotations(
+            trials, items, kinds, frozen, short, constant_annotations(dynamic)
+        )
+        metadata = {
+            "simulated": True,
+            "notice": SIMULATED_NOTICE,
+            "generator": "muvi.data.simulator",
+            "muvi_version": __version__,
+            "seed": seed,
+            "n_items": n_items,
+            "n_participants": n_participants,
+            "config": dataclasses.asdict(cfg),
+            "sampling": dataclasses.asdict(report),
+            "annotations": special,
+            "annotators": _annotator_truth(trials, items, kinds, lags, taus),
+        }
+        (out / schema.METADATA_FILE).write_text(
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+        )
+        _write_readme(out, seed, n_items, n_participants)
+        step("metadata")
     return SimulationSummary(
         out_dir=out,
         seed=seed,
