@@ -527,3 +527,57 @@ def test_a_malformed_ratings_file_fails_before_the_extraction(
         last = err.strip().splitlines()[-1]
         assert last.startswith(f"error: {ratings}") and problem in last, (text, last)
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_the_figure_one_panel_per_dimension_on_the_video_clock() -> None:
+    """The figure of a hand-made prediction: a panel per dimension, the x axis on the
+    video's clock with the excerpt start marked, each modality in its fixed colour, the
+    ratings in black, CCC and RMSE in the legend, the warnings above."""
+    from types import SimpleNamespace
+
+    from matplotlib.colors import to_hex
+
+    from muvi.predict import Agreement, CurveModel, Prediction, curves_figure
+    from muvi.report.style import GOLD_STANDARD_COLOUR, MODALITY_COLOURS
+
+    def model(modality: str, dimension: str, architecture: str, sets: list[str]) -> CurveModel:
+        manifest = {"name": f"{modality}_{dimension}_{architecture}", "architecture": architecture,
+                    "feature_sets": sets, "simulated": modality == "visual"}  # fmt: skip
+        bundle = SimpleNamespace(manifest=manifest, target_modality=modality, dimension=dimension,
+                                 path=Path(manifest["name"]))  # fmt: skip
+        return CurveModel(f"{modality}_{dimension}", bundle)
+
+    n, start = 8, 12.5
+    t = start + 0.5 * np.arange(n)
+    curves = pd.DataFrame({"sample": np.arange(n), "time": t, "music_valence": 0.1,
+                           "visual_valence": 0.3, "music_arousal": 1.5})  # fmt: skip
+    ratings = pd.DataFrame({"sample": np.arange(n), "music_valence": 0.2, "visual_valence": 0.2})
+    result = Prediction(
+        curves=curves,
+        models=[
+            model("music", "valence", "lstm", ["audio"]),
+            model("visual", "valence", "lasso", ["visual"]),
+            model("music", "arousal", "lasso", ["audio"]),
+        ],
+        start=start,
+        video=Path("clip.mp4"),
+        simulated_bundles=["visual_valence_lasso"],
+        ratings=ratings,
+        agreement=[Agreement("music", "valence", 0.25, 0.1, 8)],
+    )
+    fig = curves_figure(result)
+    valence, arousal = fig.axes[:2]
+    assert valence.get_ylabel().startswith("Valence") and arousal.get_ylabel().startswith("Arousal")
+    assert arousal.get_xlabel() == "Time in the video (s)"
+    lines = {line.get_label(): line for line in valence.lines}
+    assert lines["Excerpt start"].get_xdata()[0] == start
+    assert to_hex(lines["Your ratings"].get_color()) == GOLD_STANDARD_COLOUR
+    music = lines["Music: LSTM, audio (CCC 0.25, RMSE 0.10)"]
+    np.testing.assert_allclose(music.get_xdata(), t)
+    assert to_hex(music.get_color()) == MODALITY_COLOURS["music"]
+    visual = lines["Visual (muted video): LASSO, visual"]
+    assert to_hex(visual.get_color()) == MODALITY_COLOURS["visual"]
+    # the music arousal of 1.5 leaves the axis: marked on the top edge in the music colour
+    marks = [ln for ln in arousal.lines if ln.get_marker() == "^"]
+    assert len(marks) == 1 and to_hex(marks[0].get_color()) == MODALITY_COLOURS["music"]
+    assert "WARNING: models trained on SIMULATED data" in fig.get_suptitle()

@@ -746,6 +746,7 @@ def curves_figure(result: Prediction) -> Any:
                         break
                     ax.lines[-1].set_linestyle(("-", "--", ":")[k % 3])
             drawn: dict[str, np.ndarray] = {}
+            colours: dict[str, str] = {}
             for m in result.models:
                 if m.dimension != dimension:
                     continue
@@ -754,7 +755,10 @@ def curves_figure(result: Prediction) -> Any:
                 if a is not None and math.isfinite(a.ccc):
                     label += f" (CCC {a.ccc:.2f}, RMSE {a.rmse:.2f})"
                 drawn[escape_mathtext(label)] = curves[m.column].to_numpy(dtype=float)
-            style.draw_curves(ax, times, drawn, dimension=dimension, time_label="video_time")
+                colours[escape_mathtext(label)] = style.MODALITY_COLOURS[m.modality]
+            style.draw_curves(
+                ax, times, drawn, dimension=dimension, time_label="video_time", colours=colours
+            )
             if ax is not axes[-1]:
                 ax.set_xlabel("")
         heading = f"Predicted valence and arousal: {escape_mathtext(result.video.name)}"
