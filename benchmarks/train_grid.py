@@ -78,7 +78,7 @@ def load_study(data: Path | None, items: int, participants: int) -> StudyData:
 
     if data is None:
         data = Path(tempfile.mkdtemp(prefix="muvi_bench_")) / "simulated"
-        simulate(data, seed=0, n_items=items, n_participants=participants, progress=False)
+        simulate(data, seed=0, n_items=items, n_participants=participants)
     return prepare_study(load_dataset(data))
 
 

@@ -236,3 +236,348 @@ def test_cli_predict_on_a_file_named_with_mathtext_writes_the_png(
     assert json.loads((out / "curves.json").read_text())["video"] == str(video)
     err = capsys.readouterr().err
     assert f"wrote {out / 'curves.png'}" in err  # the path printed as written
+
+
+# --- what `muvi predict` says: skipped modalities, warnings, ratings ---------
+
+
+def _ccc(x: np.ndarray, y: np.ndarray) -> float:
+    """Lin's CCC by the formula, population moments (written out here, not the package's)."""
+    mx, my = x.mean(), y.mean()
+    cov = ((x - mx) * (y - my)).mean()
+    return float(2 * cov / (((x - mx) ** 2).mean() + ((y - my) ** 2).mean() + (mx - my) ** 2))
+
+
+@pytest.fixture(scope="module")
+def faces_bundles(bundles: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The music bundle of ``bundles`` beside a visual bundle that reads the faces
+    features (which need pretrained weights)."""
+    import shutil
+
+    from muvi.features.faces import faces_columns
+    from muvi.models.bundle import save_bundle
+    from muvi.models.lasso import LassoConfig, LassoRegressor
+
+    out = tmp_path_factory.mktemp("faces_bundles")
+    shutil.copytree(bundles / "music_arousal_lasso", out / "music_arousal_lasso")
+    columns = faces_columns()
+    series = _series(columns, "visual", 3, lambda v: v[..., 0] - 0.5)
+    lasso = LassoRegressor(("visual",), LassoConfig(inner_folds=3)).fit(series)
+    save_bundle(lasso, out / "visual_valence_lasso", target_modality="visual", dimension="valence")
+    return out
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from muvi.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().err
+
+
+def test_absent_visual_weights_skip_visual_and_predict_music(
+    faces_bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty_weights = tmp_path / "no_weights"
+    empty_weights.mkdir()
+    out = tmp_path / "out"
+    code, err = _run(
+        ["predict", black_white, "--model", faces_bundles, "--start", "0", "--out", out,
+         "--weights-dir", empty_weights],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    curves = pd.read_csv(out / "curves.csv")
+    assert list(curves.columns) == ["sample", "time", "music_arousal"]
+    # the console says which modality was skipped and why (the weights named), once
+    skipped = [line for line in err.splitlines() if line.startswith("warning: visual skipped:")]
+    assert len(skipped) == 1
+    assert "faces features cannot be extracted" in skipped[0]
+    assert "'fer2013-vgg19'" in skipped[0] and "missing" in skipped[0]
+    payload = json.loads((out / "curves.json").read_text())
+    assert list(payload["skipped"]) == ["visual_valence"]
+    assert "fer2013-vgg19" in payload["skipped"]["visual_valence"]
+    assert list(payload["curves"]) == ["music_arousal"]
+    # asking for visual alone: nothing can be made, one line naming the reason
+    code, err = _run(
+        ["predict", black_white, "--model", faces_bundles, "--start", "0", "--out",
+         tmp_path / "out2", "--weights-dir", empty_weights, "--modalities", "visual"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: no curve can be made: visual_valence:")
+    assert not (tmp_path / "out2" / "curves.csv").exists()
+
+
+def test_modalities_option_limits_the_curves(
+    bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _run(
+        ["predict", black_white, "--model", bundles, "--start", "0", "--out", tmp_path,
+         "--modalities", "visual"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    assert list(pd.read_csv(tmp_path / "curves.csv").columns) == [
+        "sample",
+        "time",
+        "visual_valence",
+    ]
+    # the music bundle was not asked for: it is neither run nor reported as skipped
+    assert "skipped" not in err
+    code, err = _run(
+        ["predict", black_white, "--model", bundles, "--out", tmp_path, "--modalities", "sound"],
+        capsys,
+    )
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "error: --modalities: 'sound' is not a modality (choose from music, visual, "
+        "audiovisual, or all)"
+    )
+
+
+def test_warnings_on_test_weights_and_simulated_bundles(
+    bundles: Path,
+    faces_bundles: Path,
+    black_white: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The faces features come from random test weights and the music bundle was
+    trained on simulated data: the console, curves.json and the drawn figure say both."""
+    from matplotlib.text import Text
+
+    from muvi.features.weights import build_test_weights
+    from muvi.report import style
+
+    weights = tmp_path / "weights"
+    build_test_weights(weights, ["faces"])
+    drawn: list[str] = []
+    save = style.save_figure
+
+    def record(fig, path, formats=style.FORMATS):  # type: ignore[no-untyped-def]
+        drawn.extend(t.get_text() for t in fig.findobj(Text) if t.get_text())
+        return save(fig, path, formats)
+
+    monkeypatch.setattr(style, "save_figure", record)
+    out = tmp_path / "out"
+    code, err = _run(
+        ["predict", black_white, "--model", faces_bundles, "--start", "0", "--out", out,
+         "--weights-dir", weights],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert any(
+        "faces features came from small randomly initialised TEST weights" in w for w in warnings
+    )
+    assert any("trained on SIMULATED data (music_arousal_lasso)" in w for w in warnings)
+    payload = json.loads((out / "curves.json").read_text())
+    assert payload["test_weights"] == ["faces"]
+    assert payload["trained_on_simulated_data"] is True
+    assert payload["models"]["music_arousal"]["trained_on_simulated_data"] is True
+    assert payload["models"]["visual_valence"]["trained_on_simulated_data"] is False
+    assert len(payload["warnings"]) == 2
+    text = "\n".join(drawn)
+    assert "WARNING: faces features from random TEST weights" in text
+    assert "WARNING: models trained on SIMULATED data" in text
+    assert (out / "curves.png").is_file() and (out / "curves.svg").is_file()
+    # a real-data bundle on features that need no weights: no warning anywhere
+    drawn.clear()
+    code, err = _run(
+        ["predict", black_white, "--model", bundles / "visual_valence_lasso", "--start", "0",
+         "--out", tmp_path / "plain"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "warning:" not in err
+    assert json.loads((tmp_path / "plain" / "curves.json").read_text())["warnings"] == []
+    assert drawn and not any("WARNING" in t for t in drawn)
+
+
+def test_ratings_give_ccc_and_rmse_computed_by_the_formula(
+    bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ratings on the video's clock (the excerpt starts at 1 s), compared with the
+    curves: CCC and RMSE as computed here by the formula, on the samples with both."""
+    start = 1.0
+    rng = np.random.default_rng(5)
+    n = 10  # 5 s of excerpt after the 1 s start
+    valence = rng.uniform(-1, 1, n)
+    arousal = rng.uniform(-1, 1, n)
+    ratings = tmp_path / "my ratings.csv"
+    pd.DataFrame(
+        {"time": start + 0.5 * np.arange(n), "valence": valence, "arousal": arousal}
+    ).to_csv(ratings, index=False)
+    out = tmp_path / "out"
+    code, err = _run(
+        ["predict", black_white, "--model", bundles, "--start", start, "--out", out,
+         "--ratings", ratings],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    curves = pd.read_csv(out / "curves.csv")
+    assert len(curves) == n
+    np.testing.assert_allclose(curves["time"], start + 0.5 * np.arange(n))  # the video's clock
+    payload = json.loads((out / "curves.json").read_text())
+    assert payload["time_axis"] == "video" and payload["excerpt_start_s"] == start
+    found = {(a["modality"], a["dimension"]): a for a in payload["ratings"]["agreement"]}
+    assert sorted(found) == [("music", "arousal"), ("visual", "valence")]
+    for (modality, dimension), rated in (
+        (("music", "arousal"), arousal),
+        (("visual", "valence"), valence),
+    ):
+        predicted = curves[f"{modality}_{dimension}"].to_numpy()
+        both = np.isfinite(predicted)  # the first 4 samples have no prediction
+        assert both.sum() == n - 4
+        ccc = _ccc(rated[both], predicted[both])
+        rmse = float(np.sqrt(np.mean((rated[both] - predicted[both]) ** 2)))
+        entry = found[(modality, dimension)]
+        assert entry["ccc"] == pytest.approx(ccc, abs=1e-9)
+        assert entry["rmse"] == pytest.approx(rmse, abs=1e-9)
+        assert entry["n_samples"] == n - 4
+        assert f"vs your ratings, {modality} {dimension}: CCC {ccc:.3f}, RMSE {rmse:.3f}" in err
+    # the same ratings by sample number, for the visual condition only
+    by_sample = tmp_path / "by_sample.csv"
+    pd.DataFrame(
+        {"sample": np.arange(n), "modality": "visual", "valence": valence, "arousal": arousal}
+    ).to_csv(by_sample, index=False)
+    code, err = _run(
+        ["predict", black_white, "--model", bundles, "--start", start, "--out", tmp_path / "o2",
+         "--ratings", by_sample],
+        capsys,
+    )  # fmt: skip
+    again = json.loads((tmp_path / "o2" / "curves.json").read_text())["ratings"]["agreement"]
+    assert [(a["modality"], a["dimension"]) for a in again] == [("visual", "valence")]
+    assert again[0]["ccc"] == pytest.approx(found[("visual", "valence")]["ccc"], abs=1e-12)
+
+
+def test_a_ratings_time_off_the_grid_is_one_line_naming_the_row(
+    bundles: Path, black_white: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("time,valence\n0.0,0.1\n0.5,0.2\n0.8,0.3\n")
+    code, err = _run(
+        ["predict", black_white, "--model", bundles, "--start", "0", "--out", tmp_path / "o",
+         "--ratings", ratings],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(ratings) in last and "row 3" in last
+    assert "time 0.8 s is not on the 2 Hz grid" in last
+    assert "Traceback" not in err
+
+
+def test_an_audio_file_predicts_music_and_says_why_visual_is_skipped(
+    bundles: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scipy.io import wavfile
+    from videogen import AUDIO_RATE
+
+    audio = tmp_path / "song.wav"
+    wavfile.write(audio, AUDIO_RATE, (tone(6.0) * 32767).astype(np.int16))
+    code, err = _run(
+        ["predict", audio, "--model", bundles, "--start", "0", "--out", tmp_path / "out"], capsys
+    )
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "out" / "curves.csv").columns) == [
+        "sample",
+        "time",
+        "music_arousal",
+    ]
+    lines = [line for line in err.splitlines() if line.startswith("warning: visual skipped:")]
+    assert len(lines) == 1 and "song.wav has no video stream" in lines[0]
+
+
+def test_a_malformed_ratings_file_fails_before_the_extraction(
+    bundles: Path,
+    black_white: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import muvi.features.batch
+
+    def no_extraction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the video was decoded before the ratings were checked")
+
+    monkeypatch.setattr(muvi.features.batch, "extract_video", no_extraction)
+    for text, problem in (
+        ("time,valence\n1.0,0.2\n1.5,high\n", "row 2: valence 'high' is not a number"),
+        ("t,valence\n1.0,0.2\n", "a ratings file needs a 'time' (s) or a 'sample' column"),
+        ("sample,mood\n0,0.2\n", "a ratings file needs a 'valence' and/or an 'arousal' column"),
+        ("sample,valence\n0,0.1\n0,0.2\n", "row 2: sample 0 of music is rated twice"),
+        ("sample,modality,arousal\n0,audio,0.1\n", "row 1: modality 'audio' is not one of"),
+        ("sample,valence\n1.5,0.1\n", "row 1: sample '1.5' is not a sample number"),
+    ):
+        ratings = tmp_path / "r.csv"
+        ratings.write_text(text)
+        code, err = _run(
+            ["predict", black_white, "--model", bundles, "--out", tmp_path / "o", "--ratings",
+             ratings],
+            capsys,
+        )  # fmt: skip
+        assert code == 2, text
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"error: {ratings}") and problem in last, (text, last)
+    assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_the_figure_one_panel_per_dimension_on_the_video_clock() -> None:
+    """The figure of a hand-made prediction: a panel per dimension, the x axis on the
+    video's clock with the excerpt start marked, each modality in its fixed colour, the
+    ratings in black, CCC and RMSE in the legend, the warnings above."""
+    from types import SimpleNamespace
+
+    from matplotlib.colors import to_hex
+
+    from muvi.predict import Agreement, CurveModel, Prediction, curves_figure
+    from muvi.report.style import GOLD_STANDARD_COLOUR, MODALITY_COLOURS
+
+    def model(modality: str, dimension: str, architecture: str, sets: list[str]) -> CurveModel:
+        manifest = {"name": f"{modality}_{dimension}_{architecture}", "architecture": architecture,
+                    "feature_sets": sets, "simulated": modality == "visual"}  # fmt: skip
+        bundle = SimpleNamespace(manifest=manifest, target_modality=modality, dimension=dimension,
+                                 path=Path(manifest["name"]))  # fmt: skip
+        return CurveModel(f"{modality}_{dimension}", bundle)
+
+    n, start = 8, 12.5
+    t = start + 0.5 * np.arange(n)
+    curves = pd.DataFrame({"sample": np.arange(n), "time": t, "music_valence": 0.1,
+                           "visual_valence": 0.3, "music_arousal": 1.5})  # fmt: skip
+    ratings = pd.DataFrame({"sample": np.arange(n), "music_valence": 0.2, "visual_valence": 0.2})
+    result = Prediction(
+        curves=curves,
+        models=[
+            model("music", "valence", "lstm", ["audio"]),
+            model("visual", "valence", "lasso", ["visual"]),
+            model("music", "arousal", "lasso", ["audio"]),
+        ],
+        start=start,
+        video=Path("clip.mp4"),
+        simulated_bundles=["visual_valence_lasso"],
+        ratings=ratings,
+        agreement=[Agreement("music", "valence", 0.25, 0.1, 8)],
+    )
+    fig = curves_figure(result)
+    valence, arousal = fig.axes[:2]
+    assert valence.get_ylabel().startswith("Valence") and arousal.get_ylabel().startswith("Arousal")
+    assert arousal.get_xlabel() == "Time in the video (s)"
+    lines = {line.get_label(): line for line in valence.lines}
+    assert lines["Excerpt start"].get_xdata()[0] == start
+    assert to_hex(lines["Your ratings"].get_color()) == GOLD_STANDARD_COLOUR
+    music = lines["Music: LSTM, audio (CCC 0.25, RMSE 0.10)"]
+    np.testing.assert_allclose(music.get_xdata(), t)
+    assert to_hex(music.get_color()) == MODALITY_COLOURS["music"]
+    visual = lines["Visual (muted video): LASSO, visual"]
+    assert to_hex(visual.get_color()) == MODALITY_COLOURS["visual"]
+    # the music arousal of 1.5 leaves the axis: marked on the top edge in the music colour
+    marks = [ln for ln in arousal.lines if ln.get_marker() == "^"]
+    assert len(marks) == 1 and to_hex(marks[0].get_color()) == MODALITY_COLOURS["music"]
+    assert "WARNING: models trained on SIMULATED data" in fig.get_suptitle()

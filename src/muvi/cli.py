@@ -3,12 +3,25 @@
 Each command parses its arguments and calls one API function. Errors in the
 user's input (:class:`muvi.errors.MuviError`) are printed as one sentence and
 the command exits with status 2, never with a traceback.
+
+The library reports progress through a callback (:mod:`muvi.progress`) and
+logs through :mod:`logging`; this module draws the progress bars
+(:class:`muvi.display.ProgressBars`) and configures the handler that prints
+the ``muvi`` loggers' records on stderr. Every command takes ``--quiet``
+(warnings and errors only, no progress bars) and ``--verbose`` (debug
+messages too); both may also be given before the command (``muvi --quiet
+analyze ...``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,7 +32,10 @@ from muvi.errors import MuviError
 
 app = typer.Typer(
     name="muvi",
-    help="MuVi: study and predict the emotion that music videos convey.",
+    help="MuVi: study and predict the emotion that music videos convey.\n\n"
+    "Every command takes --quiet (warnings and errors only, no progress bars) and "
+    "--verbose (debug messages too), before or after its name. Notes, warnings, errors "
+    "and progress bars go to stderr.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,6 +57,122 @@ def _quiet_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+@dataclass
+class _Output:
+    """How much the current command prints (set by ``--quiet`` / ``--verbose``)."""
+
+    quiet: bool = False
+    verbose: bool = False
+
+
+_output = _Output()
+log = logging.getLogger(__name__)
+
+_LEVEL_WORDS = {logging.DEBUG: "debug", logging.INFO: "note", logging.WARNING: "warning"}
+
+
+class _ConsoleHandler(logging.Handler):
+    """Prints log records on the CLI's console (stderr, above any progress bar):
+    ``note: ...`` for information, ``warning: ...``, ``error: ...``; debug
+    records name their logger."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record must not stop the command
+            self.handleError(record)
+            return
+        word = _LEVEL_WORDS.get(record.levelno, "error")
+        if record.levelno <= logging.DEBUG:
+            message = f"[{record.name}] {message}"
+        style = {"warning": "yellow", "error": "bold red"}.get(word, "")
+        console.print(display.styled((f"{word}:", style), " ", message), soft_wrap=True)
+
+
+def _configure_logging(*, quiet: bool = False, verbose: bool = False) -> None:
+    """Send the ``muvi`` loggers to stderr: notes and warnings by default,
+    warnings only with ``--quiet``, everything with ``--verbose``."""
+    _output.quiet = _output.quiet or quiet
+    _output.verbose = (_output.verbose or verbose) and not _output.quiet
+    logger = logging.getLogger("muvi")
+    for handler in [h for h in logger.handlers if isinstance(h, _ConsoleHandler)]:
+        logger.removeHandler(handler)
+    logger.addHandler(_ConsoleHandler())
+    if _output.quiet:
+        logger.setLevel(logging.WARNING)
+    elif _output.verbose:
+        logger.setLevel(logging.DEBUG)
+    else:
+        logger.setLevel(logging.INFO)
+    logging.captureWarnings(True)  # Python warnings through logging, on stderr too
+
+
+def _bars(label: str | None = None) -> display.ProgressBars:
+    """Progress bars for the library's ``progress`` callback (none with ``--quiet``)."""
+    return display.ProgressBars(console, enabled=not _output.quiet, label=label)
+
+
+_QUIET_HELP = "Print warnings and errors only: no notes, no progress bars."
+_VERBOSE_HELP = "Also print debug messages (e.g. each file downloaded, each video's notes)."
+
+
+def _with_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``--quiet`` and ``--verbose`` options added (every command has them)."""
+    signature = inspect.signature(command, eval_str=True)
+    if "quiet" in signature.parameters:
+        return command
+
+    @functools.wraps(command)
+    def run(*args: Any, quiet: bool = False, verbose: bool = False, **kwargs: Any) -> Any:
+        _configure_logging(quiet=quiet, verbose=verbose)
+        return command(*args, **kwargs)
+
+    extra = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(False, *flags, help=text),
+            annotation=bool,
+        )
+        for name, flags, text in (
+            ("quiet", ("--quiet", "-q"), _QUIET_HELP),
+            ("verbose", ("--verbose", "-v"), _VERBOSE_HELP),
+        )
+    ]
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values()
+        ]
+        + extra
+    )
+    return run
+
+
+def _one_line_paragraphs(text: str) -> str:
+    r"""A docstring as help text: the lines of each paragraph joined, so that no
+    docstring line break shows in ``--help`` (paragraphs stay apart).
+
+    Examples:
+        >>> _one_line_paragraphs("Fit the models\nand save them.\n\nSecond part.")
+        'Fit the models and save them.\n\nSecond part.'
+    """
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _add_output_options(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and of its sub-apps) ``--quiet`` and
+    ``--verbose``, and help texts without the docstrings' line breaks."""
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            if info.help is None:
+                info.help = _one_line_paragraphs(inspect.getdoc(info.callback) or "")
+            info.callback = _with_output_options(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _add_output_options(group.typer_instance)
+
+
 def _print_version(value: bool) -> None:
     if value:
         from muvi import __version__
@@ -58,8 +190,12 @@ def _options(
         is_eager=True,
         help="Print muvi's version and exit.",
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_QUIET_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_VERBOSE_HELP),
 ) -> None:
-    """MuVi: study and predict the emotion that music videos convey."""
+    """The options of every command (``muvi --quiet COMMAND`` or ``muvi COMMAND --quiet``)."""
+    _output.quiet, _output.verbose = False, False
+    _configure_logging(quiet=quiet, verbose=verbose)
 
 
 # --- data commands (simulate, download) -------------------------------------
@@ -82,9 +218,10 @@ def simulate(
     ):
         if value < least:
             raise MuviError(f"{option} must be at least {least}, got {value}")
-    summary = simulate_study(
-        _path(out), seed=seed, n_items=items, n_participants=participants, progress=True
-    )
+    with _bars("simulate") as bars:
+        summary = simulate_study(
+            _path(out), seed=seed, n_items=items, n_participants=participants, progress=bars
+        )
     typer.echo(str(summary))
 
 
@@ -108,7 +245,7 @@ def download(
     """Fetch the public MuVi release, with progress, resume and checksums."""
     from muvi.data import download as release
 
-    with release.progress_display(console) as progress:
+    with _bars("download") as progress:
         report = release.download_release(
             _path(out),
             what=what,
@@ -140,7 +277,7 @@ def validate_command(
 
     result = validate_study(_path(folder))
     for note in result.notes:
-        console.print(f"note: {note}")
+        log.info("%s", note)
     for problem in result.problems:
         console.print(display.styled(("error:", "bold red"), " ", str(problem)))
     if result.problems:
@@ -160,7 +297,6 @@ def analyze(
     figures: bool = typer.Option(
         True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi and SVG)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     window_samples: int | None = typer.Option(
         None,
         "--window-samples",
@@ -202,15 +338,16 @@ def analyze(
 
     config = _beyond_config(beyond, personalised, permutations, lag_compensation)
     out_dir = _path(out)
-    summary = run_analysis(
-        _path(data),
-        out_dir,
-        progress=not quiet,
-        figures=figures,
-        window_samples=window_samples,
-        title=title,
-        beyond=config,
-    )
+    with _bars("analyze") as bars:
+        summary = run_analysis(
+            _path(data),
+            out_dir,
+            progress=bars,
+            figures=figures,
+            window_samples=window_samples,
+            title=title,
+            beyond=config,
+        )
     kinds = "static and dynamic" if "dynamic" in summary else "static"
     window = summary["analysis_window"]
     console.print(
@@ -253,7 +390,6 @@ def demo_command(
         30, "--participants", min=4, help="Simulated annotators (real study: 49)."
     ),
     epochs: int = typer.Option(15, "--epochs", min=1, help="Most epochs per network (paper: 100)."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """The whole pipeline on a SIMULATED study: simulate, analyse, cross-validate every
     model, and write one HTML report (OUT/report.html)."""
@@ -270,7 +406,7 @@ def demo_command(
         display.text_column("{task.description}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet or not console.is_terminal,  # no bar left in a log file
+        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("starting", total=3 + fits)
 
@@ -364,7 +500,6 @@ def evaluate_command(
         min=1,
         help="Processes running (fold, dimension) jobs at once; the threads are shared out.",
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     lag_compensation: str = typer.Option(
         "none",
         "--lag-compensation",
@@ -386,7 +521,7 @@ def evaluate_command(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet or not console.is_terminal,  # no bar left in a log file
+        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=count_fits(config))
 
@@ -449,7 +584,6 @@ def train_command(
         "paper", "--block", help="LSTM block: paper or reference (code variant)."
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Fit the chosen models on all items and save bundles named like
     music_arousal_lstm/ or audiovisual_valence_late_fusion/ (for `muvi predict`)."""
@@ -464,7 +598,7 @@ def train_command(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet or not console.is_terminal,  # no bar left in a log file
+        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
         task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
 
@@ -512,8 +646,6 @@ def extract_command(
     """Extract the study's features from videos into a folder the loaders read
     (emobase_features/, combined_visual_features.csv), resuming from the cache."""
     _quiet_openmp()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     from muvi.features.batch import extract_batch, find_videos, read_starts
     from muvi.features.registry import resolve
 
@@ -522,20 +654,7 @@ def extract_command(
     per_video = read_starts(_path(starts)) if starts else {}
     if start is not None:
         per_video = {job.media_id: per_video.get(job.media_id, start) for job in jobs}
-    with Progress(
-        display.text_column("extract", style="bold"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        display.text_column("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,  # no bar left in a log file
-    ) as bar:
-        task = bar.add_task("", total=len(jobs))
-
-        def advance(outcome: object) -> None:
-            bar.update(task, advance=1, description=f"{outcome.media_id} {outcome.status}")  # type: ignore[attr-defined]
-
+    with _bars("extract") as advance:
         report = extract_batch(
             [job.path for job in jobs],
             _path(out),
@@ -546,8 +665,6 @@ def extract_command(
             weights_dir=_path(weights_dir) if weights_dir else None,
             progress=advance,
         )
-    for note in report.cache_notes:
-        console.print(f"note: {note}")
     if report.failed and not report.succeeded:
         # nothing was extracted: no result paths, one line per failure
 
@@ -580,30 +697,62 @@ def predict_command(
     model: str = typer.Option(
         ..., "--model", "-m", help="A bundle folder from `muvi train`, or a folder of bundles."
     ),
-    out: str = typer.Option(..., "--out", "-o", help="Output folder for curves.csv/.json/.png."),
+    out: str = typer.Option(
+        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png and .svg."
+    ),
     start: float | None = typer.Option(
         None, "--start", min=0, help="Where the music starts (s); default: found in the audio."
     ),
     weights_dir: str | None = typer.Option(
         None, "--weights-dir", help="Pretrained weights folder for the visual extractors."
     ),
+    modalities: str = typer.Option(
+        "all",
+        "--modalities",
+        help="Comma-separated: music, visual, audiovisual, or all (every one with a bundle).",
+    ),
+    ratings: str | None = typer.Option(
+        None,
+        "--ratings",
+        help="Your own 2 Hz ratings (CSV: time in s on the video's clock, or sample; "
+        "valence, arousal; optional modality) to compare with: CCC and RMSE per curve.",
+    ),
 ) -> None:
-    """Valence/arousal curves at 2 Hz for a new video, per modality, from trained bundles."""
+    """Valence/arousal curves at 2 Hz for a new video, per modality, from trained
+    bundles; a modality that cannot be predicted is skipped with the reason."""
     _quiet_openmp()
-    from muvi.predict import predict_video
+    from muvi.predict import parse_modalities, run_prediction
 
-    with console.status("extracting features and predicting"):
-        curves = predict_video(
+    parse_modalities(modalities)  # a wrong name fails before any work
+    if ratings is not None and not _path(ratings).is_file():
+        raise MuviError(f"--ratings {ratings}: no such file")
+    with _bars("predict") as bars:
+        result = run_prediction(
             _path(video),
             _path(model),
             start=start,
             out_dir=_path(out),
             weights_dir=_path(weights_dir) if weights_dir else None,
+            modalities=None if modalities.strip() in ("", "all") else modalities,
+            ratings=_path(ratings) if ratings else None,
+            progress=bars,
         )
-    columns = [c for c in curves.columns if c not in ("sample", "time")]
-    console.print(f"{len(curves)} samples at 2 Hz: {', '.join(columns)}")
-    for name in ("curves.csv", "curves.json", "curves.png"):
-        console.print(f"wrote {_path(out) / name}")
+    curves = result.curves
+    console.print(
+        f"{len(curves)} samples at 2 Hz from {result.start:g} s on the video's clock "
+        f"(excerpt start): {', '.join(m.column for m in result.models)}"
+    )
+    for m in result.models:
+        console.print(f"  {m.column}: {m.display_name} (bundle {m.name})")
+    for line in result.agreement:
+        console.print(
+            f"  vs your ratings, {line.modality} {line.dimension}: CCC {line.ccc:.3f}, "
+            f"RMSE {line.rmse:.3f} (n={line.n})"
+        )
+    for kind in ("csv", "json", "png", "svg"):
+        path = result.paths.get(kind)
+        if path is not None and path.is_file():
+            console.print(f"wrote {path}")
 
 
 weights_app = typer.Typer(
@@ -711,7 +860,7 @@ def weights_path_command(
     status = weights_status(name, _path(weights_dir) if weights_dir else None)
     typer.echo(str(status.path))
     if status.state in ("missing", "corrupt"):
-        console.print(f"note: {name} is {status.state}", highlight=False)
+        log.info("%s is %s", name, status.state)
 
 
 # --- study commands (study serve, study export) -----------------------------
@@ -964,6 +1113,9 @@ def main(argv: list[str] | None = None) -> None:
             show()
             sys.exit(code)
         raise
+
+
+_add_output_options(app)  # after every command is registered
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,10 +92,9 @@ def run_demo(
         seed=config.seed,
         n_items=config.n_items,
         n_participants=config.n_participants,
-        progress=False,
     )
     tell("analysing the ratings")
-    summary = run_analysis(paths.study, paths.analysis, progress=False)
+    summary = run_analysis(paths.study, paths.analysis)
     tell("cross-validating the models")
     evaluation = replace(
         demo_config(), experiments=config.experiments, models=config.models, dimensions=DIMENSIONS

@@ -1,10 +1,26 @@
 """A new music video -> valence/arousal curves at 2 Hz, per modality.
 
-:func:`predict_video` extracts the features that the saved model bundles
+:func:`run_prediction` extracts the features that the saved model bundles
 need (once, for all of them), runs each bundle, and returns one curve per
 target modality (``music``, ``visual``, ``audiovisual``) and dimension, as
 written by ``muvi predict``: ``curves.csv``, ``curves.json`` and
-``curves.png``.
+``curves.png`` (with ``curves.svg``). :func:`predict_video` returns the
+curves alone.
+
+Every modality that can be predicted is: a bundle whose features cannot be
+extracted (the pretrained weights of a visual extractor are absent) is
+skipped, with the reason recorded per curve, and the other curves are still
+made. Time is on the video's clock: sample ``k`` is at ``start + k / 2`` s,
+where ``start`` is where the excerpt (the music) starts in the file.
+
+Warnings are raised in the log, in ``curves.json`` (``warnings``) and drawn
+on the figure when a feature came from a small randomly initialised test
+model instead of the released weights, or a bundle was trained on simulated
+data: such curves say nothing about the video.
+
+A ratings file (:func:`read_ratings`) is compared with the curves: CCC and
+RMSE per modality and dimension, over the samples that have both a rating and
+a prediction.
 
 Bundles are the folders written by ``muvi train``
 (:func:`muvi.models.bundle.save_bundle`). When several bundles predict the
@@ -20,9 +36,10 @@ JSON): the models predict a rating from the 2 s of features before it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +54,10 @@ from muvi.data.schema import (
     visual_feature_family,
 )
 from muvi.display import escape_mathtext
-from muvi.errors import BundleError
+from muvi.errors import BundleError, DataError, MuviError
+from muvi.progress import ProgressCallback, Steps
+
+logger = logging.getLogger(__name__)
 
 ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso")
 """Which bundle predicts a modality and dimension when several could."""
@@ -45,6 +65,10 @@ ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso
 CURVES_CSV = "curves.csv"
 CURVES_JSON = "curves.json"
 CURVES_PNG = "curves.png"
+CURVES_SVG = "curves.svg"
+
+RATINGS_TIME_TOLERANCE_S = SAMPLE_PERIOD_S / 4
+"""How far a rating's ``time`` may be from a 2 Hz sample of the excerpt (s)."""
 
 
 @dataclass
@@ -59,6 +83,43 @@ class CurveModel:
     @property
     def name(self) -> str:
         return str(self.bundle.manifest.get("name", self.bundle.path.name))
+
+    @property
+    def modality(self) -> str:
+        return str(self.bundle.target_modality)
+
+    @property
+    def dimension(self) -> str:
+        return str(self.bundle.dimension)
+
+    @property
+    def display_name(self) -> str:
+        """The model as a reader names it, e.g. ``LASSO, audio`` or ``PAIR``."""
+        return bundle_display_name(self.bundle.manifest)
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.bundle.manifest.get("simulated"))
+
+
+def bundle_display_name(manifest: dict[str, Any]) -> str:
+    """A bundle's model as a reader names it.
+
+    Examples:
+        >>> bundle_display_name({"architecture": "lasso", "feature_sets": ["audio"]})
+        'LASSO, audio'
+        >>> bundle_display_name({"architecture": "pair", "feature_sets": ["audio", "visual"]})
+        'PAIR'
+    """
+    from muvi.report.names import ARCHITECTURE_NAMES
+
+    architecture = str(manifest.get("architecture", "model"))
+    name = ARCHITECTURE_NAMES.get(architecture, architecture)
+    if architecture in ("lasso", "lstm"):
+        sets = manifest.get("feature_sets") or ()
+        if sets:
+            name += ", " + "+".join(str(s) for s in sets)
+    return name
 
 
 def find_bundles(model_dir: str | Path) -> list[Path]:
@@ -131,6 +192,412 @@ def needed_families(columns: Sequence[str], bundle_name: str = "the model") -> l
     return [f for f in FEATURE_FAMILIES if f in families]
 
 
+def parse_modalities(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The modalities asked for (``--modalities music,visual``); None or ``all`` is every one.
+
+    Examples:
+        >>> parse_modalities("visual, music")
+        ('music', 'visual')
+        >>> parse_modalities(None)
+        ('music', 'visual', 'audiovisual')
+
+    Raises:
+        MuviError: a name that is not a modality.
+    """
+    if text is None:
+        return tuple(MODALITIES)
+    names = [p.strip() for p in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    if not names or names == ["all"]:
+        return tuple(MODALITIES)
+    unknown = [n for n in names if n not in MODALITIES]
+    if unknown:
+        raise MuviError(
+            f"--modalities: {', '.join(repr(n) for n in unknown)} is not a modality "
+            f"(choose from {', '.join(MODALITIES)}, or all)"
+        )
+    return tuple(m for m in MODALITIES if m in names)
+
+
+@dataclass
+class Agreement:
+    """How a predicted curve agrees with the user's ratings."""
+
+    modality: str
+    dimension: str
+    ccc: float
+    rmse: float
+    n: int
+    """Samples with both a rating and a prediction."""
+
+
+@dataclass
+class Prediction:
+    """What :func:`run_prediction` made.
+
+    Attributes:
+        curves: ``sample``, ``time`` (s on the video's clock), then one column
+            ``<modality>_<dimension>`` per curve made.
+        models: the bundle behind each curve.
+        start: where the excerpt starts in the video (s).
+        skipped: ``<modality>_<dimension>`` -> why no curve was made for it.
+        notes: what is worth knowing (music start found, a preferred bundle
+            replaced by another...).
+        warnings: test weights used, bundles trained on simulated data.
+        test_weight_families: the feature families computed with test weights.
+        simulated_bundles: the bundles trained on simulated data.
+        ratings: the user's ratings on the curves' samples (``sample`` and
+            ``<modality>_<dimension>`` columns), or None.
+        agreement: CCC and RMSE of each curve against the ratings.
+        paths: the files written (``csv``, ``json``, ``png``, ``svg``).
+    """
+
+    curves: pd.DataFrame
+    models: list[CurveModel]
+    start: float
+    video: Path
+    skipped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    test_weight_families: list[str] = field(default_factory=list)
+    simulated_bundles: list[str] = field(default_factory=list)
+    ratings: pd.DataFrame | None = None
+    ratings_file: Path | None = None
+    agreement: list[Agreement] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def skipped_modalities(self) -> dict[str, str]:
+        """Modality -> why (some of) its curves were not made, one sentence."""
+        return _by_modality(self.skipped)
+
+
+def _by_modality(skipped: dict[str, str]) -> dict[str, str]:
+    """``<modality>_<dimension>`` -> reason, as modality -> one sentence (each reason
+    once; a skipped bundle's reason names the bundle, hence its dimension).
+
+    Examples:
+        >>> _by_modality({"visual_valence": "x", "visual_arousal": "x", "music_arousal": "y"})
+        {'visual': 'x', 'music': 'y'}
+    """
+    out: dict[str, list[str]] = {}
+    for column, reason in skipped.items():
+        reasons = out.setdefault(column.split("_", 1)[0], [])
+        if reason not in reasons:
+            reasons.append(reason)
+    return {modality: "; ".join(reasons) for modality, reasons in out.items()}
+
+
+def read_ratings(
+    path: str | Path,
+    *,
+    start: float | None,
+    n_samples: int,
+    modalities: Sequence[str] = MODALITIES,
+) -> pd.DataFrame:
+    """A user's ratings of the video at 2 Hz, on the samples of the predicted curves.
+
+    The file is a CSV with a header: ``time`` (s on the video's clock) or
+    ``sample`` (0, 1, ... counted at 2 Hz from the excerpt start), then
+    ``valence`` and/or ``arousal`` (ratings in [-1, 1]; an empty cell is a
+    missing rating), and optionally ``modality`` (music, visual or
+    audiovisual: ratings of that condition; without it every curve is
+    compared with the same ratings). A ``time`` must lie within a quarter of
+    a sample period (0.125 s) of a sample, ``start + k / 2``.
+
+    Args:
+        path: the CSV file.
+        start: where the excerpt starts in the video (s); None checks the
+            file's format only (times are not placed on samples: nothing is
+            returned for them).
+        n_samples: the curves' length; ratings beyond it are ignored.
+        modalities: the modalities predicted (the columns made).
+
+    Returns:
+        ``sample`` (0 .. n_samples - 1), then ``<modality>_<dimension>`` for
+        every rated modality and dimension (NaN where there is no rating).
+
+    Raises:
+        DataError: an unreadable file, no ``time``/``sample`` column, no
+            ``valence``/``arousal`` column, a value that is not a number, a
+            time off the 2 Hz grid, an unknown modality or a sample rated twice.
+    """
+    file = Path(path)
+    try:
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError("ratings file not found", file=file) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"not a readable CSV file ({reason})", file=file) from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "time" not in table and "sample" not in table:
+        raise DataError("a ratings file needs a 'time' (s) or a 'sample' column", file=file)
+    dims = [d for d in DIMENSIONS if d in table]
+    if not dims:
+        raise DataError("a ratings file needs a 'valence' and/or an 'arousal' column", file=file)
+    has_modality = "modality" in table
+    rated = {m: np.full((n_samples, len(DIMENSIONS)), np.nan) for m in MODALITIES}
+    seen: set[tuple[str, int]] = set()
+
+    def number(row: int, column: str, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise DataError(f"{column} {text!r} is not a number", file=file, row=row) from None
+        if not math.isfinite(value):
+            raise DataError(f"{column} {text!r} is not a finite number", file=file, row=row)
+        return value
+
+    for row, record in enumerate(table.to_dict("records"), 1):
+        time_only = False
+        if "sample" in table and str(record["sample"]).strip():
+            value = number(row, "sample", str(record["sample"]).strip())
+            if value != int(value) or value < 0:
+                raise DataError(
+                    f"sample {record['sample']!r} is not a sample number (0, 1, ...)",
+                    file=file,
+                    row=row,
+                )
+            sample = int(value)
+        elif "time" in table:
+            time = number(row, "time", str(record["time"]).strip())
+            if start is None:  # the format check, before the excerpt start is known
+                sample, time_only = -1, True
+            else:
+                position = (time - start) / SAMPLE_PERIOD_S
+                sample = round(position)
+                if abs(position - sample) * SAMPLE_PERIOD_S > RATINGS_TIME_TOLERANCE_S:
+                    raise DataError(
+                        f"time {time:g} s is not on the 2 Hz grid of the excerpt (samples at "
+                        f"{start:g} s + k * {SAMPLE_PERIOD_S:g} s)",
+                        file=file,
+                        row=row,
+                    )
+        else:
+            raise DataError("no sample or time on this row", file=file, row=row)
+        names = [str(record["modality"]).strip().lower()] if has_modality else list(MODALITIES)
+        for modality in names:
+            if modality not in MODALITIES:
+                raise DataError(
+                    f"modality {modality!r} is not one of {', '.join(MODALITIES)}",
+                    file=file,
+                    row=row,
+                )
+            if not time_only and (modality, sample) in seen:
+                raise DataError(f"sample {sample} of {modality} is rated twice", file=file, row=row)
+            seen.add((modality, sample))
+        values = {
+            k: number(row, dimension, str(record[dimension]).strip())
+            for k, dimension in enumerate(DIMENSIONS)
+            if dimension in table and str(record[dimension]).strip()
+        }
+        if not 0 <= sample < n_samples:
+            continue  # before the excerpt, after the curves end, or not placed yet
+        for k, value in values.items():
+            for modality in names:
+                rated[modality][sample, k] = value
+    out = pd.DataFrame({"sample": np.arange(n_samples, dtype="int64")})
+    for modality in MODALITIES:
+        if modality not in modalities:
+            continue
+        for k, dimension in enumerate(DIMENSIONS):
+            series = rated[modality][:, k]
+            if np.isfinite(series).any():
+                out[f"{modality}_{dimension}"] = series
+    return out
+
+
+def agreement_with_ratings(curves: pd.DataFrame, ratings: pd.DataFrame) -> list[Agreement]:
+    """CCC and RMSE of every curve that has ratings, over the samples with both.
+
+    Examples:
+        >>> curves = pd.DataFrame({"sample": [0, 1, 2], "music_valence": [0.0, 0.5, 1.0]})
+        >>> ratings = pd.DataFrame({"sample": [0, 1, 2], "music_valence": [0.0, 0.5, float("nan")]})
+        >>> [(a.ccc, a.rmse, a.n) for a in agreement_with_ratings(curves, ratings)]
+        [(1.0, 0.0, 2)]
+    """
+    from muvi.annotations.metrics import ccc, rmse
+
+    found = []
+    for modality in MODALITIES:
+        for dimension in DIMENSIONS:
+            column = f"{modality}_{dimension}"
+            if column not in curves or column not in ratings:
+                continue
+            predicted = curves[column].to_numpy(dtype=float)
+            rated = ratings[column].to_numpy(dtype=float)
+            both = np.isfinite(predicted) & np.isfinite(rated)
+            n = int(both.sum())
+            if n < 2:
+                found.append(Agreement(modality, dimension, math.nan, math.nan, n))
+                continue
+            found.append(
+                Agreement(
+                    modality,
+                    dimension,
+                    float(ccc(rated[both], predicted[both])),
+                    float(rmse(rated[both], predicted[both])),
+                    n,
+                )
+            )
+    return found
+
+
+def run_prediction(
+    video: str | Path,
+    model_dir: str | Path,
+    *,
+    start: float | None = None,
+    out_dir: str | Path | None = None,
+    weights_dir: str | Path | None = None,
+    modalities: str | Sequence[str] | None = None,
+    ratings: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> Prediction:
+    """Valence/arousal curves of a video at 2 Hz for every modality that can be predicted.
+
+    Args:
+        video: the video file (an audio file works for music-only bundles).
+        model_dir: a bundle folder, or a folder of bundles (``muvi train --out``).
+        start: where the music starts (s); None finds it in the audio.
+        out_dir: when given, ``curves.csv``, ``curves.json``, ``curves.png``
+            and ``curves.svg`` are written there.
+        weights_dir: pretrained weights for the visual extractors that need them.
+        modalities: the modalities to predict (names or ``"music,visual"``);
+            None: every modality with a bundle.
+        ratings: a ratings file (:func:`read_ratings`) to compare the curves with.
+        progress: called with :class:`muvi.progress.ProgressEvent` s (stage
+            ``predict``: the features, then each curve); None is silent.
+
+    Returns:
+        The :class:`Prediction`.
+
+    Raises:
+        BundleError: no bundle, an unreadable one, features that do not match
+            it, or no curve that can be made (each reason named).
+        DataError: an unreadable video, a missing stream, a malformed ratings file.
+    """
+    from muvi.features.batch import extract_video, families_with_test_weights, family_problem
+    from muvi.features.media import probe
+    from muvi.features.registry import FEATURE_FAMILIES
+    from muvi.models.bundle import load_bundle
+
+    wanted = parse_modalities(modalities)
+    explicit = modalities is not None
+    bundles = [load_bundle(p) for p in find_bundles(model_dir)]
+    info = probe(video)
+    problems: dict[str, str | None] = {}
+    if not info.has_video:
+        problems.update(
+            {f: f"{Path(video).name} has no video stream" for f in FEATURE_FAMILIES if f != "audio"}
+        )
+    usable, blocked = [], {}
+    for bundle in bundles:
+        if bundle.target_modality not in wanted:
+            continue
+        name = str(bundle.manifest.get("name", bundle.path.name))
+        reasons = []
+        for family in needed_families(bundle.feature_columns, name):
+            if family not in problems:
+                problems[family] = family_problem(family, weights_dir)
+            if problems[family] is not None:
+                reasons.append(f"{family} features cannot be extracted ({problems[family]})")
+        if reasons:
+            blocked[bundle.path] = f"bundle {name} skipped: " + "; ".join(reasons)
+        else:
+            usable.append(bundle)
+    models = choose_models(usable)
+    made = {m.column for m in models}
+    preferred = {
+        m.column: m for m in choose_models([b for b in bundles if b.target_modality in wanted])
+    }
+    skipped: dict[str, str] = {}
+    notes: list[str] = []
+    for modality in wanted:
+        for dimension in DIMENSIONS:
+            column = f"{modality}_{dimension}"
+            if column in made:
+                best = preferred[column]
+                if best.bundle.path in blocked:
+                    notes.append(f"{column}: {blocked[best.bundle.path]}; a simpler bundle is used")
+                continue
+            candidates = [
+                b for b in bundles if (b.target_modality, b.dimension) == (modality, dimension)
+            ]
+            if candidates:
+                skipped[column] = "; ".join(blocked[b.path] for b in candidates)
+            elif explicit and not any(b.target_modality == modality for b in bundles):
+                skipped[column] = f"no bundle in {model_dir} predicts it"
+    if not models:
+        why = "; ".join(f"{c}: {r}" for c, r in skipped.items()) or "no bundle of these modalities"
+        raise BundleError(f"no curve can be made: {why}")
+    for modality, reason in _by_modality(skipped).items():
+        logger.warning("%s skipped: %s", modality, reason)
+    for note in notes:
+        logger.info("%s", note)
+
+    if ratings is not None:  # a malformed file fails before the extraction, not after it
+        read_ratings(ratings, start=start, n_samples=0)
+    families: list[str] = []
+    for m in models:
+        for family in needed_families(m.bundle.feature_columns, m.name):
+            if family not in families:
+                families.append(family)
+    steps = Steps(progress, "predict", 1 + len(models))
+    steps.start(f"extracting {', '.join(families)} features")
+    extracted = extract_video(video, features=families, start=start, weights_dir=weights_dir)
+    steps("features extracted")
+    for note in extracted.notes:
+        logger.info("%s", note)
+    table = extracted.table()
+    n = len(table)
+    curves = pd.DataFrame(
+        {
+            "sample": np.arange(n, dtype="int64"),
+            "time": extracted.start + np.arange(n) * SAMPLE_PERIOD_S,
+        }
+    )
+    for m in models:
+        predicted = m.bundle.predict_frame(table[m.bundle.feature_columns])
+        curves[m.column] = predicted.reindex(range(n)).to_numpy(dtype="float64")
+        steps(m.column)
+
+    result = Prediction(
+        curves=curves,
+        models=models,
+        start=float(extracted.start),
+        video=Path(video),
+        skipped=skipped,
+        notes=[*extracted.notes, *notes],
+    )
+    result.test_weight_families = families_with_test_weights(families, weights_dir)
+    if result.test_weight_families:
+        result.warnings.append(
+            f"{', '.join(result.test_weight_families)} features came from small randomly "
+            "initialised TEST weights, not the released ones: the curves that use them are "
+            "meaningless"
+        )
+    result.simulated_bundles = [m.name for m in models if m.simulated]
+    if result.simulated_bundles:
+        result.warnings.append(
+            f"bundles trained on SIMULATED data ({', '.join(result.simulated_bundles)}): "
+            "their curves are not predictions learnt from real ratings"
+        )
+    for warning in result.warnings:
+        logger.warning("%s", warning)
+    if ratings is not None:
+        result.ratings_file = Path(ratings)
+        result.ratings = read_ratings(
+            ratings, start=result.start, n_samples=n, modalities=[m.modality for m in models]
+        )
+        result.agreement = agreement_with_ratings(curves, result.ratings)
+        if not result.agreement:
+            logger.warning("%s: no rating of a predicted modality and dimension", ratings)
+    if out_dir is not None:
+        result.paths = write_prediction(result, out_dir)
+    return result
+
+
 def predict_video(
     video: str | Path,
     model_dir: str | Path,
@@ -138,129 +605,162 @@ def predict_video(
     start: float | None = None,
     out_dir: str | Path | None = None,
     weights_dir: str | Path | None = None,
+    modalities: str | Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> pd.DataFrame:
-    """Valence/arousal curves of a video at 2 Hz for each modality with a bundle.
-
-    Args:
-        video: the video file (an audio file works for music-only bundles).
-        model_dir: a bundle folder, or a folder of bundles (``muvi train --out``).
-        start: where the music starts (s); None finds it in the audio.
-        out_dir: when given, ``curves.csv``, ``curves.json`` and ``curves.png``
-            are written there.
-        weights_dir: pretrained weights for the visual extractors that need them.
+    """Valence/arousal curves of a video at 2 Hz (see :func:`run_prediction`).
 
     Returns:
-        Columns ``sample``, ``time`` (s from the excerpt start), then
-        ``<modality>_<dimension>`` per available bundle (music, visual,
-        audiovisual; valence then arousal), values in [-1, 1], NaN for the
-        first 4 samples.
-
-    Raises:
-        BundleError: no bundle, an unreadable one, or features that do not match it.
-        DataError: an unreadable video or a missing stream.
-        WeightsError: weights that a needed extractor lacks.
+        Columns ``sample``, ``time`` (s on the video's clock: the excerpt
+        start plus half a second per sample), then ``<modality>_<dimension>``
+        per curve made (music, visual, audiovisual; valence then arousal),
+        values in [-1, 1], NaN for the first 4 samples.
     """
-    from muvi.features.batch import extract_video
-    from muvi.models.bundle import load_bundle
-
-    bundles = [load_bundle(p) for p in find_bundles(model_dir)]
-    models = choose_models(bundles)
-    families: list[str] = []
-    for m in models:
-        for family in needed_families(m.bundle.feature_columns, m.name):
-            if family not in families:
-                families.append(family)
-    extracted = extract_video(video, features=families, start=start, weights_dir=weights_dir)
-    table = extracted.table()
-    n = len(table)
-    curves = pd.DataFrame(
-        {"sample": np.arange(n, dtype="int64"), "time": np.arange(n) * SAMPLE_PERIOD_S}
-    )
-    for m in models:
-        predicted = m.bundle.predict_frame(table[m.bundle.feature_columns])
-        curves[m.column] = predicted.reindex(range(n)).to_numpy(dtype="float64")
-    if out_dir is not None:
-        write_curves(
-            curves,
-            out_dir,
-            video=Path(video),
-            start=extracted.start,
-            models=models,
-            notes=extracted.notes,
-        )
-    return curves
+    return run_prediction(
+        video,
+        model_dir,
+        start=start,
+        out_dir=out_dir,
+        weights_dir=weights_dir,
+        modalities=modalities,
+        progress=progress,
+    ).curves
 
 
-def write_curves(
-    curves: pd.DataFrame,
-    out_dir: str | Path,
-    *,
-    video: Path,
-    start: float,
-    models: Sequence[CurveModel],
-    notes: Sequence[str] = (),
-) -> dict[str, Path]:
-    """Write ``curves.csv``, ``curves.json`` and ``curves.png``.
+def _finite(values: Any) -> list[float | None]:
+    return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
 
-    Returns:
-        File kind (``csv``, ``json``, ``png``) -> path.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    simulated = any(bool(m.bundle.manifest.get("simulated")) for m in models)
-    paths = {"csv": out / CURVES_CSV, "json": out / CURVES_JSON, "png": out / CURVES_PNG}
-    curves.to_csv(paths["csv"], index=False)
 
-    def clean(values: pd.Series) -> list[float | None]:
-        return [None if not math.isfinite(v) else float(v) for v in values.astype(float)]
-
-    payload = {
-        "video": str(video),
-        "excerpt_start_s": start,
+def prediction_payload(result: Prediction) -> dict[str, Any]:
+    """What ``curves.json`` holds (see the README's ``muvi predict`` section)."""
+    payload: dict[str, Any] = {
+        "video": str(result.video),
+        "time_axis": "video",
+        "excerpt_start_s": result.start,
         "sample_period_s": SAMPLE_PERIOD_S,
         "models": {
             m.column: {
                 "bundle": m.name,
+                "model": m.display_name,
                 "architecture": m.bundle.manifest.get("architecture"),
                 "feature_sets": m.bundle.manifest.get("feature_sets"),
-                "trained_on_simulated_data": bool(m.bundle.manifest.get("simulated")),
+                "trained_on_simulated_data": m.simulated,
             }
-            for m in models
+            for m in result.models
         },
-        "trained_on_simulated_data": simulated,
-        "notes": list(notes),
-        "sample": curves["sample"].astype(int).tolist(),
-        "time": curves["time"].astype(float).tolist(),
-        "curves": {m.column: clean(curves[m.column]) for m in models},
+        "skipped": dict(result.skipped),
+        "trained_on_simulated_data": bool(result.simulated_bundles),
+        "test_weights": list(result.test_weight_families),
+        "warnings": list(result.warnings),
+        "notes": list(result.notes),
+        "sample": result.curves["sample"].astype(int).tolist(),
+        "time": result.curves["time"].astype(float).tolist(),
+        "curves": {m.column: _finite(result.curves[m.column]) for m in result.models},
     }
-    paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    _plot_curves(curves, paths["png"], title=video.name, simulated=simulated)
+    if result.ratings is not None:
+        payload["ratings"] = {
+            "file": str(result.ratings_file),
+            "series": {
+                c: _finite(result.ratings[c]) for c in result.ratings.columns if c != "sample"
+            },
+            "agreement": [
+                {
+                    "modality": a.modality,
+                    "dimension": a.dimension,
+                    "ccc": a.ccc if math.isfinite(a.ccc) else None,
+                    "rmse": a.rmse if math.isfinite(a.rmse) else None,
+                    "n_samples": a.n,
+                }
+                for a in result.agreement
+            ],
+        }
+    return payload
+
+
+def write_prediction(result: Prediction, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``curves.csv``, ``curves.json``, ``curves.png`` and ``curves.svg``.
+
+    Returns:
+        File kind (``csv``, ``json``, ``png``, ``svg``) -> path.
+    """
+    from muvi.report.style import save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / CURVES_CSV, "json": out / CURVES_JSON}
+    result.curves.to_csv(paths["csv"], index=False)
+    paths["json"].write_text(json.dumps(prediction_payload(result), indent=1), encoding="utf-8")
+    paths["png"] = save_figure(curves_figure(result), out / CURVES_PNG)
+    paths["svg"] = out / CURVES_SVG
     return paths
 
 
-def _plot_curves(curves: pd.DataFrame, path: Path, *, title: str, simulated: bool) -> None:
-    import matplotlib
+def figure_warnings(result: Prediction) -> list[str]:
+    """The warnings drawn on the figure, one short line each."""
+    lines = []
+    if result.test_weight_families:
+        lines.append(
+            f"WARNING: {', '.join(result.test_weight_families)} features from random TEST "
+            "weights: curves meaningless"
+        )
+    if result.simulated_bundles:
+        lines.append("WARNING: models trained on SIMULATED data, not the real study")
+    return lines
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    colours = {"music": "tab:blue", "visual": "tab:orange", "audiovisual": "tab:green"}
-    fig, axes = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
-    for ax, dimension in zip(axes, DIMENSIONS, strict=True):
-        ax.axhline(0, color="0.7", lw=0.8)
-        for modality in MODALITIES:
-            column = f"{modality}_{dimension}"
-            if column in curves:
-                ax.plot(curves["time"], curves[column], label=modality, color=colours[modality])
-        ax.set_ylim(-1.05, 1.05)
-        ax.set_ylabel(dimension)
-        if ax.lines[1:]:  # the zero line is not a curve
-            ax.legend(loc="upper right", fontsize=8, ncols=3)
-    axes[-1].set_xlabel("time in the excerpt (s)")
-    heading = f"predicted valence and arousal: {escape_mathtext(title)}"
-    if simulated:
-        heading += "\n(models trained on SIMULATED data: not the real study)"
-    fig.suptitle(heading, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def curves_figure(result: Prediction) -> Any:
+    """The prediction figure: one panel per dimension, the curves on the video's
+    clock with the excerpt start marked, the user's ratings (black) when given,
+    CCC and RMSE in the legend, and the warnings in red above the panels.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure`.
+    """
+    from muvi.report import style
+    from muvi.report.names import MODALITY_NAMES
+
+    curves = result.curves
+    times = curves["time"].to_numpy(dtype=float)
+    agreement = {(a.modality, a.dimension): a for a in result.agreement}
+    dims = [d for d in DIMENSIONS if any(m.dimension == d for m in result.models)]
+    warnings = figure_warnings(result)
+    fig = style.new_figure(style.PAGE_WIDTH_IN, 1.2 + 2.1 * len(dims) + 0.25 * len(warnings))
+    with style.figure_style():
+        axes = fig.subplots(len(dims), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, dimension in zip(axes, dims, strict=True):
+            ax.axhline(0, color="0.8", lw=0.6, zorder=0)
+            ax.axvline(result.start, color="0.4", lw=0.8, ls=":", label="Excerpt start", zorder=0)
+            if result.ratings is not None:
+                rated = [c for c in result.ratings.columns if c.endswith(f"_{dimension}")]
+                shared = len({tuple(_finite(result.ratings[c])) for c in rated}) == 1
+                for k, column in enumerate(rated):
+                    modality = column.split("_", 1)[0]
+                    label = "Your ratings" if shared else f"Your ratings, {modality}"
+                    style.gold_standard(
+                        ax,
+                        times,
+                        result.ratings[column].to_numpy(dtype=float),
+                        label=label,
+                    )
+                    if shared:
+                        break
+                    ax.lines[-1].set_linestyle(("-", "--", ":")[k % 3])
+            drawn: dict[str, np.ndarray] = {}
+            colours: dict[str, str] = {}
+            for m in result.models:
+                if m.dimension != dimension:
+                    continue
+                label = f"{MODALITY_NAMES.get(m.modality, m.modality)}: {m.display_name}"
+                a = agreement.get((m.modality, m.dimension))
+                if a is not None and math.isfinite(a.ccc):
+                    label += f" (CCC {a.ccc:.2f}, RMSE {a.rmse:.2f})"
+                drawn[escape_mathtext(label)] = curves[m.column].to_numpy(dtype=float)
+                colours[escape_mathtext(label)] = style.MODALITY_COLOURS[m.modality]
+            style.draw_curves(
+                ax, times, drawn, dimension=dimension, time_label="video_time", colours=colours
+            )
+            if ax is not axes[-1]:
+                ax.set_xlabel("")
+        heading = f"Predicted valence and arousal: {escape_mathtext(result.video.name)}"
+        fig.suptitle("\n".join([heading, *warnings]), color="#b2182b" if warnings else None)
+    return fig

@@ -296,7 +296,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
 def test_run_analysis_on_the_simulated_study(request, tmp_path):
     pytest.importorskip("muvi.data.simulator", reason="the simulator has not landed yet")
     study = request.getfixturevalue("small_study")
-    summary = run_analysis(study, tmp_path, progress=False)
+    summary = run_analysis(study, tmp_path)
     check_outputs(tmp_path, dynamic=True)
     check_static_summary(summary)
     assert "dynamic" in summary

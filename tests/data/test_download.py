@@ -373,3 +373,26 @@ def test_cli_download(
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error:")
     assert "media_data.csv: not found on the server (HTTP 404)" in last
+
+
+def test_progress_events_count_files_and_bytes(
+    server: tuple[str, ServerState], tmp_path: Path
+) -> None:
+    """The ``progress`` callback sees every file once (stage ``download``) and the
+    bytes of each file up to its size on disk (stage ``file``)."""
+    from muvi.progress import ProgressEvent
+
+    url, _state = server
+    events: list[ProgressEvent] = []
+    out = tmp_path / "out"
+    download_release(out, what="annotations", base_url=url, progress=events.append)
+    files = [e for e in events if e.stage == "download"]
+    assert [(e.done, e.total, e.unit) for e in files] == [
+        (k, len(ANNOTATION_FILES), "files") for k in range(len(ANNOTATION_FILES) + 1)
+    ]
+    assert sorted(e.message for e in files[1:]) == sorted(ANNOTATION_FILES)
+    last_bytes = {e.message: e for e in events if e.stage == "file"}
+    assert sorted(last_bytes) == sorted(ANNOTATION_FILES)
+    for name, event in last_bytes.items():
+        size = (out / name).stat().st_size
+        assert event.unit == "bytes" and event.done == size and event.finished

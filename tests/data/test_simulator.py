@@ -35,7 +35,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def test_same_seed_gives_byte_identical_files(small_study: Path, tmp_path: Path) -> None:
     # the conftest fixture is simulate(seed=7, n_items=12, n_participants=16)
-    simulate(tmp_path, seed=7, n_items=12, n_participants=16, progress=False)
+    simulate(tmp_path, seed=7, n_items=12, n_participants=16)
     again, first = _files(tmp_path), _files(small_study)
     assert sorted(again) == sorted(first)
     assert len(first) == 9 + 12  # 9 files + one emobase file per item
@@ -43,7 +43,7 @@ def test_same_seed_gives_byte_identical_files(small_study: Path, tmp_path: Path)
 
 
 def test_another_seed_gives_another_study(small_study: Path, tmp_path: Path) -> None:
-    simulate(tmp_path, seed=8, n_items=4, n_participants=5, progress=False)
+    simulate(tmp_path, seed=8, n_items=4, n_participants=5)
     assert (tmp_path / "av_data.csv").read_bytes() != (small_study / "av_data.csv").read_bytes()
 
 
@@ -73,7 +73,7 @@ def test_item_list_and_short_ids(small_study: Path) -> None:
 
 def test_ids_with_underscores_are_made(tmp_path: Path) -> None:
     config = SimulationConfig(underscore_id_share=1.0)
-    simulate(tmp_path, seed=3, n_items=5, n_participants=3, config=config, progress=False)
+    simulate(tmp_path, seed=3, n_items=5, n_participants=3, config=config)
     items = (tmp_path / schema.VIDEO_URLS_FILE).read_text().split()[1:]
     assert all("_" in i for i in items)
     dataset = load_dataset(tmp_path)  # the loader maps the short forms back
@@ -210,7 +210,7 @@ def test_ewe_recovers_the_truth_better_than_the_mean(
 def test_without_bad_annotators_ewe_and_mean_agree(tmp_path: Path) -> None:
     # the control: the EWE's advantage comes from the careless and contrary annotators
     config = SimulationConfig(careless_share=0.0, contrary_share=0.0)
-    simulate(tmp_path, seed=7, n_items=6, n_participants=16, config=config, progress=False)
+    simulate(tmp_path, seed=7, n_items=6, n_participants=16, config=config)
     for by_ewe, by_mean in _recovery(tmp_path).values():
         assert abs(by_ewe - by_mean) < 0.02
 
@@ -274,7 +274,7 @@ def test_visual_features_are_plausible(small_study: Path) -> None:
 )
 def test_bad_sizes_are_refused(tmp_path: Path, kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        simulate(tmp_path, progress=False, **kwargs)  # type: ignore[arg-type]
+        simulate(tmp_path, **kwargs)  # type: ignore[arg-type]
 
 
 def test_bad_config_is_refused() -> None:
@@ -300,13 +300,13 @@ def test_a_folder_with_other_data_is_never_overwritten(tmp_path: Path) -> None:
     real.mkdir()
     (real / "media_data.csv").write_text("precious\n")
     with pytest.raises(MuviError, match="not empty and holds no simulated study"):
-        simulate(real, n_items=2, n_participants=2, progress=False)
+        simulate(real, n_items=2, n_participants=2)
     assert (real / "media_data.csv").read_text() == "precious\n"
     assert sorted(p.name for p in real.iterdir()) == ["media_data.csv"]
 
 
 def test_a_simulated_folder_is_replaced_cleanly(tmp_path: Path) -> None:
-    simulate(tmp_path, seed=1, n_items=4, n_participants=3, progress=False)
-    simulate(tmp_path, seed=2, n_items=2, n_participants=3, progress=False)
+    simulate(tmp_path, seed=1, n_items=4, n_participants=3)
+    simulate(tmp_path, seed=2, n_items=2, n_participants=3)
     assert len(list((tmp_path / schema.EMOBASE_DIR).glob("*.csv"))) == 2
     assert load_dataset(tmp_path).items == (tmp_path / "video_urls.csv").read_text().split()[1:]

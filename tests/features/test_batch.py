@@ -16,6 +16,7 @@ from muvi.data.loaders import ItemCatalog, load_video_urls, load_visual_features
 from muvi.errors import DataError, WeightsError
 from muvi.features.batch import extract_batch, find_videos, read_starts
 from muvi.features.registry import Extractor, register, unregister
+from muvi.progress import ProgressEvent
 
 CHEAP = "audio,colour,lighting"
 
@@ -54,13 +55,16 @@ def test_resume_cache_and_error_report(corpus: Path, tmp_path: Path) -> None:
     cached_a = _mtimes(out / "cache" / "a_red")
     assert set(cached_a) == {"audio.npz", "colour.npz", "lighting.npz"}
 
-    seen: list[str] = []
-    report = extract_batch(
-        [corpus], out, features=CHEAP, progress=lambda o: seen.append(o.media_id)
-    )
+    seen: list[ProgressEvent] = []
+    report = extract_batch([corpus], out, features=CHEAP, progress=seen.append)
     status = {o.media_id: o.status for o in report.outcomes}
     assert status == {"a_red": "cached", "b_broken": "failed", "c_blue": "done", "d_green": "done"}
-    assert sorted(seen) == sorted(status)
+    # one event when the stage starts, then one per video (the cached one first)
+    assert [(e.stage, e.done, e.total, e.unit) for e in seen] == [
+        ("extract", k, 4, "videos") for k in range(5)
+    ]
+    assert seen[1].message == "a_red cached"
+    assert sorted(e.message for e in seen[1:]) == sorted(f"{m} {s}" for m, s in status.items())
     assert report.outcomes[0].computed == [] and report.outcomes[0].cached == [
         "audio",
         "colour",

@@ -41,6 +41,7 @@ from muvi.annotations.window import AnalysisWindow, study_window
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
+from muvi.progress import ProgressCallback, Steps
 from muvi.report.style import save_figure
 
 if TYPE_CHECKING:
@@ -351,7 +352,7 @@ def run_analysis(
     data_dir: str | Path,
     out_dir: str | Path,
     *,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     figures: bool = True,
     window_samples: int | None = None,
     title: str | None = None,
@@ -363,7 +364,9 @@ def run_analysis(
         data_dir: a folder in the published layout (the public release, a
             simulated study, a study export).
         out_dir: where to write (see :mod:`muvi.analysis.outputs`).
-        progress: show a progress bar on the terminal (stderr).
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``analyze``, the message naming the stage under way) as the work
+            advances; None (the default) is silent.
         figures: draw the figures (see :func:`analyze_dataset`).
         window_samples: the analysis window in 2 Hz samples (default: the
             study's own, see :func:`analyze_dataset`).
@@ -380,49 +383,24 @@ def run_analysis(
     from muvi.data.loaders import load_dataset
 
     features = beyond is not None
-    if not progress:
-        return analyze_dataset(
-            load_dataset(data_dir, features=features, window_samples=window_samples),
-            out_dir,
-            figures=figures,
-            window_samples=window_samples,
-            title=title,
-            beyond=beyond,
-        )
+    steps = Steps(progress, "analyze", 1 + STATIC_STAGES + DYNAMIC_STAGES)
+    steps.start("loading the study")
+    dataset = load_dataset(data_dir, features=features, window_samples=window_samples)
+    total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
+    if beyond is not None:
+        from muvi.analysis.beyond import DYNAMIC_STEPS, STATIC_STEPS
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from muvi.display import console as display_console
-    from muvi.display import text_column
-
-    columns = (
-        TextColumn("[bold]analyze[/]"),
-        BarColumn(),
-        text_column("{task.description}"),
-        TimeElapsedColumn(),
+        total += STATIC_STEPS + (DYNAMIC_STEPS if dataset.dynamic is not None else 0)
+    steps.total = total
+    summary = analyze_dataset(
+        dataset,
+        out_dir,
+        figures=figures,
+        step=steps,
+        window_samples=window_samples,
+        title=title,
+        beyond=beyond,
     )
-    console = display_console()
-    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task("loading the study", total=1 + STATIC_STAGES + DYNAMIC_STAGES)
-        dataset = load_dataset(data_dir, features=features, window_samples=window_samples)
-        total = 1 + STATIC_STAGES + (DYNAMIC_STAGES if dataset.dynamic is not None else 0)
-        if beyond is not None:
-            from muvi.analysis.beyond import DYNAMIC_STEPS, STATIC_STEPS
-
-            total += STATIC_STEPS + (DYNAMIC_STEPS if dataset.dynamic is not None else 0)
-        bar.update(task, total=total, advance=1)
-
-        def step(name: str) -> None:
-            bar.update(task, description=name, advance=1)
-
-        summary = analyze_dataset(
-            dataset,
-            out_dir,
-            figures=figures,
-            step=step,
-            window_samples=window_samples,
-            title=title,
-            beyond=beyond,
-        )
-        bar.update(task, description="done", completed=total)
+    steps.done = total - 1
+    steps("done")
     return summary

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ from typing import Any
 import requests
 
 from muvi.errors import DataError
+from muvi.progress import ProgressCallback, Steps, emit
+
+logger = logging.getLogger(__name__)
 
 GITHUB_REPOSITORY = "AMAAI-Lab/MuVi"
 GITHUB_COMMIT = "c9c8a973e184a26dcbec8791d1bae6f664b22e40"
@@ -125,25 +129,22 @@ class FetchResult:
     value, or ``unverified`` (no checksum known; the sha256 was computed)."""
 
 
-class _Progress:
-    """Optional rich progress: one bar for the bytes of the current file."""
+class _Bytes:
+    """Reports the bytes of one file in transfer (stage ``file``, unit ``bytes``)."""
 
-    def __init__(self, progress: Any | None) -> None:
+    def __init__(self, progress: ProgressCallback | None) -> None:
         self.progress = progress
-        self.task: Any = None
+        self.name = ""
+        self.total: int | None = None
+        self.done = 0
 
     def start(self, name: str, total: int | None, done: int) -> None:
-        if self.progress is not None:
-            self.task = self.progress.add_task(name, total=total, completed=done, unit="bytes")
+        self.name, self.total, self.done = name, total, done
+        emit(self.progress, "file", done, total, name, unit="bytes")
 
     def advance(self, n: int) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task, n)
-
-    def finish(self) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.remove_task(self.task)
-            self.task = None
+        self.done += n
+        emit(self.progress, "file", self.done, self.total, self.name, unit="bytes")
 
 
 def _check(path: Path, expected: Checksum | None, name: str) -> tuple[dict[str, str], str]:
@@ -176,7 +177,7 @@ def fetch(
     expected: Checksum | None = None,
     known_sha256: str | None = None,
     session: requests.Session | None = None,
-    progress: Any | None = None,
+    progress: ProgressCallback | None = None,
     name: str | None = None,
     timeout: float = 60.0,
 ) -> FetchResult:
@@ -189,7 +190,9 @@ def fetch(
         known_sha256: the sha256 recorded by an earlier run (lets a file
             without a published checksum be skipped when unchanged).
         session: a requests session to reuse.
-        progress: a ``rich.progress.Progress`` to show the bytes on, or None.
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``file``, unit ``bytes``, the message naming the file) as bytes
+            arrive; None is silent.
         name: how the file is named in messages (default: ``dest``).
         timeout: seconds to wait for the server.
 
@@ -218,7 +221,7 @@ def fetch(
     offset = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     http = session or requests.Session()
-    bar = _Progress(progress)
+    bar = _Bytes(progress)
     try:
         response = http.get(url, headers=headers, stream=True, timeout=timeout)
     except requests.RequestException as err:
@@ -262,8 +265,6 @@ def fetch(
                 "run again to resume",
                 file=label,
             ) from err
-        finally:
-            bar.finish()
     if total is not None and offset + received < total:
         raise DataError(
             f"the download from {url} stopped after {offset + received} of {total} bytes; "
@@ -278,37 +279,6 @@ def fetch(
         digests["sha256"],
         dest.stat().st_size,
         verified,
-    )
-
-
-def progress_display(console: Any | None = None) -> Any:
-    """A ``rich.progress.Progress`` for :func:`download_release`: the files
-    done out of all, and the bytes of the file in transfer.
-
-    Examples:
-        >>> type(progress_display()).__name__
-        'Progress'
-    """
-    from rich.filesize import decimal
-    from rich.progress import BarColumn, Progress, ProgressColumn, TransferSpeedColumn
-    from rich.text import Text
-
-    from muvi.display import text_column
-
-    class AmountColumn(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            if task.fields.get("unit") == "files":
-                return Text(f"{int(task.completed)}/{task.total} files")
-            total = decimal(int(task.total)) if task.total is not None else "?"
-            return Text(f"{decimal(int(task.completed))}/{total}")
-
-    return Progress(
-        text_column("{task.description}"),
-        BarColumn(),
-        AmountColumn(),
-        TransferSpeedColumn(),
-        console=console,
-        transient=True,
     )
 
 
@@ -517,7 +487,7 @@ def download_release(
     what: str | Sequence[str] = DEFAULT_PARTS,
     base_url: str = GITHUB_RAW_URL,
     zenodo_url: str = ZENODO_RECORDS_URL,
-    progress: Any | None = None,
+    progress: ProgressCallback | None = None,
     timeout: float = 60.0,
 ) -> DownloadReport:
     """Fetch the public MuVi release into ``out``.
@@ -530,7 +500,9 @@ def download_release(
         what: parts to fetch (see :data:`PARTS`), a list or ``"a,b"``.
         base_url: raw files of the GitHub repository at the pinned commit.
         zenodo_url: the Zenodo records API.
-        progress: a ``rich.progress.Progress`` for byte and file progress.
+        progress: called with :class:`muvi.progress.ProgressEvent` s: stage
+            ``download`` (unit ``files``) after each file, stage ``file``
+            (unit ``bytes``) as a file's bytes arrive; None (the default) is silent.
         timeout: seconds to wait for a server.
 
     Returns:
@@ -561,11 +533,8 @@ def download_release(
             except DataError as err:
                 report.failed[f"{folder}/"] = str(err)
 
-    overall = (
-        progress.add_task("MuVi release", total=len(files), unit="files")
-        if progress is not None
-        else None
-    )
+    overall = Steps(progress, "download", len(files), unit="files")
+    overall.start("MuVi release")
     for item in files:
         target = out / item.path
         try:
@@ -586,6 +555,7 @@ def download_release(
             {"downloaded": report.downloaded, "resumed": report.resumed, "skipped": report.skipped}[
                 result.status
             ].append(item.path)
+            logger.debug("%s: %s (%s)", item.path, result.status, result.verified)
             record_entry: dict[str, Any] = {
                 "url": item.url,
                 "part": item.part,
@@ -601,8 +571,7 @@ def download_release(
                     "no published checksum: this sha256 was computed after the download"
                 )
             records[item.path] = record_entry
-        if progress is not None and overall is not None:
-            progress.advance(overall)
+        overall(item.path)
         # Written after every file, so an interruption loses nothing already fetched.
         _write_local_manifest(manifest_path, records, base_url, zenodo_url)
     report.manifest = manifest_path

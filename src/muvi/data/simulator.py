@@ -53,7 +53,7 @@ Generative model (one draw per seed, all randomness from one
 Examples:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     summary = simulate(folder, seed=1, n_items=4, n_participants=6, progress=False)
+    ...     summary = simulate(folder, seed=1, n_items=4, n_participants=6)
     ...     first_line = open(f"{folder}/README.md").readline()
     >>> summary.n_annotations, "SIMULATED" in first_line
     (24, True)
@@ -65,8 +65,8 @@ import dataclasses
 import json
 import math
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ from muvi import __version__
 from muvi.data import schema
 from muvi.data.loaders import short_id
 from muvi.errors import MuviError
+from muvi.progress import ProgressCallback, Steps
 
 SIMULATED_NOTICE = (
     "SIMULATED DATA made by muvi.data.simulator: not the real MuVi study, "
@@ -634,37 +635,6 @@ The generative model is documented in the docstring of `muvi.data.simulator`.
     (out / "README.md").write_text(text, encoding="utf-8")
 
 
-@contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
-    """A rich progress bar on stderr (a no-op when disabled)."""
-    if not enabled:
-        yield lambda _: None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from muvi.display import console as display_console
-    from muvi.display import text_column
-
-    console = display_console()
-
-    with Progress(
-        text_column("simulating", style="bold"),
-        text_column("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar left in a log file
-    ) as bar:
-        task = bar.add_task("", total=total)
-
-        def step(what: str) -> None:
-            bar.update(task, advance=1, description=what)
-
-        yield step
-
-
 _CONSTANT_REASON = {
     (True, True): "constant valence and arousal",
     (True, False): "constant valence",
@@ -904,7 +874,7 @@ def simulate(
     n_participants: int = 49,
     *,
     config: SimulationConfig | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> SimulationSummary:
     """Write a complete SIMULATED study in the published MuVi formats.
 
@@ -915,7 +885,8 @@ def simulate(
         n_items: media items (81 in the study).
         n_participants: participants (49 in the study).
         config: the generative model's knobs (:class:`SimulationConfig`).
-        progress: show a progress bar on stderr.
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``simulate``) after each part is written; None (the default) is silent.
 
     Returns:
         A :class:`SimulationSummary` of what was written.
@@ -940,7 +911,7 @@ def simulate(
     rng_ids, rng_fac, rng_ppl, rng_assign, rng_cur, rng_log, rng_static, rng_feat, rng_plan = (
         streams
     )
-    with _progress_bar(progress, total=n_items + 4) as step:
+    with nullcontext(Steps(progress, "simulate", n_items + 4)) as step:
         items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
         spelled = [short_id(i) for i in items]
         duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S

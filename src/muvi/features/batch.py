@@ -24,6 +24,7 @@ combined format, one row per 500 ms of the excerpt.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -48,6 +49,9 @@ from muvi.data.schema import (
 from muvi.errors import DataError, MuviError, WeightsError
 from muvi.features.excerpt import ExcerptConfig, decode_frames, load_excerpt
 from muvi.features.registry import Extractor, resolve
+from muvi.progress import ProgressCallback, Steps
+
+logger = logging.getLogger(__name__)
 
 MEDIA_SUFFIXES = (
     ".mp4",
@@ -705,6 +709,58 @@ def _run_dask(
         client.close()
 
 
+def family_weights(family: str) -> str | None:
+    """The weights name the default extractor of a visual ``family`` loads, or
+    None for the families that need no weights (audio, colour, lighting).
+
+    Examples:
+        >>> family_weights("faces"), family_weights("colour")
+        ('fer2013-vgg19', None)
+    """
+    configs = {
+        "faces": ("muvi.features.faces", "FacesConfig"),
+        "scenes": ("muvi.features.scenes", "ScenesConfig"),
+        "objects": ("muvi.features.objects", "ObjectsConfig"),
+        "actions": ("muvi.features.actions", "ActionsConfig"),
+    }
+    if family not in configs:
+        return None
+    import importlib
+
+    module, config = configs[family]
+    return str(getattr(importlib.import_module(module), config)().weights)
+
+
+def family_problem(family: str, weights_dir: str | Path | None) -> str | None:
+    """Why the features of ``family`` cannot be extracted here (its weights are
+    missing or corrupt), or None when they can."""
+    name = family_weights(family)
+    if name is None:
+        return None
+    from muvi.features.weights import require_weights
+
+    try:
+        require_weights(name, weights_dir)
+    except WeightsError as err:
+        return str(err)
+    return None
+
+
+def families_with_test_weights(
+    families: Sequence[str], weights_dir: str | Path | None
+) -> list[str]:
+    """The families among ``families`` whose weights in ``weights_dir`` are a
+    small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
+    from muvi.features.weights import get_spec
+
+    found = []
+    for family in families:
+        name = family_weights(family)
+        if name is not None and get_spec(name, weights_dir).test_model:
+            found.append(family)
+    return found
+
+
 def extract_batch(
     inputs: Iterable[str | Path],
     out_dir: str | Path,
@@ -715,7 +771,7 @@ def extract_batch(
     starts: Mapping[str, float] | None = None,
     weights_dir: str | Path | None = None,
     config: ExcerptConfig | None = None,
-    progress: Callable[[VideoOutcome], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> BatchReport:
     """Extract features from many videos into a folder the loaders read.
 
@@ -729,7 +785,9 @@ def extract_batch(
         starts: excerpt start (s) per media id; the others are found in the audio.
         weights_dir: the pretrained weights folder.
         config: how excerpts are found and decoded.
-        progress: called with each video's :class:`VideoOutcome` as it finishes.
+        progress: called with a :class:`muvi.progress.ProgressEvent` (stage
+            ``extract``, unit ``videos``, the message ``<media id> <status>``)
+            as each video finishes; None (the default) is silent.
 
     Returns:
         A :class:`BatchReport`. Written under ``out_dir``:
@@ -762,8 +820,16 @@ def extract_batch(
     keys = {e.name: entry_key(e, weights_dir) for e in extractors}
     by_family = {e.family: e for e in extractors}
 
+    for family in families_with_test_weights([e.family for e in extractors], weights_dir):
+        logger.warning(
+            "%s features are computed with small randomly initialised TEST weights "
+            "(meaningless; never use them for analysis)",
+            family,
+        )
     outcomes: dict[str, VideoOutcome] = {}
     tasks: list[tuple[VideoJob, list[str]]] = []
+    finished = Steps(progress, "extract", len(jobs), unit="videos")
+    finished.start()
     for job in jobs:
         cache_notes: list[str] = []
         meta = cache.meta(job, config, cache_notes)
@@ -775,6 +841,8 @@ def extract_batch(
                     have.append(e.name)
                 if note is not None:
                     cache_notes.append(note)
+        for note in cache_notes:
+            logger.info("%s", note)
         todo = [n for n in names if n not in have]
         if todo:
             tasks.append((job, todo))
@@ -794,8 +862,7 @@ def extract_batch(
                 cache_notes=cache_notes,
             )
             outcomes[job.media_id] = outcome
-            if progress is not None:
-                progress(outcome)
+            finished(f"{outcome.media_id} {outcome.status}")
 
     by_id = {job.media_id: job for job in jobs}
     if scheduler:
@@ -820,8 +887,9 @@ def extract_batch(
             outcome.computed = [name_of_family[f] for f in result.features.families]
             outcome.start, outcome.duration = result.features.start, result.features.duration
             outcome.notes = result.features.notes
-        if progress is not None:
-            progress(outcome)
+            for note in outcome.notes:
+                logger.debug("%s: %s", outcome.media_id, note)
+        finished(f"{outcome.media_id} {outcome.status}")
 
     ordered = [outcomes[job.media_id] for job in jobs]
     report = BatchReport(out, ordered)
