@@ -74,7 +74,9 @@ def mixing_weights(av: np.ndarray, music: np.ndarray, visual: np.ndarray) -> np.
     that best reproduce the centred audiovisual series.
 
     Args:
-        av, music, visual: ``(n_series, n_samples)``, row-matched (broadcastable).
+        av: the audiovisual series, ``(n_series, n_samples)``.
+        music: the music series, row-matched with ``av`` (broadcastable).
+        visual: the visual series, row-matched with ``av`` (broadcastable).
 
     Returns:
         ``(n_series, 2)``: the music and visual weights (>= 0).
