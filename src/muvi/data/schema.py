@@ -177,6 +177,8 @@ PARTICIPANT_COLUMNS: Final = (
 STATIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality", "seen_previously")
 STATIC_COLUMNS: Final = (*STATIC_KEY_COLUMNS, *GEMS_LABELS, "overlay_type")
 DYNAMIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality")
+ANNOTATION_KEYS: Final[tuple[str, str, str]] = ("participant_id", "media_id", "modality")
+"""One annotation in the tidy tables: a participant, an item, a modality (toolkit name)."""
 DYNAMIC_SAMPLE_COLUMN: Final = "seq"
 """The 2 Hz sample index column of ``av_data.csv`` (the name used by the
 published reference code). The loader also accepts ``sample`` or a time
