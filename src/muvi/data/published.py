@@ -50,6 +50,8 @@ Examples:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +122,31 @@ def _write_csv(
             tmp, index=False, lineterminator="\n", float_format=float_format, encoding="utf-8"
         ),
     )
+
+
+def _csv_cell(text: str) -> str:
+    """One text cell as CSV writes it (quoted when it holds a comma, quote or line end)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([text])
+    return buffer.getvalue()
+
+
+def _write_blocks(
+    tmp: Path,
+    header: Sequence[str],
+    blocks: Sequence[tuple[Sequence[str], np.ndarray]],
+    float_format: str,
+) -> None:
+    """A numeric CSV written block by block with :func:`numpy.savetxt` (many
+    times faster than pandas with a ``float_format``): each block is
+    ``(text cells, values)``, the first column of ``values`` an integer, the
+    others numbers."""
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(",".join(_csv_cell(h) for h in header) + "\n")
+        for before, values in blocks:
+            cells = [_csv_cell(c).replace("%", "%%") for c in before]
+            fmt = ",".join([*cells, "%d", *[float_format] * (values.shape[1] - 1)])
+            np.savetxt(fh, values, fmt=fmt)
 
 
 def _spell_ids(ids: pd.Series, short_ids: bool) -> pd.Series:
@@ -400,6 +427,12 @@ def write_emobase(
     """
     values = features.reset_index(drop=True)
     n_rows = len(values)
+    if float_format is not None:  # numpy writes fixed formats many times faster than pandas
+        header = ["", "name", *map(str, values.columns), "class"]
+        numbers = values.to_numpy(dtype="float64")
+        return write_atomically(
+            path, lambda tmp: _write_emobase_numbers(tmp, header, numbers, float_format)
+        )
     out = pd.concat(
         [
             pd.DataFrame({"name": [f"liveturn_{k}" for k in range(n_rows)]}),
@@ -412,6 +445,16 @@ def write_emobase(
         path,
         lambda tmp: out.to_csv(tmp, index=True, lineterminator="\n", float_format=float_format),
     )
+
+
+def _write_emobase_numbers(
+    tmp: Path, header: list[str], numbers: np.ndarray, float_format: str
+) -> None:
+    index = np.arange(len(numbers))
+    fmt = ",".join(["%d", "liveturn_%d", *[float_format] * numbers.shape[1], "unassigned"])
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(",".join(_csv_cell(h) for h in header) + "\n")
+        np.savetxt(fh, np.column_stack([index, index, numbers]), fmt=fmt)
 
 
 def write_visual_features(
@@ -430,6 +473,18 @@ def write_visual_features(
         ``path``.
     """
     keys = features.index.to_frame(index=False)
+    if float_format is not None:
+        ids = keys.iloc[:, 0].astype(str).to_numpy()
+        frames = keys.iloc[:, 1].astype("int64").to_numpy()
+        values = features.to_numpy(dtype="float64")
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        ends = np.r_[starts[1:], len(ids)]
+        blocks = [
+            ((ids[a],), np.column_stack([frames[a:b], values[a:b]]))
+            for a, b in zip(starts, ends, strict=True)
+        ]
+        header = [*schema.VISUAL_KEY_COLUMNS, *map(str, features.columns)]
+        return write_atomically(path, lambda tmp: _write_blocks(tmp, header, blocks, float_format))
     out = pd.concat(
         [
             pd.DataFrame(

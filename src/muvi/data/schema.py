@@ -80,8 +80,8 @@ def to_public_modality(modality: str) -> str:
 # Time base
 # --------------------------------------------------------------------------
 
-SAMPLE_RATE_HZ: Final = 2
 SAMPLE_PERIOD_S: Final = 0.5
+"""The time base of every series and feature row: 2 Hz."""
 EXCERPT_SECONDS: Final = 60.0
 ANALYSIS_SAMPLES: Final = 118
 """The analysis window: the first 118 samples (59 s) of every series."""

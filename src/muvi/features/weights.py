@@ -251,11 +251,6 @@ def get_spec(name: str, weights_dir: str | Path | None = None) -> WeightsSpec:
     return specs[name]
 
 
-def weights_path(name: str, weights_dir: str | Path | None = None) -> Path:
-    """Where the file of ``name`` lives (whether or not it is there yet)."""
-    return resolve_weights_dir(weights_dir) / get_spec(name, weights_dir).file_name
-
-
 def fetch_command(name: str, weights_dir: str | Path | None = None) -> str:
     """The command line that fetches ``name`` into ``weights_dir``.
 
