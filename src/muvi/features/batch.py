@@ -24,7 +24,6 @@ combined format, one row per 500 ms of the excerpt.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import traceback
@@ -37,13 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from muvi.data import published
 from muvi.data.schema import (
     EMOBASE_DIR,
     ITEM_SAMPLE_INDEX,
     SAMPLE_PERIOD_S,
     VIDEO_URLS_FILE,
     VISUAL_FEATURES_FILE,
-    VISUAL_KEY_COLUMNS,
 )
 from muvi.errors import DataError, MuviError, WeightsError
 from muvi.features.excerpt import ExcerptConfig, decode_frames, load_excerpt
@@ -216,47 +215,7 @@ def _extract(
     return result
 
 
-# --------------------------------------------------------------------------
-# Published layouts
-# --------------------------------------------------------------------------
-
-
-def write_emobase_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write one item's emobase features in the published layout.
-
-    The layout is that of the public release (an unnamed index column,
-    ``name`` = ``liveturn_k``, the 988 features, a trailing ``class`` column
-    holding ``unassigned``), with the real feature names in the header.
-
-    Args:
-        table: 988 emobase columns, one row per 500 ms window, in order.
-        path: the file to write (atomically).
-
-    Returns:
-        The path written.
-    """
-    values = table.reset_index(drop=True)
-    out = pd.concat(
-        [
-            pd.DataFrame({"name": [f"liveturn_{k}" for k in range(len(values))]}),
-            values,
-            pd.DataFrame({"class": ["unassigned"] * len(values)}),
-        ],
-        axis=1,
-    )
-    return _atomic_write(Path(path), lambda tmp: out.to_csv(tmp, index=True))
-
-
-def _atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+_atomic_write = published.write_atomically
 
 
 # --------------------------------------------------------------------------
@@ -843,8 +802,7 @@ def _update_video_urls(out: Path, media_ids: list[str]) -> None:
     ids = list(dict.fromkeys(known + media_ids))
     if not ids or ids == known:
         return
-    table = pd.DataFrame({"video_id": ids})
-    _atomic_write(urls, lambda tmp: table.to_csv(tmp, index=False))
+    published.write_video_urls(ids, urls)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
 
@@ -860,21 +818,21 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         report.emobase_dir = out / EMOBASE_DIR
         report.emobase_dir.mkdir(parents=True, exist_ok=True)
         for o in done:
-            write_emobase_csv(
+            published.write_emobase(
                 cache.read(o.media_id, audio), report.emobase_dir / f"{o.media_id}.csv"
             )
     if visual:
         blocks = []
         for o in done:
             table = pd.concat([cache.read(o.media_id, e) for e in visual], axis=1)
-            keys = pd.DataFrame(
-                {"media_id": o.media_id, "frame": np.arange(len(table), dtype="int64")}
+            table.index = pd.MultiIndex.from_arrays(
+                [np.full(len(table), o.media_id, dtype=object), np.arange(len(table))],
+                names=list(ITEM_SAMPLE_INDEX),
             )
-            blocks.append(pd.concat([keys, table.reset_index(drop=True)], axis=1))
-        columns = list(VISUAL_KEY_COLUMNS) + [c for e in visual for c in e.columns()]
-        combined = pd.concat(blocks, ignore_index=True)[columns]
-        report.visual_file = _atomic_write(
-            out / VISUAL_FEATURES_FILE, lambda tmp: combined.to_csv(tmp, index=False)
+            blocks.append(table)
+        columns = [c for e in visual for c in e.columns()]
+        report.visual_file = published.write_visual_features(
+            pd.concat(blocks)[columns], out / VISUAL_FEATURES_FILE
         )
     if done:
         _update_video_urls(out, [o.media_id for o in done])
