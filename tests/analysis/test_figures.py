@@ -17,8 +17,8 @@ from muvi.analysis.distribution import density_figure
 from muvi.analysis.gems import label_bars_figure, label_table
 from muvi.analysis.static_effects import observed_expected_figure, static_effects
 from muvi.data.schema import GEMS_LABELS
-from muvi.report import style
-from muvi.report.names import MODEL_ORDER, model_name
+from muvi.plotting import style
+from muvi.plotting.names import MODEL_ORDER, model_name
 
 
 @pytest.fixture
