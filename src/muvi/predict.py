@@ -126,9 +126,9 @@ def needed_families(columns: Sequence[str], bundle_name: str = "the model") -> l
             )
         if family not in families:
             families.append(family)
-    from muvi.features.registry import FEATURE_FAMILIES
+    from muvi.features.registry import family_names
 
-    return [f for f in FEATURE_FAMILIES if f in families]
+    return [f for f in family_names() if f in families]
 
 
 def predict_video(

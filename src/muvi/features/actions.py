@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_KINETICS400_CLASSES, visual_feature_columns
+from muvi.data.schema import N_KINETICS400_CLASSES
 from muvi.errors import DataError
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 from muvi.features.shots import ShotConfig, ShotScan, detect_shots, shot_of_times
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ class ActionsConfig:
 
 
 def actions_columns() -> list[str]:
-    """The actions family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("actions__")]
+    """The actions family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("actions")
 
 
 def clip_indices(n_frames: int, clip_frames: int) -> np.ndarray:

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import FER_EXPRESSIONS, visual_feature_columns
+from muvi.data.schema import FER_EXPRESSIONS
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -73,8 +73,8 @@ class FacesConfig:
 
 
 def faces_columns() -> list[str]:
-    """The faces family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("faces__")]
+    """The faces family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("faces")
 
 
 _DETECTORS: dict[int, Any] = {}

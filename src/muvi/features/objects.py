@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_COCO_CLASSES, visual_feature_columns
+from muvi.data.schema import N_COCO_CLASSES
 from muvi.errors import MuviError
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -85,8 +85,8 @@ class ObjectsConfig:
 
 
 def objects_columns() -> list[str]:
-    """The objects family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("objects__")]
+    """The objects family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("objects")
 
 
 def build_detector(architecture: str) -> Any:

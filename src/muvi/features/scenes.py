@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_PLACES365_CLASSES, visual_feature_columns
+from muvi.data.schema import N_PLACES365_CLASSES
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -57,8 +57,8 @@ class ScenesConfig:
 
 
 def scenes_columns() -> list[str]:
-    """The scenes family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("scenes__")]
+    """The scenes family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("scenes")
 
 
 def build_scene_network(config: Mapping[str, Any] | None = None) -> Any:

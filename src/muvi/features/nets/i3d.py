@@ -49,6 +49,7 @@ INCEPTION_BLOCKS: Final = (
     ("Mixed_5c", (384, 192, 384, 48, 128, 128)),
 )
 
+
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow "same" padding (before, after) for one dimension."""
     out = math.ceil(size / stride)
