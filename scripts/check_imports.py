@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "predict": {"data", "annotations", "features", "models", "plotting"},
     "report": {"data", "annotations", "analysis", "features", "models", "plotting"},
     "study": {"data", "annotations"},
+    "testing": {"data", "features"},  # small test models of the feature networks
     # the entry points: thin layers over everything
     "demo": {
         "data",

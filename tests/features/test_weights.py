@@ -97,7 +97,7 @@ def test_manifest_registers_a_file_and_detects_tampering(tmp_path: Path) -> None
 
 
 def test_manifest_overrides_a_builtin_name(tmp_path: Path) -> None:
-    from muvi.features.faces import build_test_model
+    from muvi.testing import build_faces_model as build_test_model
 
     name, path = build_test_model(tmp_path)
     assert name == "fer2013-vgg19"
@@ -225,7 +225,7 @@ def _cli(args: list[str]) -> int:
 
 
 def test_cli_weights_list_shows_states(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from muvi.features.faces import build_test_model
+    from muvi.testing import build_faces_model as build_test_model
 
     build_test_model(tmp_path)
     (tmp_path / wts.KNOWN_WEIGHTS["coco-ssdlite320"].file_name).write_bytes(b"broken")

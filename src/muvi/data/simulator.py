@@ -744,11 +744,11 @@ def _static_table(
     static["media_id"] = [items[i] for i in item_idx]
     static["modality"] = [schema.MODALITIES[m] for m in mod_idx]
     static["seen_previously"] = seen
-    static["overlay"] = np.where(
-        mod_idx == schema.MODALITIES.index("music"),
-        None,
-        np.where(overlaid, schema.OVERLAID, schema.SIDE_BY_SIDE),
-    )
+    is_music = mod_idx == schema.MODALITIES.index("music")
+    static["overlay"] = [
+        None if music else (schema.OVERLAID if over else schema.SIDE_BY_SIDE)
+        for music, over in zip(is_music, overlaid, strict=True)
+    ]
     return static[
         [
             "participant_id",

@@ -275,29 +275,6 @@ def face_features(
     )
 
 
-def build_test_model(folder: Path, *, width: float = 0.125) -> tuple[str, Path]:
-    """Save a small random VGG19-FER in the release's layout and register it (testing aid)."""
-    import torch
-
-    from muvi.features.nets.vgg_fer import FerVgg
-
-    spec = wts.KNOWN_WEIGHTS[FER_WEIGHTS]
-    path = Path(folder) / spec.file_name
-    torch.save({"net": FerVgg(width=width).state_dict(), "acc": 0.0, "epoch": 0}, path)
-    wts.register_weights_file(
-        path,
-        name=FER_WEIGHTS,
-        family="faces",
-        architecture=spec.architecture,
-        config={"width": width},
-        classes=spec.classes,
-        description=f"VGG19-FER at width {width}: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return FER_WEIGHTS, path
-
-
 def _run(media: ExcerptMedia) -> pd.DataFrame:
     return face_features(media.require_frames("faces"), media.weights_dir)
 

@@ -237,27 +237,6 @@ def _yolo_rows(
     return rows
 
 
-def build_test_model(folder: Path) -> tuple[str, Path]:
-    """Save an untrained SSDlite320 COCO detector as a plain state dict (torchvision's
-    release layout) and register it under the default name (testing aid)."""
-    import torch
-
-    spec = wts.KNOWN_WEIGHTS[DEFAULT_DETECTOR]
-    path = Path(folder) / spec.file_name
-    torch.save(build_detector(spec.architecture).state_dict(), path)
-    wts.register_weights_file(
-        path,
-        name=DEFAULT_DETECTOR,
-        family="objects",
-        architecture=spec.architecture,
-        classes=spec.classes,
-        description=f"SSDlite320 MobileNetV3: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return DEFAULT_DETECTOR, path
-
-
 def _run(media: ExcerptMedia) -> pd.DataFrame:
     return object_confidences(media.require_frames("objects"), media.weights_dir)
 

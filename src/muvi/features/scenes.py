@@ -138,32 +138,6 @@ def scene_probabilities(
     return pd.DataFrame(out, columns=scenes_columns(), index=pd.RangeIndex(len(out), name="sample"))
 
 
-def build_test_model(
-    folder: Path, *, layers: tuple[int, ...] = (1, 1, 1, 1), width_per_group: int = 8
-) -> tuple[str, Path]:
-    """Save a small random bottleneck ResNet in the Places365 release's layout
-    (``{"state_dict": {"module.<key>": ...}}``) and register it (testing aid)."""
-    import torch
-
-    spec = wts.KNOWN_WEIGHTS[PLACES_WEIGHTS]
-    config = {"layers": list(layers), "width_per_group": width_per_group}
-    state = {f"module.{k}": v for k, v in build_scene_network(config).state_dict().items()}
-    path = Path(folder) / spec.file_name
-    torch.save({"epoch": 0, "arch": "resnet", "state_dict": state, "best_prec1": 0.0}, path)
-    wts.register_weights_file(
-        path,
-        name=PLACES_WEIGHTS,
-        family="scenes",
-        architecture=spec.architecture,
-        config=config,
-        classes=spec.classes,
-        description=f"ResNet{layers} width {width_per_group}: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return PLACES_WEIGHTS, path
-
-
 def _run(media: ExcerptMedia) -> pd.DataFrame:
     return scene_probabilities(media.require_frames("scenes"), media.weights_dir)
 
