@@ -16,6 +16,7 @@ import torch
 from muvi.cli import main
 from muvi.errors import WeightsError
 from muvi.features import weights as wts
+from muvi.features.registry import family_names
 
 
 def test_default_folder_follows_the_environment(
@@ -94,6 +95,20 @@ def test_manifest_registers_a_file_and_detects_tampering(tmp_path: Path) -> None
     path.write_bytes(bytes(raw))
     with pytest.raises(WeightsError, match="corrupt"):
         wts.load_checkpoint("tiny", tmp_path)
+
+
+def test_weights_name_a_registered_family(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.pt"
+    torch.save({"w": torch.zeros(1)}, path)
+    with pytest.raises(WeightsError, match="unknown feature family 'texture'"):
+        wts.register_weights_file(path, name="tiny", family="texture", architecture="toy")
+    assert not list(tmp_path.glob("*.muvi-weights.json"))  # nothing registered
+    manifest = wts.register_weights_file(path, name="tiny", family="scenes", architecture="toy")
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "family": "texture"}))  # edited by hand
+    with pytest.raises(WeightsError, match="unknown feature family 'texture'"):
+        wts.get_spec("tiny", tmp_path)
+    assert {spec.family for spec in wts.KNOWN_WEIGHTS.values()} <= set(family_names())
 
 
 def test_manifest_overrides_a_builtin_name(tmp_path: Path) -> None:

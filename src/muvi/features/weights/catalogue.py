@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from muvi.data.schema import feature_families
 from muvi.errors import WeightsError
 
 WEIGHTS_ENV: Final = "MUVI_WEIGHTS"
@@ -187,6 +188,12 @@ def _read_manifest(path: Path) -> WeightsSpec:
     missing = [k for k in required if not data.get(k)]
     if missing:
         raise WeightsError(f"{path}: the weights manifest lacks {', '.join(missing)}")
+    families = [f.name for f in feature_families()]
+    if str(data["family"]) not in families:
+        raise WeightsError(
+            f"{path}: the weights manifest names an unknown feature family "
+            f"{data['family']!r} (registered: {', '.join(families)})"
+        )
     return WeightsSpec(
         name=str(data["name"]),
         family=str(data["family"]),

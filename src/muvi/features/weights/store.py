@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from muvi.data.schema import feature_families
 from muvi.errors import WeightsError
 from muvi.features.weights.catalogue import (
     MANIFEST_SUFFIX,
@@ -289,6 +290,12 @@ def register_weights_file(
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file to register")
+    families = [f.name for f in feature_families()]
+    if family not in families:
+        raise WeightsError(
+            f"unknown feature family {family!r} for weights {name!r} "
+            f"(registered: {', '.join(families)})"
+        )
     manifest = path.parent / f"{name}{MANIFEST_SUFFIX}"
     data = {
         "name": name,
