@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from muvi.data import published
+from muvi.data.published import write_atomically
 from muvi.data.schema import (
     EMOBASE_DIR,
     ITEM_SAMPLE_INDEX,
@@ -215,7 +216,7 @@ def _extract(
     return result
 
 
-_atomic_write = published.write_atomically
+
 
 
 # --------------------------------------------------------------------------
@@ -555,7 +556,7 @@ class _Cache:
             entry = self.entry(job.media_id, extractor.name)
             if entry.is_dir() and not entry.is_symlink():  # a damaged entry of our own cache
                 shutil.rmtree(entry)
-            _atomic_write(entry, save)
+            write_atomically(entry, save)
             entries[extractor.name] = keys[extractor.name]
             legacy = entry.with_suffix(".pkl")  # the pickled entries of earlier versions
             if legacy.is_file():
@@ -567,7 +568,7 @@ class _Cache:
             "notes": result.notes,
             "entries": entries,
         }
-        _atomic_write(
+        write_atomically(
             folder / "source.json",
             lambda tmp: tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8"),
         )
@@ -851,19 +852,19 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         columns=["media_id", "path", "status", "start", "rows", "notes"],
     ).astype({"rows": "Int64"})
     if done or not report.failed:  # a run where everything failed keeps the earlier excerpts
-        _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
+        write_atomically(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
     errors = [
         {"media_id": o.media_id, "path": o.path, "error_type": o.error_type, "error": o.error}
         for o in report.failed
     ]
-    report.errors_file = _atomic_write(
+    report.errors_file = write_atomically(
         out / ERRORS_CSV,
         lambda tmp: pd.DataFrame(
             errors, columns=["media_id", "path", "error_type", "error"]
         ).to_csv(tmp, index=False),
     )
     detailed = [{**e, "traceback": o.detail} for e, o in zip(errors, report.failed, strict=True)]
-    _atomic_write(
+    write_atomically(
         out / ERRORS_JSON,
         lambda tmp: tmp.write_text(json.dumps(detailed, indent=1), encoding="utf-8"),
     )
