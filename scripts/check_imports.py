@@ -26,9 +26,9 @@ from collections import Counter
 from pathlib import Path
 
 # What each part of the package may import, besides itself and the foundation.
-# The foundation (muvi/__init__.py, errors.py, display.py) may be imported by anyone
-# and imports nothing of muvi.
-FOUNDATION = {"muvi", "errors", "display"}
+# The foundation (muvi/__init__.py, errors.py, display.py, progress.py) may be imported
+# by anyone and imports nothing of muvi.
+FOUNDATION = {"muvi", "errors", "display", "progress"}
 ALLOWED: dict[str, set[str]] = {
     "data": set(),
     "plotting": {"data"},  # the one look of every figure, below whatever draws one
@@ -106,7 +106,11 @@ def check(src: Path) -> tuple[Counter[tuple[str, str]], list[str]]:
         rel = path.relative_to(src)
         module = ".".join(rel.with_suffix("").parts)
         here = part_of(path, src)
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as err:
+            wrong.append(f"{rel}:{err.lineno}: cannot be parsed ({err.msg})")
+            continue
         for line, there, statement in imported_parts(tree, module):
             if there == here:
                 continue

@@ -365,6 +365,7 @@ def draw_curves(
     annotators: Sequence[Sequence[float] | np.ndarray] = (),
     ylim: tuple[float, float] = (-1.05, 1.05),
     time_label: str = "time",
+    colours: Mapping[str, str] | None = None,
 ) -> Axes:
     """One comparison panel of valence or arousal over time: the annotators' series
     in light grey, the gold standard in black with its grey band, each model in its
@@ -384,6 +385,9 @@ def draw_curves(
         annotators: single annotators' series, drawn behind.
         ylim: the y range; values beyond it are marked on the edge.
         time_label: ``time`` (excerpt time) or ``video_time`` (the video's clock).
+        colours: a fixed colour for some curves (by their key in ``curves``), e.g.
+            :data:`MODALITY_COLOURS` when the curves are modalities; the others
+            take :func:`model_colour`.
 
     Returns:
         ``ax``.
@@ -415,7 +419,7 @@ def draw_curves(
         order = list(curves)
         for name, series in curves.items():
             values = np.asarray(series, dtype=float)
-            colour = model_colour(name, order)
+            colour = (colours or {}).get(name) or model_colour(name, order)
             ax.plot(tt, values, color=colour, lw=1.3, label=model_name(name), zorder=3)
             mark_out_of_range(ax, tt, values, color=colour, ylim=ylim)
         ax.set_xlabel(AXIS_LABELS.get(time_label, time_label))
