@@ -32,7 +32,7 @@ FOUNDATION = {"muvi", "errors", "display", "progress"}
 ALLOWED: dict[str, set[str]] = {
     "data": set(),
     "plotting": {"data"},  # the one look of every figure, below whatever draws one
-    "annotations": {"data"},
+    "annotations": {"data", "plotting"},
     "analysis": {"data", "annotations", "plotting"},
     "features": {"data"},
     "models": {"data", "annotations", "features", "plotting"},

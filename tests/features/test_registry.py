@@ -177,3 +177,20 @@ def test_family_rules() -> None:
     assert "tint" not in family_names()
     with pytest.raises(ValueError, match="unknown modality"):
         FeatureFamily("tint", "smell", tuple)  # type: ignore[arg-type]
+
+
+def test_feature_families_of_earlier_versions_reads_the_registered_ones(
+    tint_family: FeatureFamily,
+) -> None:
+    from muvi.features.registry import FEATURE_FAMILIES
+
+    assert FEATURE_FAMILIES == (
+        "audio",
+        "colour",
+        "lighting",
+        "faces",
+        "scenes",
+        "objects",
+        "actions",
+        "tint",
+    )

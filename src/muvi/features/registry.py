@@ -110,6 +110,14 @@ def family_names() -> tuple[str, ...]:
     return tuple(f.name for f in feature_families())
 
 
+def __getattr__(name: str) -> tuple[str, ...]:
+    # FEATURE_FAMILIES, the constant of earlier versions, is now read from the
+    # registered families (muvi.data.schema), so that it stays one list
+    if name == "FEATURE_FAMILIES":
+        return family_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def family_columns(name: str) -> list[str]:
     """The columns of a registered family, in file order (the ``columns`` of its
     default extractor).
