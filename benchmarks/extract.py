@@ -7,7 +7,7 @@ The clip (1280x720, 25 fps H.264, 44.1 kHz AAC; moving shapes over a colour
 gradient with a hard cut every 6 s; a chord with a beat) is generated once
 into a temporary folder unless ``--clip`` names one. The visual families that
 need pretrained weights run with the small test models of
-:func:`muvi.features.weights.build_test_weights` standing in for the real
+:func:`muvi.testing.build_test_weights` standing in for the real
 ones (same code path, smaller networks), so their times are lower bounds of
 the real models' times.
 
@@ -124,7 +124,7 @@ def main() -> None:
     from muvi.features import extract_video
     from muvi.features.excerpt import load_excerpt
     from muvi.features.registry import CHEAP_FEATURES, resolve
-    from muvi.features.weights import build_test_weights
+    from muvi.testing import build_test_weights
 
     work = Path(tempfile.mkdtemp(prefix="muvi-bench-"))
     clip = args.clip

@@ -31,8 +31,8 @@ import httpx
 import numpy as np
 from sqlalchemy import select
 
-from muvi.study.app import participant_csrf_token, server_secret
 from muvi.study.db import open_database
+from muvi.study.deps import participant_csrf_token
 from muvi.study.localserver import StudyServerProcess
 from muvi.study.models import Sample
 from muvi.study.service import (
@@ -42,6 +42,7 @@ from muvi.study.service import (
     create_study,
     enrol_participant,
     next_trial,
+    server_secret,
 )
 
 PERIOD_S = 0.5
@@ -194,7 +195,8 @@ def _prepare(db: str, media: Path, participants: int, duration_s: float) -> list
     media.mkdir(parents=True, exist_ok=True)
     (media / "silence.webm").write_bytes(b"the load test plays no media")
     _engine, sessions = open_database(db)
-    secret = server_secret(sessions)
+    with sessions() as session:
+        secret = server_secret(session)
     clients = []
     with sessions() as session:
         study = create_study(

@@ -9,6 +9,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "[test] ruff"
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
+echo "[test] imports follow the flow (data -> annotations -> analysis; features + annotations -> models -> predict / report)"
+python scripts/check_imports.py
 echo "[test] mypy"
 mypy
 echo "[test] docs: API reference from the docstrings (mkdocs --strict: warnings are errors)"

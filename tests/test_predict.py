@@ -352,8 +352,8 @@ def test_warnings_on_test_weights_and_simulated_bundles(
     trained on simulated data: the console, curves.json and the drawn figure say both."""
     from matplotlib.text import Text
 
-    from muvi.features.weights import build_test_weights
-    from muvi.report import style
+    from muvi.plotting import style
+    from muvi.testing import build_test_weights
 
     weights = tmp_path / "weights"
     build_test_weights(weights, ["faces"])
@@ -537,8 +537,8 @@ def test_the_figure_one_panel_per_dimension_on_the_video_clock() -> None:
 
     from matplotlib.colors import to_hex
 
+    from muvi.plotting.style import GOLD_STANDARD_COLOUR, MODALITY_COLOURS
     from muvi.predict import Agreement, CurveModel, Prediction, curves_figure
-    from muvi.report.style import GOLD_STANDARD_COLOUR, MODALITY_COLOURS
 
     def model(modality: str, dimension: str, architecture: str, sets: list[str]) -> CurveModel:
         manifest = {"name": f"{modality}_{dimension}_{architecture}", "architecture": architecture,

@@ -111,7 +111,7 @@ def bundle_display_name(manifest: dict[str, Any]) -> str:
         >>> bundle_display_name({"architecture": "pair", "feature_sets": ["audio", "visual"]})
         'PAIR'
     """
-    from muvi.report.names import ARCHITECTURE_NAMES
+    from muvi.plotting.names import ARCHITECTURE_NAMES
 
     architecture = str(manifest.get("architecture", "model"))
     name = ARCHITECTURE_NAMES.get(architecture, architecture)
@@ -187,9 +187,9 @@ def needed_families(columns: Sequence[str], bundle_name: str = "the model") -> l
             )
         if family not in families:
             families.append(family)
-    from muvi.features.registry import FEATURE_FAMILIES
+    from muvi.features.registry import family_names
 
-    return [f for f in FEATURE_FAMILIES if f in families]
+    return [f for f in family_names() if f in families]
 
 
 def parse_modalities(text: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -683,7 +683,7 @@ def write_prediction(result: Prediction, out_dir: str | Path) -> dict[str, Path]
     Returns:
         File kind (``csv``, ``json``, ``png``, ``svg``) -> path.
     """
-    from muvi.report.style import save_figure
+    from muvi.plotting.style import save_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -716,8 +716,8 @@ def curves_figure(result: Prediction) -> Any:
     Returns:
         The :class:`matplotlib.figure.Figure`.
     """
-    from muvi.report import style
-    from muvi.report.names import MODALITY_NAMES
+    from muvi.plotting import style
+    from muvi.plotting.names import MODALITY_NAMES
 
     curves = result.curves
     times = curves["time"].to_numpy(dtype=float)

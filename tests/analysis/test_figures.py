@@ -23,8 +23,8 @@ from muvi.analysis.static_effects import observed_expected_figure, static_effect
 from muvi.analysis.static_prediction import static_prediction_figure
 from muvi.annotations.lag import lag_figure
 from muvi.data.schema import GEMS_LABELS
-from muvi.report import style
-from muvi.report.names import MODEL_ORDER, model_name
+from muvi.plotting import style
+from muvi.plotting.names import MODEL_ORDER, model_name
 
 
 @pytest.fixture

@@ -293,9 +293,8 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     assert "the first 118 samples (59 s at 2 Hz), from the paper" in html
 
 
-def test_run_analysis_on_the_simulated_study(request, tmp_path):
-    pytest.importorskip("muvi.data.simulator", reason="the simulator has not landed yet")
-    study = request.getfixturevalue("small_study")
+def test_run_analysis_on_the_simulated_study(small_study, tmp_path):
+    study = small_study
     summary = run_analysis(study, tmp_path)
     check_outputs(tmp_path, dynamic=True)
     check_static_summary(summary)

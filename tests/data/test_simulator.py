@@ -3,6 +3,7 @@ annotations it makes, and that the EWE recovers its hidden truth."""
 
 from __future__ import annotations
 
+import bisect
 import csv
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from muvi.annotations import ccc, constant_annotations, gold_standard, quality_filter, resample_logs
+from muvi.annotations import ccc, constant_annotations, gold_standard, quality_filter
 from muvi.data import schema
 from muvi.data.dataset import MuviDataset
 from muvi.data.loaders import load_dataset, short_id
@@ -19,6 +20,7 @@ from muvi.data.simulator import SimulationConfig, simulate
 from muvi.errors import MuviError
 
 KEYS = ["participant_id", "media_id", "modality"]
+KEYS_PUBLISHED = ["participant_id", "media_id", "media_modality"]
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +138,29 @@ def test_av_data_is_the_resampling_of_the_raw_logs(small_study: Path) -> None:
     assert 0.45 < intervals.mean() < 0.55 and intervals.std() > 0.01  # jittered ~0.5 s
     av = pd.read_csv(small_study / schema.DYNAMIC_FILE, dtype={"media_id": str})
     assert tuple(av.columns) == schema.DYNAMIC_COLUMNS
-    mine, _ = resample_logs(raw)
-    assert len(mine) == len(av)
-    assert (mine["participant_id"].to_numpy() == av["participant_id"].to_numpy()).all()
-    assert (mine["media_id"].to_numpy() == av["media_id"].to_numpy()).all()
-    assert (mine["sample"].to_numpy() == av["seq"].to_numpy()).all()
-    assert np.array_equal(mine["valence"].to_numpy(), av["valence"].to_numpy())
-    assert np.array_equal(mine["arousal"].to_numpy(), av["arousal"].to_numpy())
+    # the 2 Hz values worked out here by hand, point by point: at t = k / 2 s, the
+    # straight line between the logged points either side, the end values held
+    logs = {key: log.sort_values("timestamp") for key, log in raw.groupby(KEYS_PUBLISHED)}
+    assert set(logs) == set(map(tuple, av[KEYS_PUBLISHED].drop_duplicates().values))
+    for key, series in av.groupby(KEYS_PUBLISHED):
+        log = logs[key]
+        stamps = log["timestamp"].tolist()
+        n_expected = sum(1 for k in range(200) if k * 0.5 <= stamps[-1] + 1e-9)
+        assert series["seq"].tolist() == list(range(n_expected)), key
+        for dimension in ("valence", "arousal"):
+            values = log[dimension].tolist()
+            for k, got in zip(series["seq"], series[dimension], strict=True):
+                t = k * 0.5
+                after = bisect.bisect_right(stamps, t)
+                if after == 0:
+                    expected = values[0]
+                elif after == len(stamps):
+                    expected = values[-1]
+                else:
+                    t0, t1 = stamps[after - 1], stamps[after]
+                    v0, v1 = values[after - 1], values[after]
+                    expected = v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+                assert got == pytest.approx(expected, abs=1e-12), (key, dimension, k)
     assert av[["valence", "arousal"]].abs().max().max() <= 1.0
     lengths = av.groupby(["participant_id", "media_id", "media_modality"]).size()
     assert lengths.max() == 120 and (lengths < schema.ANALYSIS_SAMPLES).any()

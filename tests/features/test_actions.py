@@ -16,6 +16,7 @@ from muvi.features.excerpt import ExcerptMedia
 from muvi.features.nets.i3d import InceptionI3d
 from muvi.features.registry import get
 from muvi.features.shots import ShotConfig
+from muvi.testing import build_test_weights
 
 
 def test_full_size_i3d_matches_the_published_layer_shapes() -> None:
@@ -63,7 +64,7 @@ def test_clip_indices() -> None:
 @pytest.fixture(scope="module")
 def i3d_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("i3d")
-    wts.build_test_weights(folder, ["actions"])
+    build_test_weights(folder, ["actions"])
     return folder
 
 

@@ -287,7 +287,7 @@ def test_a_damaged_cache_index_is_recomputed_with_a_note(corpus: Path, tmp_path:
 def test_replacing_a_weights_file_recomputes_the_features(tmp_path: Path) -> None:
     """The cache key holds the weights' sha256: features made with the old
     test weights are not returned as 'cached' once the file is replaced."""
-    from muvi.features.weights import build_test_weights
+    from muvi.testing import build_test_weights
 
     clip = write_video(tmp_path / "v.mp4", [(1.0, RED), (1.0, BLUE)], tone(2.0)).path
     weights, out = tmp_path / "weights", tmp_path / "out"

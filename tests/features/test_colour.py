@@ -8,13 +8,25 @@ import numpy as np
 import pytest
 from videogen import GeneratedVideo
 
-from muvi.data.schema import visual_feature_columns
 from muvi.features import extract_video
 from muvi.features.colour import colour_columns, colour_histograms, hsv_histograms
 
 
-def test_columns_are_the_schema_names() -> None:
-    assert colour_columns() == [c for c in visual_feature_columns() if c.startswith("colour__")]
+def test_each_named_column_holds_its_hue_and_saturation_bin() -> None:
+    # one frame per hue bin k, at the bin's centre (20k + 10 degrees), saturation
+    # at the centre of bin k % 8: each frame puts all its mass in the two columns
+    # named for those bins, worked out here from the bin widths alone
+    frames = []
+    for k in range(18):
+        r, g, b = colorsys.hsv_to_rgb((20 * k + 10) / 360, (k % 8 + 0.5) / 8, 1.0)
+        frames.append(np.full((4, 4, 3), [round(255 * r), round(255 * g), round(255 * b)]))
+    table = colour_histograms(np.asarray(frames, dtype=np.uint8))
+    assert list(table.columns) == colour_columns()
+    for k in range(18):
+        row = table.loc[k]
+        assert row[f"colour__hue_{k:02d}"] == pytest.approx(1.0)
+        assert row[f"colour__sat_{k % 8:02d}"] == pytest.approx(1.0)
+        assert row.sum() == pytest.approx(2.0)
 
 
 def test_red_then_blue_at_the_right_frames(red_blue_video: GeneratedVideo) -> None:

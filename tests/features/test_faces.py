@@ -15,6 +15,7 @@ from muvi.features import weights as wts
 from muvi.features.excerpt import ExcerptMedia
 from muvi.features.faces import detect_faces, face_features
 from muvi.features.registry import get
+from muvi.testing import build_test_weights
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_face_found_in_astronaut_not_in_plain_colour(frames: np.ndarray) -> None
 
 
 def test_face_features_columns_and_probabilities(tmp_path: Path, frames: np.ndarray) -> None:
-    wts.build_test_weights(tmp_path, ["faces"])
+    build_test_weights(tmp_path, ["faces"])
     media = ExcerptMedia(
         "astro",
         tmp_path / "none.mp4",

@@ -6,22 +6,22 @@ import numpy as np
 import pytest
 from videogen import GeneratedVideo
 
-from muvi.data.schema import visual_feature_columns
 from muvi.features import extract_video
 from muvi.features.lighting import lighting_columns, lighting_key
 
 
-def test_columns_are_the_schema_names() -> None:
-    assert lighting_columns() == [c for c in visual_feature_columns() if c.startswith("lighting__")]
-
-
 def test_by_hand() -> None:
-    frames = np.zeros((2, 4, 4, 3), dtype=np.uint8)
+    frames = np.zeros((3, 4, 4, 3), dtype=np.uint8)
     frames[0, :2] = 255  # half white, half black: mean 0.5, std 0.5, key 0.25
     frames[1] = (51, 102, 0)  # V = max = 102/255 = 0.4 everywhere: std 0, key 0
+    frames[2, :1] = (0, 0, 255)  # a quarter at V = 1, the rest 0: mean 1/4, std sqrt(3)/4
     table = lighting_key(frames)
-    np.testing.assert_allclose(table.iloc[0], [0.5, 0.5, 0.25])
-    np.testing.assert_allclose(table.iloc[1], [0.4, 0.0, 0.0], atol=1e-7)
+    assert list(table.columns) == lighting_columns()
+    np.testing.assert_allclose(table["lighting__brightness_mean"], [0.5, 0.4, 0.25], atol=1e-7)
+    np.testing.assert_allclose(
+        table["lighting__brightness_std"], [0.5, 0.0, np.sqrt(3) / 4], atol=1e-7
+    )
+    np.testing.assert_allclose(table["lighting__key"], [0.25, 0.0, np.sqrt(3) / 16], atol=1e-7)
 
 
 def test_agrees_with_scikit_image_hsv() -> None:

@@ -20,6 +20,7 @@ from muvi.features.objects import (
     object_confidences,
 )
 from muvi.features.registry import get
+from muvi.testing import build_test_weights
 
 
 def test_coco_91_ids_map_to_the_80_class_order() -> None:
@@ -45,7 +46,7 @@ def frames() -> np.ndarray:
 
 
 def test_random_detector_end_to_end(tmp_path: Path, frames: np.ndarray) -> None:
-    wts.build_test_weights(tmp_path, ["objects"])
+    build_test_weights(tmp_path, ["objects"])
     media = ExcerptMedia(
         "x", tmp_path / "x.mp4", 0.0, 1.0, np.array([0.0, 0.5]), frames=frames, weights_dir=tmp_path
     )

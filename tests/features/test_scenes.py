@@ -15,6 +15,7 @@ from muvi.features import weights as wts
 from muvi.features.excerpt import ExcerptMedia
 from muvi.features.registry import get
 from muvi.features.scenes import build_scene_network, scene_probabilities
+from muvi.testing import build_test_weights
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def frames() -> np.ndarray:
 def test_release_layout_loads_and_probabilities_sum_to_one(
     tmp_path: Path, frames: np.ndarray
 ) -> None:
-    _, path = wts.build_test_weights(tmp_path, ["scenes"]).popitem()
+    _, path = build_test_weights(tmp_path, ["scenes"]).popitem()
     saved = torch.load(path, weights_only=True)
     assert all(k.startswith("module.") for k in saved["state_dict"])  # as the release
     media = ExcerptMedia(

@@ -16,6 +16,7 @@ import torch
 from muvi.cli import main
 from muvi.errors import WeightsError
 from muvi.features import weights as wts
+from muvi.features.registry import family_names
 
 
 def test_default_folder_follows_the_environment(
@@ -96,8 +97,22 @@ def test_manifest_registers_a_file_and_detects_tampering(tmp_path: Path) -> None
         wts.load_checkpoint("tiny", tmp_path)
 
 
+def test_weights_name_a_registered_family(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.pt"
+    torch.save({"w": torch.zeros(1)}, path)
+    with pytest.raises(WeightsError, match="unknown feature family 'texture'"):
+        wts.register_weights_file(path, name="tiny", family="texture", architecture="toy")
+    assert not list(tmp_path.glob("*.muvi-weights.json"))  # nothing registered
+    manifest = wts.register_weights_file(path, name="tiny", family="scenes", architecture="toy")
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "family": "texture"}))  # edited by hand
+    with pytest.raises(WeightsError, match="unknown feature family 'texture'"):
+        wts.get_spec("tiny", tmp_path)
+    assert {spec.family for spec in wts.KNOWN_WEIGHTS.values()} <= set(family_names())
+
+
 def test_manifest_overrides_a_builtin_name(tmp_path: Path) -> None:
-    from muvi.features.faces import build_test_model
+    from muvi.testing import build_faces_model as build_test_model
 
     name, path = build_test_model(tmp_path)
     assert name == "fer2013-vgg19"
@@ -225,7 +240,7 @@ def _cli(args: list[str]) -> int:
 
 
 def test_cli_weights_list_shows_states(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from muvi.features.faces import build_test_model
+    from muvi.testing import build_faces_model as build_test_model
 
     build_test_model(tmp_path)
     (tmp_path / wts.KNOWN_WEIGHTS["coco-ssdlite320"].file_name).write_bytes(b"broken")

@@ -188,7 +188,7 @@ def test_wide_tables_scroll_under_a_sticky_header(tmp_path):
 
 
 def test_figures_shown_at_print_size_with_their_svg(tmp_path):
-    from muvi.report import style
+    from muvi.plotting import style
 
     with style.figure_style():
         fig = style.new_figure(style.COLUMN_WIDTH_IN, 2.0)

@@ -29,7 +29,7 @@ from muvi.analysis import personalised, reliability, static_prediction
 from muvi.analysis.outputs import LAG_COMPENSATED_GOLD_FILE, figure_path, table_path
 from muvi.annotations.lag import LagConfig
 from muvi.data.dataset import MuviDataset
-from muvi.report import style
+from muvi.plotting import style
 
 Step = Callable[[str], None]
 

@@ -26,7 +26,7 @@ from scipy import stats
 
 from muvi.data.schema import GEMS_LABELS
 from muvi.errors import DataError
-from muvi.report.style import PAGE_WIDTH_IN, axes_or_new, figure_style
+from muvi.plotting.style import PAGE_WIDTH_IN, axes_or_new, figure_style
 
 TOP_PAIRS = 5
 """How many of the strongest positive and negative pairs the summary lists."""

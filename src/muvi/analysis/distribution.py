@@ -17,8 +17,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from muvi.data.schema import DIMENSIONS, MODALITIES
-from muvi.report.names import AXIS_LABELS, MODALITY_NAMES
-from muvi.report.style import COLUMN_WIDTH_IN, MODALITY_COLOURS, axes_or_new, figure_style
+from muvi.plotting.names import AXIS_LABELS, MODALITY_NAMES
+from muvi.plotting.style import COLUMN_WIDTH_IN, MODALITY_COLOURS, axes_or_new, figure_style
 
 DENSITY_BINS = 40
 """Bins per axis of the 2-D rating histogram (0.05 wide over [-1, 1])."""

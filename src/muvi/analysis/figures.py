@@ -1,7 +1,7 @@
 """The analysis figures' names for muvi's one figure style.
 
 The style itself (sizes, colour roles, the writer) lives in
-:mod:`muvi.report.style`; this module re-exports what the analysis modules
+:mod:`muvi.plotting.style`; this module re-exports what the analysis modules
 use, so ``from muvi.analysis.figures import new_figure, save_figure`` draws and
 writes figures the same way as every other muvi figure: :func:`save_figure`
 writes a PNG at 300 dpi and an SVG beside it, and returns the PNG's path.
@@ -9,7 +9,7 @@ writes a PNG at 300 dpi and an SVG beside it, and returns the PNG's path.
 
 from __future__ import annotations
 
-from muvi.report.style import (
+from muvi.plotting.style import (
     CATEGORY_COLOURS,
     DPI,
     MODALITY_COLOURS,

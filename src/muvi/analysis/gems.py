@@ -34,8 +34,8 @@ from muvi.data.schema import (
     MODALITIES,
 )
 from muvi.errors import DataError
-from muvi.report.names import MODALITY_NAMES
-from muvi.report.style import (
+from muvi.plotting.names import MODALITY_NAMES
+from muvi.plotting.style import (
     CATEGORY_COLOURS,
     PAGE_WIDTH_IN,
     axes_or_new,

@@ -40,8 +40,8 @@ from matplotlib.figure import Figure, SubFigure
 
 from muvi.data.schema import DIMENSIONS, SAMPLE_PERIOD_S
 from muvi.errors import DataError
-from muvi.report.names import AXIS_LABELS
-from muvi.report.style import (
+from muvi.plotting.names import AXIS_LABELS
+from muvi.plotting.style import (
     MODALITY_COLOURS,
     PAGE_WIDTH_IN,
     figure_or_new,

@@ -100,7 +100,7 @@ FIGURE_PATTERNS = (
 
 FIGURE_FORMATS = ("png", "svg")
 """The files of every figure: a PNG at 300 dpi and an SVG (as
-:func:`muvi.report.style.save_figure` writes them)."""
+:func:`muvi.plotting.style.save_figure` writes them)."""
 
 
 def previous_outputs(out_dir: str | Path) -> list[Path]:

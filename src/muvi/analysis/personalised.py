@@ -47,7 +47,7 @@ from muvi.analysis.reliability import (
 from muvi.analysis.static_prediction import one_blas_thread, thin_svd
 from muvi.data.schema import GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
-from muvi.report.style import PAGE_WIDTH_IN, axes_or_new, figure_style, legend_outside
+from muvi.plotting.style import PAGE_WIDTH_IN, axes_or_new, figure_style, legend_outside
 
 PROFILE_FIELDS: tuple[str, ...] = (
     "gender",

@@ -41,8 +41,8 @@ from muvi.annotations.window import AnalysisWindow, study_window
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import DIMENSIONS, MODALITIES
 from muvi.errors import DataError
+from muvi.plotting.style import save_figure
 from muvi.progress import ProgressCallback, Steps
-from muvi.report.style import save_figure
 
 if TYPE_CHECKING:
     from muvi.analysis.beyond import BeyondConfig

@@ -47,8 +47,8 @@ from muvi.data.schema import (
     MODALITY_PAIRS,
 )
 from muvi.errors import DataError
-from muvi.report.names import MODALITY_NAMES
-from muvi.report.style import (
+from muvi.plotting.names import MODALITY_NAMES
+from muvi.plotting.style import (
     MODALITY_COLOURS,
     PAGE_WIDTH_IN,
     axes_or_new,
@@ -513,7 +513,7 @@ def draw_grouped_bars(
 
     The y axis spans the bars and their intervals (from at most ``floor``, with 0
     always shown); a bar below ``floor`` is cut at the axis and marked with a
-    triangle on the bottom edge in its colour (:func:`muvi.report.style.mark_out_of_range`).
+    triangle on the bottom edge in its colour (:func:`muvi.plotting.style.mark_out_of_range`).
 
     Args:
         ax: the axes.

@@ -37,7 +37,7 @@ from scipy import stats
 from muvi.analysis.participants import training_group
 from muvi.data.schema import GEMS_LABELS, MODALITIES, OVERLAY_TYPES
 from muvi.errors import DataError
-from muvi.report.style import PAGE_WIDTH_IN, figure_or_new, figure_style
+from muvi.plotting.style import PAGE_WIDTH_IN, figure_or_new, figure_style
 
 GROUPINGS = ("modality", "overlay", "gender", "training", "familiarity")
 """The groupings of the paper's chi-square tests, in its order."""

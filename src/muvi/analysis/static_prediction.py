@@ -48,8 +48,8 @@ from muvi.analysis.reliability import (
 )
 from muvi.data.schema import ANALYSIS_SAMPLES, GEMS_CATEGORIES, GEMS_SUPERFACTORS, MODALITIES
 from muvi.errors import DataError
-from muvi.report.names import MODALITY_NAMES
-from muvi.report.style import (
+from muvi.plotting.names import MODALITY_NAMES
+from muvi.plotting.style import (
     MODALITY_COLOURS,
     PAGE_WIDTH_IN,
     axes_or_new,

@@ -7,20 +7,13 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from muvi.data.schema import ANNOTATION_KEYS
+from muvi.data.tables import require_columns
 from muvi.errors import DataError
 
-ANNOTATION_KEYS: tuple[str, str, str] = ("participant_id", "media_id", "modality")
-"""One dynamic (or static) annotation: a participant, an item, a modality."""
+__all__ = ["ANNOTATION_KEYS", "DYNAMIC_TABLE", "check_dynamic", "item_matrices", "require_columns"]
+
 DYNAMIC_TABLE = "the dynamic ratings"
-
-
-def require_columns(table: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise a one-sentence :class:`DataError` when ``table`` lacks a column."""
-    if not isinstance(table, pd.DataFrame):
-        raise DataError(f"{what} must be a pandas DataFrame, got {type(table).__name__}")
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise DataError(f"{what} lack column(s) {', '.join(repr(c) for c in missing)}")
 
 
 def check_dynamic(dynamic: pd.DataFrame, dimensions: Iterable[str] = ()) -> None:

@@ -495,8 +495,8 @@ def lag_figure(lags: pd.DataFrame, *, fig: Figure | SubFigure | None = None) -> 
         The figure drawn on.
     """
     # matplotlib is imported only here: the models import this module to compensate lags
-    from muvi.report.names import MODALITY_NAMES
-    from muvi.report.style import (
+    from muvi.plotting.names import MODALITY_NAMES
+    from muvi.plotting.style import (
         MODALITY_COLOURS,
         PAGE_WIDTH_IN,
         figure_or_new,

@@ -16,7 +16,7 @@ The quirks of the public release are handled by general rules:
   name); the 988 real names are restored by position after the layout has
   been checked;
 * a dynamic annotation shorter than the analysis window (118 samples in the
-  paper; a study's own, see :func:`muvi.annotations.study_window`) is kept
+  paper; a study's own, see :func:`muvi.data.window.study_window`) is kept
   and reported, not refused.
 
 Every problem with the input raises :class:`~muvi.errors.DataError`, whose
@@ -46,6 +46,7 @@ import pandas as pd
 
 from muvi.data import schema
 from muvi.data.dataset import MuviDataset
+from muvi.data.window import study_window
 from muvi.errors import DataError
 
 __all__ = [
@@ -1146,7 +1147,7 @@ def load_dataset(
             the ratings do not need them; skipping them saves a few seconds).
         window_samples: the analysis window that the notes about short
             annotations refer to; by default the study's own
-            (:func:`muvi.annotations.study_window`).
+            (:func:`muvi.data.window.study_window`).
             Without them the emobase files are still checked, quickly
             (:func:`check_emobase`).
 
@@ -1173,8 +1174,6 @@ def load_dataset(
     static = load_static(static_file, catalog)
     known = set(participants["participant_id"].tolist())
     _check_participants_known(static, known, static_file, participants_file, in_file_order=True)
-
-    from muvi.annotations.window import study_window
 
     metadata = _load_metadata(root / schema.METADATA_FILE)
     try:

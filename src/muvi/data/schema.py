@@ -19,9 +19,10 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Final, Literal
 
 # --------------------------------------------------------------------------
 # Modalities (conditions)
@@ -80,8 +81,8 @@ def to_public_modality(modality: str) -> str:
 # Time base
 # --------------------------------------------------------------------------
 
-SAMPLE_RATE_HZ: Final = 2
 SAMPLE_PERIOD_S: Final = 0.5
+"""The time base of every series and feature row: 2 Hz."""
 EXCERPT_SECONDS: Final = 60.0
 ANALYSIS_SAMPLES: Final = 118
 """The analysis window: the first 118 samples (59 s) of every series."""
@@ -177,6 +178,8 @@ PARTICIPANT_COLUMNS: Final = (
 STATIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality", "seen_previously")
 STATIC_COLUMNS: Final = (*STATIC_KEY_COLUMNS, *GEMS_LABELS, "overlay_type")
 DYNAMIC_KEY_COLUMNS: Final = ("participant_id", "media_id", "media_modality")
+ANNOTATION_KEYS: Final[tuple[str, str, str]] = ("participant_id", "media_id", "modality")
+"""One annotation in the tidy tables: a participant, an item, a modality (toolkit name)."""
 DYNAMIC_SAMPLE_COLUMN: Final = "seq"
 """The 2 Hz sample index column of ``av_data.csv`` (the name used by the
 published reference code). The loader also accepts ``sample`` or a time
@@ -249,23 +252,8 @@ def audio_feature_family(name: str) -> str:
     return "other"
 
 
-VISUAL_FEATURE_FAMILIES: Final = ("colour", "lighting", "faces", "scenes", "objects", "actions")
-"""Visual feature columns are named ``<family>__<name>`` (e.g. ``colour__hue_03``)."""
-
-
-def visual_feature_family(name: str) -> str:
-    """The family of a visual feature column named ``<family>__<name>``.
-
-    Examples:
-        >>> visual_feature_family("scenes__beach")
-        'scenes'
-    """
-    family, sep, _ = name.partition("__")
-    return family if sep and family in VISUAL_FEATURE_FAMILIES else "other"
-
-
 # --------------------------------------------------------------------------
-# Visual features: the published combined format, one column per feature
+# Feature families: the one list, and the published column layout derived from it
 # --------------------------------------------------------------------------
 
 HUE_BINS: Final = 18
@@ -278,8 +266,107 @@ N_COCO_CLASSES: Final = 80
 N_KINETICS400_CLASSES: Final = 400
 
 
+@dataclass(frozen=True)
+class FeatureFamily:
+    """One family of features and its columns, in file order.
+
+    The families registered here are the one description of the feature
+    layout: :func:`visual_feature_columns` (the columns of
+    ``combined_visual_features.csv``), :func:`visual_feature_family`, the
+    extractors of :mod:`muvi.features` (each names its family) and the
+    weights catalogue (each weights file names the family that uses it) all
+    read it. Adding a family is registering it (:func:`register_family`) and
+    registering an extractor that produces its columns.
+
+    Attributes:
+        name: the family's name; visual columns are named ``<name>__<feature>``.
+        modality: ``audio`` (the emobase files) or ``visual`` (the combined CSV).
+        columns: returns the family's column names, in file order.
+        description: one line for reports and ``--help``.
+    """
+
+    name: str
+    modality: Literal["audio", "visual"]
+    columns: Callable[[], Sequence[str]] = field(compare=False)
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.modality not in ("audio", "visual"):
+            raise ValueError(f"feature family {self.name!r}: unknown modality {self.modality!r}")
+        if not self.name or "__" in self.name:
+            raise ValueError(f"feature family name {self.name!r} must be non-empty, without '__'")
+
+
+_FAMILIES: dict[str, FeatureFamily] = {}
+
+
+def register_family(family: FeatureFamily, *, replace: bool = False) -> FeatureFamily:
+    """Add a feature family (after the ones already registered).
+
+    Args:
+        family: the family.
+        replace: allow replacing one already registered under that name.
+
+    Returns:
+        The family.
+
+    Raises:
+        ValueError: the name is taken and ``replace`` is False, or a visual
+            family's column is not named ``<name>__<feature>``.
+    """
+    current = _FAMILIES.get(family.name)
+    if current is not None and not replace and current is not family:
+        raise ValueError(f"a feature family named {family.name!r} is already registered")
+    if family.modality == "visual":
+        wrong = [c for c in family.columns() if not c.startswith(f"{family.name}__")]
+        if wrong:
+            raise ValueError(
+                f"feature family {family.name!r}: column {wrong[0]!r} is not named "
+                f"'{family.name}__<feature>'"
+            )
+    _FAMILIES[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> None:
+    """Remove a feature family (mainly for tests); unknown names are ignored."""
+    _FAMILIES.pop(name, None)
+
+
+def feature_families() -> tuple[FeatureFamily, ...]:
+    """Every registered family: audio first, then the visual ones in file order.
+
+    Examples:
+        >>> [f.name for f in feature_families()]
+        ['audio', 'colour', 'lighting', 'faces', 'scenes', 'objects', 'actions']
+    """
+    families = list(_FAMILIES.values())
+    return tuple(sorted(families, key=lambda f: f.modality != "audio"))
+
+
+def feature_family(name: str) -> FeatureFamily:
+    """The family registered under ``name``.
+
+    Raises:
+        KeyError: no such family.
+    """
+    return _FAMILIES[name]
+
+
+def visual_feature_family(name: str) -> str:
+    """The family of a visual feature column named ``<family>__<name>``.
+
+    Examples:
+        >>> visual_feature_family("scenes__beach"), visual_feature_family("mfcc_sma[1]_max")
+        ('scenes', 'other')
+    """
+    family, sep, _ = name.partition("__")
+    known = _FAMILIES.get(family)
+    return family if sep and known is not None and known.modality == "visual" else "other"
+
+
 def visual_feature_columns() -> tuple[str, ...]:
-    """The default visual feature columns, grouped by family, in file order.
+    """The visual feature columns of every registered visual family, in file order.
 
     Classes of the scene, object and action models are named by their index
     in the model's class list (``scenes__000`` is Places365 class 0, ``objects__00``
@@ -293,15 +380,52 @@ def visual_feature_columns() -> tuple[str, ...]:
         >>> len(cols)
         883
     """
-    cols: list[str] = []
-    cols += [f"colour__hue_{i:02d}" for i in range(HUE_BINS)]
-    cols += [f"colour__sat_{i:02d}" for i in range(SATURATION_BINS)]
-    cols += ["lighting__brightness_mean", "lighting__brightness_std", "lighting__key"]
-    cols += ["faces__detected", "faces__count"] + [f"faces__{e}" for e in FER_EXPRESSIONS]
-    cols += [f"scenes__{i:03d}" for i in range(N_PLACES365_CLASSES)]
-    cols += [f"objects__{i:02d}" for i in range(N_COCO_CLASSES)]
-    cols += [f"actions__{i:03d}" for i in range(N_KINETICS400_CLASSES)]
-    return tuple(cols)
+    return tuple(c for f in feature_families() if f.modality == "visual" for c in f.columns())
+
+
+def _numbered(family: str, n: int, width: int) -> Callable[[], tuple[str, ...]]:
+    return lambda: tuple(f"{family}__{i:0{width}d}" for i in range(n))
+
+
+for _family in (
+    FeatureFamily(
+        "audio", "audio", emobase_feature_names, "openSMILE emobase functionals, 988 per 500 ms"
+    ),
+    FeatureFamily(
+        "colour",
+        "visual",
+        lambda: (
+            *(f"colour__hue_{i:02d}" for i in range(HUE_BINS)),
+            *(f"colour__sat_{i:02d}" for i in range(SATURATION_BINS)),
+        ),
+        "HSV hue (18 bins) and saturation (8 bins) histograms",
+    ),
+    FeatureFamily(
+        "lighting",
+        "visual",
+        lambda: ("lighting__brightness_mean", "lighting__brightness_std", "lighting__key"),
+        "brightness mean and spread, and the lighting key",
+    ),
+    FeatureFamily(
+        "faces",
+        "visual",
+        lambda: ("faces__detected", "faces__count", *(f"faces__{e}" for e in FER_EXPRESSIONS)),
+        "faces found and their FER2013 expressions",
+    ),
+    FeatureFamily(
+        "scenes", "visual", _numbered("scenes", N_PLACES365_CLASSES, 3), "Places365 scene classes"
+    ),
+    FeatureFamily(
+        "objects", "visual", _numbered("objects", N_COCO_CLASSES, 2), "COCO object classes"
+    ),
+    FeatureFamily(
+        "actions",
+        "visual",
+        _numbered("actions", N_KINETICS400_CLASSES, 3),
+        "Kinetics-400 action classes",
+    ),
+):
+    register_family(_family)
 
 
 STATIC_COLUMNS_PUBLISHED: Final = (

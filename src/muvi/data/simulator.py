@@ -35,7 +35,7 @@ Generative model (one draw per seed, all randomness from one
   some *contrary* (the truth sign-flipped), some *constant* (the cursor
   never moves in valence, arousal or both). The browser logs the cursor
   every ~0.5 s with jitter (``raw_av_logs.csv``), and ``av_data.csv`` is
-  exactly what :func:`muvi.annotations.resample_logs` makes of those logs.
+  exactly what :func:`muvi.data.resampling.resample_logs` makes of those logs.
   A few logs end early, so some series are shorter than the analysis window.
 * **Static labels**: each GEMS category has a prototype (valence, arousal);
   the chance of ticking its labels falls with the distance between the
@@ -75,8 +75,9 @@ import numpy as np
 import pandas as pd
 
 from muvi import __version__
-from muvi.data import schema
+from muvi.data import published, schema
 from muvi.data.loaders import short_id
+from muvi.data.resampling import resample_logs
 from muvi.errors import MuviError
 from muvi.progress import ProgressCallback, Steps
 
@@ -593,18 +594,6 @@ def _visual_values(rng: np.random.Generator, factors: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def _write_emobase(path: Path, names: tuple[str, ...], values: np.ndarray) -> None:
-    """One emobase file in the published layout (unnamed index, ``name``,
-    988 features, trailing ``class`` = ``unassigned``; LF line ends)."""
-    n_rows = len(values)
-    pos = np.array([n.endswith("Pos") for n in names])
-    fmt = ",".join(["%d", "liveturn_%d"] + ["%.1f" if p else "%.7g" for p in pos] + ["unassigned"])
-    index = np.arange(n_rows)
-    with path.open("w", newline="\n") as fh:
-        fh.write(",".join(["", "name", *names, "class"]) + "\n")
-        np.savetxt(fh, np.column_stack([index, index, values]), fmt=fmt)
-
-
 def _write_readme(out: Path, seed: int, n_items: int, n_participants: int) -> None:
     text = f"""# SIMULATED DATA: this folder is NOT the real MuVi study
 
@@ -664,10 +653,12 @@ def _raw_logs(
     cursor: np.ndarray,
     short: np.ndarray,
     t_fine: np.ndarray,
-    spelled: list[str],
+    items: list[str],
     cfg: SimulationConfig,
-) -> pd.DataFrame:
-    """The browser's log of every trial, in the published raw-log layout.
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The browser's log of every trial (full ids, toolkit modality names; the
+    published writer spells them), and which dimensions of each trial's log
+    never move (shape ``(n_trials, 2)``: valence, arousal).
 
     A complete log ends in the last half second of the excerpt (so it covers
     all its 2 Hz samples); a log cut short ends up to 5 s earlier.
@@ -687,28 +678,30 @@ def _raw_logs(
         values.append(np.round([np.interp(stamps, t_fine, cursor[j, d]) for d in range(2)], 4))
     per_log = np.repeat(np.arange(len(trials)), [len(t) for t in times])
     trial_table = np.array(trials)
-    public = np.array([schema.to_public_modality(m) for m in schema.MODALITIES])
-    return pd.DataFrame(
+    logs = pd.DataFrame(
         {
             "participant_id": trial_table[per_log, 0],
-            "media_id": np.array(spelled)[trial_table[per_log, 1]],
-            "media_modality": public[trial_table[per_log, 2]],
+            "media_id": np.array(items)[trial_table[per_log, 1]],
+            "modality": np.array(schema.MODALITIES)[trial_table[per_log, 2]],
             "timestamp": np.concatenate(times),
             "valence": np.concatenate([v[0] for v in values]),
             "arousal": np.concatenate([v[1] for v in values]),
         }
-    )[list(schema.RAW_LOG_COLUMNS)]
+    )
+    never_moved = np.array([[np.ptp(v[d]) == 0 for d in range(2)] for v in values], dtype=bool)
+    return logs, never_moved.reshape(len(trials), 2)
 
 
 def _static_table(
     rng: np.random.Generator,
     trials: list[tuple[int, int, int]],
     mean_truth: np.ndarray,
-    spelled: list[str],
+    items: list[str],
     cfg: SimulationConfig,
 ) -> pd.DataFrame:
-    """``media_data.csv`` in the published layout; ``mean_truth`` is
-    ``(n_items, 3, 2)``, the excerpt's mean truth per modality and dimension."""
+    """The tidy static table (what :func:`muvi.data.loaders.load_static`
+    returns); ``mean_truth`` is ``(n_items, 3, 2)``, the excerpt's mean truth
+    per modality and dimension."""
     item_idx = np.array([i for _, i, _ in trials])
     mod_idx = np.array([m for _, _, m in trials])
     impression = mean_truth[item_idx, mod_idx] + rng.normal(0, 0.25, (len(trials), 2))
@@ -718,13 +711,24 @@ def _static_table(
     overlaid = rng.random(len(trials)) < cfg.overlay_probability
     static = pd.DataFrame(labels, columns=list(schema.GEMS_LABELS))
     static["participant_id"] = [p for p, _, _ in trials]
-    static["media_id"] = [spelled[i] for i in item_idx]
-    static["media_modality"] = [schema.to_public_modality(schema.MODALITIES[m]) for m in mod_idx]
-    static["seen_previously"] = np.where(seen, "True", "False")
-    static["overlay_type"] = np.where(
-        mod_idx == schema.MODALITIES.index("music"), "irrelevant", np.where(overlaid, "1", "0")
-    )
-    return static[list(schema.STATIC_COLUMNS_PUBLISHED)]
+    static["media_id"] = [items[i] for i in item_idx]
+    static["modality"] = [schema.MODALITIES[m] for m in mod_idx]
+    static["seen_previously"] = seen
+    is_music = mod_idx == schema.MODALITIES.index("music")
+    static["overlay"] = [
+        None if music else (schema.OVERLAID if over else schema.SIDE_BY_SIDE)
+        for music, over in zip(is_music, overlaid, strict=True)
+    ]
+    return static[
+        [
+            "participant_id",
+            "media_id",
+            "modality",
+            "seen_previously",
+            *schema.GEMS_LABELS,
+            "overlay",
+        ]
+    ]
 
 
 def _ground_truth_table(items: list[str], truth_2hz: np.ndarray) -> pd.DataFrame:
@@ -747,15 +751,17 @@ def _special_annotations(
     kinds: list[str],
     frozen: np.ndarray,
     short: np.ndarray,
-    found_constant: pd.DataFrame,
+    never_moved: np.ndarray,
 ) -> dict[str, list[dict[str, Any]]]:
     """The metadata lists of constant, careless, contrary and short annotations
     (full ids, toolkit modality names).
 
-    ``found_constant`` is what :func:`muvi.annotations.constant_annotations`
-    finds in the resampled series: every annotation made constant is there;
-    should a moving cursor have stayed pinned at the edge of the plane for a
-    whole excerpt, it is listed too, with that cause.
+    ``never_moved`` (``(n_trials, 2)``) says which logged dimensions never
+    change: every annotation made constant is among them; should a moving
+    cursor have stayed pinned at the edge of the plane for a whole excerpt,
+    it is listed too, with that cause. This list is the simulator's own
+    record, against which the quality filter
+    (:func:`muvi.annotations.constant_annotations`) can be checked.
     """
 
     def key(j: int | np.integer) -> dict[str, Any]:
@@ -766,22 +772,15 @@ def _special_annotations(
             "modality": schema.MODALITIES[modality],
         }
 
-    spelled_key = {
-        (trials[j][0], short_id(items[trials[j][1]]), schema.MODALITIES[trials[j][2]]): j
-        for j in range(len(trials))
-    }
     constant = []
     for made in np.flatnonzero(frozen.any(axis=1)):
         reason = _CONSTANT_REASON[(bool(frozen[made, 0]), bool(frozen[made, 1]))]
         constant.append({**key(made), "reason": reason, "cause": "never moved"})
-    for pid, media, modality, reason in found_constant[
-        ["participant_id", "media_id", "modality", "reason"]
-    ].to_numpy():
-        pinned = spelled_key[(int(pid), str(media), str(modality))]
-        if not frozen[pinned].any():  # pragma: no cover - depends on the draw
-            constant.append(
-                {**key(pinned), "reason": str(reason), "cause": "pinned at the plane's edge"}
-            )
+    for pinned in np.flatnonzero(never_moved.any(axis=1) & ~frozen.any(axis=1)):
+        reason = _CONSTANT_REASON[(bool(never_moved[pinned, 0]), bool(never_moved[pinned, 1]))]
+        constant.append(  # pragma: no cover - depends on the draw
+            {**key(pinned), "reason": reason, "cause": "pinned at the plane's edge"}
+        )
     kind = np.array(kinds)
     return {
         "constant": constant,
@@ -826,21 +825,27 @@ def _write_features(
 ) -> None:
     """One emobase file per item and the combined visual features CSV;
     ``factors_2hz`` is ``(n_items, 4, n_samples)``: e_a, m_a, e_v, m_v."""
-    names = schema.emobase_feature_names()
-    emobase_dir = out / schema.EMOBASE_DIR
-    emobase_dir.mkdir(exist_ok=True)
-    with (out / schema.VISUAL_FEATURES_FILE).open("w", newline="\n") as visual_fh:
-        visual_fh.write(
-            ",".join([*schema.VISUAL_KEY_COLUMNS, *schema.visual_feature_columns()]) + "\n"
+    names = list(schema.emobase_feature_names())
+    visual_blocks = []
+    for item_index, video_id in enumerate(items):
+        factors = factors_2hz[item_index]
+        audio = _emobase_values(rng, plan, factors[:2])
+        published.write_emobase(
+            pd.DataFrame(audio, columns=names),
+            out / schema.EMOBASE_DIR / f"{video_id}.csv",
+            float_format="%.7g",  # openSMILE's precision
         )
-        for item_index, video_id in enumerate(items):
-            factors = factors_2hz[item_index]
-            audio = _emobase_values(rng, plan, factors[:2])
-            _write_emobase(emobase_dir / f"{video_id}.csv", names, audio)
-            visual = _visual_values(rng, factors[2:])
-            row_fmt = f"{video_id},%d," + ",".join(["%.5g"] * visual.shape[1])
-            np.savetxt(visual_fh, np.column_stack([np.arange(len(visual)), visual]), fmt=row_fmt)
-            step(f"features of {video_id}")
+        visual_blocks.append(_visual_values(rng, factors[2:]))
+        step(f"features of {video_id}")
+    n_rows = [len(block) for block in visual_blocks]
+    index = pd.MultiIndex.from_arrays(
+        [np.repeat(items, n_rows), np.concatenate([np.arange(n) for n in n_rows])],
+        names=list(schema.ITEM_SAMPLE_INDEX),
+    )
+    visual = pd.DataFrame(
+        np.vstack(visual_blocks), index=index, columns=list(schema.visual_feature_columns())
+    )
+    published.write_visual_features(visual, out / schema.VISUAL_FEATURES_FILE, float_format="%.5g")
 
 
 def _prepare_folder(out: Path) -> Path:
@@ -896,8 +901,6 @@ def simulate(
         MuviError: ``out_dir`` is not empty and holds no earlier simulated
             study (simulated files never overwrite other data).
     """
-    from muvi.annotations import constant_annotations, resample_logs
-
     if n_items < 1:
         raise ValueError(f"n_items must be at least 1, got {n_items}")
     if n_participants < 2:
@@ -913,7 +916,6 @@ def simulate(
     )
     with nullcontext(Steps(progress, "simulate", n_items + 4)) as step:
         items = _item_ids(rng_ids, n_items, cfg.underscore_id_share)
-        spelled = [short_id(i) for i in items]
         duration = cfg.annotation_samples * schema.SAMPLE_PERIOD_S
         t_fine = np.arange(0.0, duration + 1e-9, cfg.fine_step_s)
         on_2hz = np.round(
@@ -932,23 +934,17 @@ def simulate(
         # the raw logs are written, then read back, so that av_data.csv is
         # exactly what resample_logs makes of the file as published
         raw_path = out / schema.RAW_LOGS_FILE
-        _raw_logs(rng_log, trials, cursor, short, t_fine, spelled, cfg).to_csv(
-            raw_path, index=False, lineterminator="\n"
-        )
+        logs, never_moved = _raw_logs(rng_log, trials, cursor, short, t_fine, items, cfg)
+        published.write_raw_logs(logs, raw_path)
         dynamic, report = resample_logs(pd.read_csv(raw_path, dtype={"media_id": str}))
-        av = dynamic.rename(columns={"sample": schema.DYNAMIC_SAMPLE_COLUMN})
-        av["media_modality"] = av["modality"].map(schema.to_public_modality)
-        av[list(schema.DYNAMIC_COLUMNS)].to_csv(
-            out / schema.DYNAMIC_FILE, index=False, lineterminator="\n"
-        )
+        published.write_dynamic(dynamic, out / schema.DYNAMIC_FILE)
         step("cursor logs")
 
         truth_2hz = truth[..., on_2hz]
-        static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), spelled, cfg)
-        static.to_csv(out / schema.STATIC_FILE, index=False, lineterminator="\n")
-        participants.to_csv(out / schema.PARTICIPANTS_FILE, index=False, lineterminator="\n")
-        with (out / schema.VIDEO_URLS_FILE).open("w", newline="") as fh:
-            fh.write("\r\n".join(["video_id", *items]))  # CRLF, no final newline, as published
+        static = _static_table(rng_static, trials, truth_2hz.mean(axis=-1), items, cfg)
+        published.write_static(static, out / schema.STATIC_FILE)
+        published.write_participants(participants, out / schema.PARTICIPANTS_FILE)
+        published.write_video_urls(items, out / schema.VIDEO_URLS_FILE)
         _ground_truth_table(items, truth_2hz).to_csv(
             out / schema.GROUND_TRUTH_FILE, index=False, float_format="%.6f", lineterminator="\n"
         )
@@ -957,9 +953,7 @@ def simulate(
         plan = _emobase_plan(rng_plan, schema.emobase_feature_names())
         _write_features(out, items, paths[..., on_2hz], rng_feat, plan, step)
 
-        special = _special_annotations(
-            trials, items, kinds, frozen, short, constant_annotations(dynamic)
-        )
+        special = _special_annotations(trials, items, kinds, frozen, short, never_moved)
         metadata = {
             "simulated": True,
             "notice": SIMULATED_NOTICE,
@@ -973,9 +967,7 @@ def simulate(
             "annotations": special,
             "annotators": _annotator_truth(trials, items, kinds, lags, taus),
         }
-        (out / schema.METADATA_FILE).write_text(
-            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
-        )
+        published.write_metadata(metadata, out / schema.METADATA_FILE)
         _write_readme(out, seed, n_items, n_participants)
         step("metadata")
     return SimulationSummary(

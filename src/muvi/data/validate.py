@@ -39,6 +39,7 @@ from muvi.data.loaders import (
     load_video_urls,
     load_visual_features,
 )
+from muvi.data.window import study_window
 from muvi.errors import DataError
 
 __all__ = ["ValidationResult", "validate_study"]
@@ -126,8 +127,6 @@ def validate_study(root: str | Path) -> ValidationResult:
 
     # a study's own excerpt length sets its analysis window, and with it the rows an
     # emobase file may have; a problem with the metadata is reported with that file, last
-    from muvi.annotations.window import study_window
-
     metadata_file = root / schema.METADATA_FILE
 
     def metadata_window(_: list[DataError]) -> int:

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_KINETICS400_CLASSES, visual_feature_columns
+from muvi.data.schema import N_KINETICS400_CLASSES
 from muvi.errors import DataError
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 from muvi.features.shots import ShotConfig, ShotScan, detect_shots, shot_of_times
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ class ActionsConfig:
 
 
 def actions_columns() -> list[str]:
-    """The actions family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("actions__")]
+    """The actions family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("actions")
 
 
 def clip_indices(n_frames: int, clip_frames: int) -> np.ndarray:
@@ -276,37 +276,6 @@ def action_probabilities(
         rows, columns=actions_columns(), index=pd.RangeIndex(len(rows), name="sample")
     )
     return frame, scan
-
-
-def build_test_model(folder: Path, *, width: float = 0.0625) -> tuple[str, Path]:
-    """Save a small random I3D (same structure, ``width`` x channels) as a bare
-    state dict (the public port's layout) and register it (testing aid)."""
-    import torch
-
-    from muvi.features.nets.i3d import InceptionI3d
-
-    spec = wts.KNOWN_WEIGHTS[I3D_WEIGHTS]
-    path = Path(folder) / spec.file_name
-    net = InceptionI3d(width=width)
-    # He initialisation keeps activations alive through the 20-odd layers, so the
-    # random test network's output still depends on its input (PyTorch's default
-    # initialisation shrinks them to nothing and every clip gets the same output).
-    for module in net.modules():
-        if isinstance(module, torch.nn.Conv3d):
-            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
-    torch.save(net.state_dict(), path)
-    wts.register_weights_file(
-        path,
-        name=I3D_WEIGHTS,
-        family="actions",
-        architecture=spec.architecture,
-        config={"width": width},
-        classes=spec.classes,
-        description=f"I3D at width {width}: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return I3D_WEIGHTS, path
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:

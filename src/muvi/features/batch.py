@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,13 +37,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from muvi.data import published
+from muvi.data.published import write_atomically
 from muvi.data.schema import (
     EMOBASE_DIR,
     ITEM_SAMPLE_INDEX,
     SAMPLE_PERIOD_S,
     VIDEO_URLS_FILE,
     VISUAL_FEATURES_FILE,
-    VISUAL_KEY_COLUMNS,
 )
 from muvi.errors import DataError, MuviError, WeightsError
 from muvi.features.excerpt import ExcerptConfig, decode_frames, load_excerpt
@@ -218,49 +218,6 @@ def _extract(
     )
     result.families = {e.family: tables[e.family] for e in extractors}
     return result
-
-
-# --------------------------------------------------------------------------
-# Published layouts
-# --------------------------------------------------------------------------
-
-
-def write_emobase_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write one item's emobase features in the published layout.
-
-    The layout is that of the public release (an unnamed index column,
-    ``name`` = ``liveturn_k``, the 988 features, a trailing ``class`` column
-    holding ``unassigned``), with the real feature names in the header.
-
-    Args:
-        table: 988 emobase columns, one row per 500 ms window, in order.
-        path: the file to write (atomically).
-
-    Returns:
-        The path written.
-    """
-    values = table.reset_index(drop=True)
-    out = pd.concat(
-        [
-            pd.DataFrame({"name": [f"liveturn_{k}" for k in range(len(values))]}),
-            values,
-            pd.DataFrame({"class": ["unassigned"] * len(values)}),
-        ],
-        axis=1,
-    )
-    return _atomic_write(Path(path), lambda tmp: out.to_csv(tmp, index=True))
-
-
-def _atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 # --------------------------------------------------------------------------
@@ -600,7 +557,7 @@ class _Cache:
             entry = self.entry(job.media_id, extractor.name)
             if entry.is_dir() and not entry.is_symlink():  # a damaged entry of our own cache
                 shutil.rmtree(entry)
-            _atomic_write(entry, save)
+            write_atomically(entry, save)
             entries[extractor.name] = keys[extractor.name]
             legacy = entry.with_suffix(".pkl")  # the pickled entries of earlier versions
             if legacy.is_file():
@@ -612,7 +569,7 @@ class _Cache:
             "notes": result.notes,
             "entries": entries,
         }
-        _atomic_write(
+        write_atomically(
             folder / "source.json",
             lambda tmp: tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8"),
         )
@@ -750,7 +707,7 @@ def families_with_test_weights(
     families: Sequence[str], weights_dir: str | Path | None
 ) -> list[str]:
     """The families among ``families`` whose weights in ``weights_dir`` are a
-    small randomly initialised test model (``muvi.features.weights.build_test_weights``)."""
+    small randomly initialised test model (``muvi.testing.build_test_weights``)."""
     from muvi.features.weights import get_spec
 
     found = []
@@ -911,8 +868,7 @@ def _update_video_urls(out: Path, media_ids: list[str]) -> None:
     ids = list(dict.fromkeys(known + media_ids))
     if not ids or ids == known:
         return
-    table = pd.DataFrame({"video_id": ids})
-    _atomic_write(urls, lambda tmp: table.to_csv(tmp, index=False))
+    published.write_video_urls(ids, urls)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
 
@@ -928,21 +884,21 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         report.emobase_dir = out / EMOBASE_DIR
         report.emobase_dir.mkdir(parents=True, exist_ok=True)
         for o in done:
-            write_emobase_csv(
+            published.write_emobase(
                 cache.read(o.media_id, audio), report.emobase_dir / f"{o.media_id}.csv"
             )
     if visual:
         blocks = []
         for o in done:
             table = pd.concat([cache.read(o.media_id, e) for e in visual], axis=1)
-            keys = pd.DataFrame(
-                {"media_id": o.media_id, "frame": np.arange(len(table), dtype="int64")}
+            table.index = pd.MultiIndex.from_arrays(
+                [np.full(len(table), o.media_id, dtype=object), np.arange(len(table))],
+                names=list(ITEM_SAMPLE_INDEX),
             )
-            blocks.append(pd.concat([keys, table.reset_index(drop=True)], axis=1))
-        columns = list(VISUAL_KEY_COLUMNS) + [c for e in visual for c in e.columns()]
-        combined = pd.concat(blocks, ignore_index=True)[columns]
-        report.visual_file = _atomic_write(
-            out / VISUAL_FEATURES_FILE, lambda tmp: combined.to_csv(tmp, index=False)
+            blocks.append(table)
+        columns = [c for e in visual for c in e.columns()]
+        report.visual_file = published.write_visual_features(
+            pd.concat(blocks)[columns], out / VISUAL_FEATURES_FILE
         )
     if done:
         _update_video_urls(out, [o.media_id for o in done])
@@ -961,19 +917,19 @@ def _write_outputs(report: BatchReport, cache: _Cache, extractors: Sequence[Extr
         columns=["media_id", "path", "status", "start", "rows", "notes"],
     ).astype({"rows": "Int64"})
     if done or not report.failed:  # a run where everything failed keeps the earlier excerpts
-        _atomic_write(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
+        write_atomically(out / EXCERPTS_FILE, lambda tmp: excerpts.to_csv(tmp, index=False))
     errors = [
         {"media_id": o.media_id, "path": o.path, "error_type": o.error_type, "error": o.error}
         for o in report.failed
     ]
-    report.errors_file = _atomic_write(
+    report.errors_file = write_atomically(
         out / ERRORS_CSV,
         lambda tmp: pd.DataFrame(
             errors, columns=["media_id", "path", "error_type", "error"]
         ).to_csv(tmp, index=False),
     )
     detailed = [{**e, "traceback": o.detail} for e, o in zip(errors, report.failed, strict=True)]
-    _atomic_write(
+    write_atomically(
         out / ERRORS_JSON,
         lambda tmp: tmp.write_text(json.dumps(detailed, indent=1), encoding="utf-8"),
     )

@@ -24,14 +24,12 @@ import pandas as pd
 
 from muvi.data.schema import HUE_BINS, SATURATION_BINS
 from muvi.features.excerpt import ExcerptMedia
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 
 def colour_columns() -> list[str]:
-    """``colour__hue_00`` ... then ``colour__sat_00`` ... (as the schema names them)."""
-    return [f"colour__hue_{i:02d}" for i in range(HUE_BINS)] + [
-        f"colour__sat_{i:02d}" for i in range(SATURATION_BINS)
-    ]
+    """The colour family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("colour")
 
 
 def hsv_histograms(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

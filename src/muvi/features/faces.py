@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import FER_EXPRESSIONS, visual_feature_columns
+from muvi.data.schema import FER_EXPRESSIONS
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -73,8 +73,8 @@ class FacesConfig:
 
 
 def faces_columns() -> list[str]:
-    """The faces family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("faces__")]
+    """The faces family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("faces")
 
 
 _DETECTORS: dict[int, Any] = {}
@@ -273,29 +273,6 @@ def face_features(
     return pd.DataFrame(
         rows, columns=faces_columns(), index=pd.RangeIndex(len(rows), name="sample")
     )
-
-
-def build_test_model(folder: Path, *, width: float = 0.125) -> tuple[str, Path]:
-    """Save a small random VGG19-FER in the release's layout and register it (testing aid)."""
-    import torch
-
-    from muvi.features.nets.vgg_fer import FerVgg
-
-    spec = wts.KNOWN_WEIGHTS[FER_WEIGHTS]
-    path = Path(folder) / spec.file_name
-    torch.save({"net": FerVgg(width=width).state_dict(), "acc": 0.0, "epoch": 0}, path)
-    wts.register_weights_file(
-        path,
-        name=FER_WEIGHTS,
-        family="faces",
-        architecture=spec.architecture,
-        config={"width": width},
-        classes=spec.classes,
-        description=f"VGG19-FER at width {width}: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return FER_WEIGHTS, path
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:

@@ -18,14 +18,12 @@ import numpy as np
 import pandas as pd
 
 from muvi.features.excerpt import ExcerptMedia
-from muvi.features.registry import Extractor, register
-
-LIGHTING_COLUMNS = ("lighting__brightness_mean", "lighting__brightness_std", "lighting__key")
+from muvi.features.registry import Extractor, family_columns, register
 
 
 def lighting_columns() -> list[str]:
-    """The three lighting columns, as the schema names them."""
-    return list(LIGHTING_COLUMNS)
+    """The lighting family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("lighting")
 
 
 def lighting_key(frames: np.ndarray) -> pd.DataFrame:

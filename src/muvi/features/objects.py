@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_COCO_CLASSES, visual_feature_columns
+from muvi.data.schema import N_COCO_CLASSES
 from muvi.errors import MuviError
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -85,8 +85,8 @@ class ObjectsConfig:
 
 
 def objects_columns() -> list[str]:
-    """The objects family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("objects__")]
+    """The objects family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("objects")
 
 
 def build_detector(architecture: str) -> Any:
@@ -235,27 +235,6 @@ def _yolo_rows(
                 boxes.cls.cpu().numpy(), boxes.conf.cpu().numpy(), config.min_score, None
             )
     return rows
-
-
-def build_test_model(folder: Path) -> tuple[str, Path]:
-    """Save an untrained SSDlite320 COCO detector as a plain state dict (torchvision's
-    release layout) and register it under the default name (testing aid)."""
-    import torch
-
-    spec = wts.KNOWN_WEIGHTS[DEFAULT_DETECTOR]
-    path = Path(folder) / spec.file_name
-    torch.save(build_detector(spec.architecture).state_dict(), path)
-    wts.register_weights_file(
-        path,
-        name=DEFAULT_DETECTOR,
-        family="objects",
-        architecture=spec.architecture,
-        classes=spec.classes,
-        description=f"SSDlite320 MobileNetV3: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return DEFAULT_DETECTOR, path
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:

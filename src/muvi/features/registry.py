@@ -4,6 +4,13 @@ Each extractor module registers itself at import by calling :func:`register`
 with an :class:`Extractor`. Batch extraction and ``muvi predict`` look
 extractors up by name (``--features audio,colour``); the built-in modules are
 imported on first use, so registering is all a new extractor module has to do.
+The families and their columns are described once, by
+:func:`muvi.data.schema.register_family` (re-exported here as
+:func:`register_family`): the published column layout
+(:func:`muvi.data.schema.visual_feature_columns`) is derived from them, and
+the default extractor of a family takes its columns from there
+(:func:`family_columns`). A new family is one :func:`register_family` and one
+:func:`register`; nothing else changes.
 
 An extractor's ``run`` receives the decoded excerpt
 (:class:`muvi.features.excerpt.ExcerptMedia`: 500 ms frames, audio, path,
@@ -40,6 +47,13 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import pandas as pd
 
+from muvi.data.schema import (
+    FeatureFamily,
+    feature_families,
+    feature_family,
+    register_family,
+    unregister_family,
+)
 from muvi.errors import MuviError
 
 if TYPE_CHECKING:
@@ -47,11 +61,27 @@ if TYPE_CHECKING:
 
 ExtractorKind = Literal["audio", "frames", "video"]
 
-FEATURE_FAMILIES: Final = ("audio", "colour", "lighting", "faces", "scenes", "objects", "actions")
-"""Every feature family, audio first then the visual ones in file order."""
+__all__ = [
+    "CHEAP_FEATURES",
+    "DEFAULT_FEATURES",
+    "Extractor",
+    "ExtractorKind",
+    "FeatureFamily",
+    "UnknownFeatureError",
+    "available",
+    "family_columns",
+    "family_names",
+    "get",
+    "register",
+    "register_family",
+    "resolve",
+    "unregister",
+    "unregister_family",
+]
 
-DEFAULT_FEATURES: Final = FEATURE_FAMILIES
-"""The extractors run when none are named: one per family, named as the family."""
+DEFAULT_FEATURES: Final = ("audio", "colour", "lighting", "faces", "scenes", "objects", "actions")
+"""The extractors run when none are named: the study's families, each by the
+extractor named as the family."""
 
 CHEAP_FEATURES: Final = ("audio", "colour", "lighting")
 """The families that need no pretrained weights."""
@@ -70,6 +100,35 @@ _BUILTIN_MODULES: Final = {
 """Where the built-in extractors live; imported on first lookup."""
 
 
+def family_names() -> tuple[str, ...]:
+    """Every registered feature family, audio first then the visual ones in file order.
+
+    Examples:
+        >>> family_names()[:3]
+        ('audio', 'colour', 'lighting')
+    """
+    return tuple(f.name for f in feature_families())
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # FEATURE_FAMILIES, the constant of earlier versions, is now read from the
+    # registered families (muvi.data.schema), so that it stays one list
+    if name == "FEATURE_FAMILIES":
+        return family_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def family_columns(name: str) -> list[str]:
+    """The columns of a registered family, in file order (the ``columns`` of its
+    default extractor).
+
+    Examples:
+        >>> family_columns("lighting")
+        ['lighting__brightness_mean', 'lighting__brightness_std', 'lighting__key']
+    """
+    return list(feature_family(name).columns())
+
+
 class UnknownFeatureError(MuviError, KeyError):
     """A feature extractor name that nobody registered."""
 
@@ -83,7 +142,7 @@ class Extractor:
 
     Attributes:
         name: what users type in ``--features`` (the family name for the defaults).
-        family: one of :data:`FEATURE_FAMILIES`; output is grouped by family.
+        family: a registered family (:func:`family_names`); output is grouped by family.
         kind: ``audio``, ``frames`` or ``video`` (what it reads, see the module doc).
         columns: returns the output column names, in order.
         run: ``ExcerptMedia -> DataFrame`` (index ``sample``, columns ``columns()``).
@@ -100,10 +159,10 @@ class Extractor:
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if self.family not in FEATURE_FAMILIES:
+        if self.family not in family_names():
             raise ValueError(
                 f"extractor {self.name!r}: unknown family {self.family!r} "
-                f"(expected one of {', '.join(FEATURE_FAMILIES)})"
+                f"(expected one of {', '.join(family_names())}; see register_family)"
             )
         if self.kind not in ("audio", "frames", "video"):
             raise ValueError(f"extractor {self.name!r}: unknown kind {self.kind!r}")
@@ -199,7 +258,7 @@ def available() -> list[str]:
     """
     for name in _BUILTIN_MODULES:
         _load_builtin(name)
-    order = {f: i for i, f in enumerate(FEATURE_FAMILIES)}
+    order = {f: i for i, f in enumerate(family_names())}
     return sorted(
         _REGISTRY, key=lambda n: (order[_REGISTRY[n].family], n != _REGISTRY[n].family, n)
     )
@@ -250,5 +309,5 @@ def resolve(features: str | Iterable[str] | None = None) -> list[Extractor]:
                 f"{ext.family!r} family; choose one"
             )
         chosen[ext.family] = ext
-    order = {f: i for i, f in enumerate(FEATURE_FAMILIES)}
+    order = {f: i for i, f in enumerate(family_names())}
     return sorted(chosen.values(), key=lambda e: order[e.family])

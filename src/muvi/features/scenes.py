@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
-from muvi.data.schema import N_PLACES365_CLASSES, visual_feature_columns
+from muvi.data.schema import N_PLACES365_CLASSES
 from muvi.features import weights as wts
-from muvi.features.registry import Extractor, register
+from muvi.features.registry import Extractor, family_columns, register
 
 if TYPE_CHECKING:
     from muvi.features.excerpt import ExcerptMedia
@@ -57,8 +57,8 @@ class ScenesConfig:
 
 
 def scenes_columns() -> list[str]:
-    """The scenes family's columns, in file order."""
-    return [c for c in visual_feature_columns() if c.startswith("scenes__")]
+    """The scenes family's columns, in file order (registered in :mod:`muvi.data.schema`)."""
+    return family_columns("scenes")
 
 
 def build_scene_network(config: Mapping[str, Any] | None = None) -> Any:
@@ -136,32 +136,6 @@ def scene_probabilities(
             x = x.contiguous(memory_format=torch.channels_last)
             out[lo : lo + len(x)] = torch.softmax(model(x), dim=1).double().numpy()
     return pd.DataFrame(out, columns=scenes_columns(), index=pd.RangeIndex(len(out), name="sample"))
-
-
-def build_test_model(
-    folder: Path, *, layers: tuple[int, ...] = (1, 1, 1, 1), width_per_group: int = 8
-) -> tuple[str, Path]:
-    """Save a small random bottleneck ResNet in the Places365 release's layout
-    (``{"state_dict": {"module.<key>": ...}}``) and register it (testing aid)."""
-    import torch
-
-    spec = wts.KNOWN_WEIGHTS[PLACES_WEIGHTS]
-    config = {"layers": list(layers), "width_per_group": width_per_group}
-    state = {f"module.{k}": v for k, v in build_scene_network(config).state_dict().items()}
-    path = Path(folder) / spec.file_name
-    torch.save({"epoch": 0, "arch": "resnet", "state_dict": state, "best_prec1": 0.0}, path)
-    wts.register_weights_file(
-        path,
-        name=PLACES_WEIGHTS,
-        family="scenes",
-        architecture=spec.architecture,
-        config=config,
-        classes=spec.classes,
-        description=f"ResNet{layers} width {width_per_group}: {wts.TEST_MODEL_NOTE}",
-        licence=wts.TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return PLACES_WEIGHTS, path
 
 
 def _run(media: ExcerptMedia) -> pd.DataFrame:

@@ -35,7 +35,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 import muvi
 from muvi.data.schema import GEMS_LABELS
 from muvi.errors import MuviError
-from muvi.report.names import column_header, model_name
+from muvi.plotting.names import column_header, model_name
 
 MAX_TABLE_ROWS = 400
 """Longer tables are cut in the report (the CSV files keep every row)."""
@@ -162,11 +162,11 @@ def _is_row_number(column: pd.Series) -> bool:
 def table_html(table: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     """A DataFrame as an HTML table (escaped, formatted with :func:`format_value`).
 
-    Headers are the readable names of :func:`muvi.report.names.column_header`;
+    Headers are the readable names of :func:`muvi.plotting.names.column_header`;
     numbers are rounded by the kind of their column (:func:`column_kind`), or,
     in a long table with a ``measure`` (or ``variable``) column, by the kind of
     the row's measure. Model codes (``exp5_early_fusion``) are written as
-    :func:`muvi.report.names.model_name` names them, the code kept as the cell's tooltip. A named or non-integer
+    :func:`muvi.plotting.names.model_name` names them, the code kept as the cell's tooltip. A named or non-integer
     index becomes leading columns; row numbers (an unnamed integer index, or a
     column ``index`` / ``Unnamed: 0`` holding 0, 1, 2, ...) are left out.
 

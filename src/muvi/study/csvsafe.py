@@ -8,6 +8,8 @@ for "this is text", so opening an export in Excel, LibreOffice or Google
 Sheets evaluates nothing. Numbers (a negative valence included) are written as
 numbers, unchanged. A line break inside a text cell is written as a space, so
 every row stays one line. Every CSV that ``muvi study export`` writes goes
+through :func:`escape_frame`: the published files as the ``escape`` hook of
+the writers in :mod:`muvi.data.published`, the online-collection tables
 through :func:`write_csv`; anything else that writes a CSV of user-provided
 text should too.
 """
@@ -40,13 +42,16 @@ def escape_cell(value: object) -> object:
     return value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
 
 
-def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> None:
-    """Write one exported CSV with every text cell passed through :func:`escape_cell`.
+def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and column name passed through
+    :func:`escape_cell`; number columns are left as they are.
 
-    Args:
-        frame: the table (its column names are written as the header).
-        path: the file to write.
-        lineterminator: ``"\r\n"`` for ``video_urls.csv`` (as published).
+    This is the ``escape`` hook the published writers of
+    :mod:`muvi.data.published` take.
+
+    Examples:
+        >>> escape_frame(pd.DataFrame({"genre": ["-Rock", "Pop"], "age": [-3, 20]})).to_dict("list")
+        {'genre': ["'-Rock", 'Pop'], 'age': [-3, 20]}
     """
     escaped = frame.copy()
     for column in escaped.columns:
@@ -56,4 +61,16 @@ def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> No
             cells = [escape_cell(value) for value in escaped[column]]
             escaped[column] = pd.Series(cells, index=escaped.index, dtype=object)
     escaped.columns = [escape_cell(str(c)) for c in escaped.columns]
-    escaped.to_csv(path, index=False, lineterminator=lineterminator)
+    return escaped
+
+
+def write_csv(frame: pd.DataFrame, path: Path, lineterminator: str = "\n") -> None:
+    """Write one exported CSV that is not a published file (the online-collection
+    tables) with every text cell passed through :func:`escape_cell`.
+
+    Args:
+        frame: the table (its column names are written as the header).
+        path: the file to write.
+        lineterminator: the line end.
+    """
+    escape_frame(frame).to_csv(path, index=False, lineterminator=lineterminator)

@@ -1,17 +1,21 @@
 """Export a study from the database in exactly the published MuVi file formats.
 
-Writes ``video_urls.csv`` (CRLF), ``participant_data.csv``, ``media_data.csv``,
-``av_data.csv`` (the raw cursor logs resampled to 2 Hz by
-:func:`muvi.annotations.resampling.resample_logs`), ``raw_av_logs.csv`` and
-``muvi_metadata.json``, so that :func:`muvi.data.loaders.load_dataset` and
-``muvi analyze`` read the export unchanged. Only finished trials (the rated
+The export is a query step, :func:`query_study` (the database -> the tidy
+tables the loaders return), and a write step, the writers of
+:mod:`muvi.data.published` that the simulator uses too: ``video_urls.csv``
+(CRLF), ``participant_data.csv``, ``media_data.csv``, ``av_data.csv`` (the raw
+cursor logs resampled to 2 Hz by :func:`muvi.data.resampling.resample_logs`),
+``raw_av_logs.csv`` and ``muvi_metadata.json``, so that
+:func:`muvi.data.loaders.load_dataset` and ``muvi analyze`` read the export
+unchanged. Items are written with their full ids (a study's own ids may
+collide once cut at the first underscore; the loaders read both spellings). Only finished trials (the rated
 items, not the practice or attention trials) are exported; a trial in
 progress is left out. The online-collection files (``panel_data.csv``,
 ``profile_questions.csv``, ``quality.csv``, ``attention.csv``) are written
 beside them by :func:`muvi.study.online.export_online`.
 
-Every CSV goes through :func:`muvi.study.csvsafe.write_csv`, the one place
-cells are written:
+Every CSV goes through :func:`muvi.study.csvsafe.escape_frame` (the writers'
+``escape`` hook), the one place exported cells are neutralised:
 a text cell that a spreadsheet would evaluate as a formula (one starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, e.g. a favourite genre
 ``-Rock`` typed by a participant) is written with a leading apostrophe
@@ -23,7 +27,6 @@ that every row stays one line.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -33,11 +36,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from muvi.annotations.resampling import resample_logs
-from muvi.annotations.window import window_for_excerpt
-from muvi.data import schema
+from muvi.data import published, schema
+from muvi.data.resampling import resample_logs
+from muvi.data.window import window_for_excerpt
 from muvi.errors import MuviError
-from muvi.study.csvsafe import write_csv
+from muvi.study.csvsafe import escape_frame
 from muvi.study.models import Item, Participant, Sample, Study, Trial
 from muvi.study.online import export_online
 from muvi.study.security import MAX_ROW_ID
@@ -74,28 +77,53 @@ def choose_study(session: Session, study_id: int | None) -> Study:
     return studies[0]
 
 
-def export_study(session: Session, out: Path, study_id: int | None = None) -> ExportSummary:
-    """Write one study in the published layout.
+@dataclass(frozen=True)
+class StudyTables:
+    """One study as the tidy tables of :mod:`muvi.data.loaders` (full ids,
+    the toolkit's modality names), the result of :func:`query_study`.
+
+    Attributes:
+        study: the study's row.
+        items: full media ids in the study's order.
+        participants: the participants who finished a trial, the columns of
+            :data:`muvi.data.schema.PARTICIPANT_COLUMNS`.
+        static: one row per finished trial (the tidy static table).
+        raw_logs: every cursor sample of a finished trial (``participant_id``,
+            ``media_id``, ``modality``, ``timestamp``, ``valence``, ``arousal``).
+    """
+
+    study: Study
+    items: list[str]
+    participants: pd.DataFrame
+    static: pd.DataFrame
+    raw_logs: pd.DataFrame
+
+
+_STATIC_COLUMNS = [
+    "participant_id",
+    "media_id",
+    "modality",
+    "seen_previously",
+    *schema.GEMS_LABELS,
+    "overlay",
+]
+_RAW_COLUMNS = ["participant_id", "media_id", "modality", "timestamp", "valence", "arousal"]
+
+
+def query_study(session: Session, study: Study) -> StudyTables:
+    """Read one study's finished trials from the database as tidy tables.
+
+    Only finished trials of rated items are kept (not the practice or
+    attention trials, nor a trial in progress).
 
     Args:
         session: an open database session.
-        out: the folder to write (created if needed).
-        study_id: which study; may be left out when the database holds one.
+        study: the study.
 
     Returns:
-        A summary of what was written.
+        The tables the published writers take.
     """
-    study = choose_study(session, study_id)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    items = study_items(session, study)
-
-    write_csv(
-        pd.DataFrame({"video_id": [item.media_id for item in items]}),
-        out / schema.VIDEO_URLS_FILE,
-        lineterminator="\r\n",
-    )
-
+    items = [item.media_id for item in study_items(session, study)]
     finished = list(
         session.execute(
             select(Trial, Item.media_id)
@@ -113,24 +141,19 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
     static_rows = []
     for trial, media_id in finished:
         chosen = set((trial.labels or "").split(","))
+        overlay = None
+        if trial.overlaid is not None:
+            overlay = schema.OVERLAID if trial.overlaid else schema.SIDE_BY_SIDE
         static_rows.append(
             {
                 "participant_id": trial.participant_id,
                 "media_id": media_id,
-                "media_modality": schema.to_public_modality(trial.modality),
-                "seen_previously": "True" if trial.seen_previously else "False",
+                "modality": schema.to_modality(trial.modality),
+                "seen_previously": bool(trial.seen_previously),
                 **{label: int(label in chosen) for label in schema.GEMS_LABELS},
-                "overlay_type": schema.OVERLAY_TO_PUBLIC[
-                    None
-                    if trial.overlaid is None
-                    else (schema.OVERLAID if trial.overlaid else schema.SIDE_BY_SIDE)
-                ],
+                "overlay": overlay,
             }
         )
-    write_csv(
-        pd.DataFrame(static_rows, columns=list(schema.STATIC_COLUMNS_PUBLISHED)),
-        out / schema.STATIC_FILE,
-    )
 
     rated = {trial.participant_id for trial, _ in finished}
     participants = session.scalars(
@@ -152,10 +175,6 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         for p in participants
         if p.id in rated
     ]
-    write_csv(
-        pd.DataFrame(participant_rows, columns=list(schema.PARTICIPANT_COLUMNS)),
-        out / schema.PARTICIPANTS_FILE,
-    )
 
     media_of = {trial.id: media_id for trial, media_id in finished}
     trial_of = {trial.id: trial for trial, _ in finished}
@@ -172,43 +191,66 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
                 {
                     "participant_id": trial.participant_id,
                     "media_id": media_of[trial_id],
-                    "media_modality": schema.to_public_modality(trial.modality),
+                    "modality": schema.to_modality(trial.modality),
                     "timestamp": timestamp,
                     "valence": valence,
                     "arousal": arousal,
                 }
             )
-    raw = pd.DataFrame(raw_rows, columns=list(schema.RAW_LOG_COLUMNS))
-    write_csv(raw, out / schema.RAW_LOGS_FILE)
+    return StudyTables(
+        study=study,
+        items=items,
+        participants=pd.DataFrame(participant_rows, columns=list(schema.PARTICIPANT_COLUMNS)),
+        static=pd.DataFrame(static_rows, columns=_STATIC_COLUMNS),
+        raw_logs=pd.DataFrame(raw_rows, columns=_RAW_COLUMNS),
+    )
 
+
+def export_study(session: Session, out: Path, study_id: int | None = None) -> ExportSummary:
+    """Write one study in the published layout.
+
+    Args:
+        session: an open database session.
+        out: the folder to write (created if needed).
+        study_id: which study; may be left out when the database holds one.
+
+    Returns:
+        A summary of what was written.
+    """
+    study = choose_study(session, study_id)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = query_study(session, study)
+    raw = tables.raw_logs
     n_samples = max(round(study.excerpt_seconds / schema.SAMPLE_PERIOD_S), 1)
     if len(raw):
         dynamic, report = resample_logs(raw, n_samples=n_samples)
         mean_interval, std_interval = report.mean_interval_s, report.std_interval_s
         n_dynamic = report.n_logs
     else:
-        dynamic = pd.DataFrame(columns=["participant_id", "media_id", "modality", "sample"])
-        dynamic["valence"] = dynamic["arousal"] = []
+        dynamic = pd.DataFrame(
+            {"participant_id": [], "media_id": [], "modality": [], "sample": []}
+        ).assign(valence=[], arousal=[])
         mean_interval = std_interval = float("nan")
         n_dynamic = 0
-    av = pd.DataFrame(
-        {
-            "participant_id": dynamic["participant_id"],
-            "media_id": dynamic["media_id"],
-            "media_modality": dynamic["modality"].map(schema.to_public_modality),
-            schema.DYNAMIC_SAMPLE_COLUMN: dynamic["sample"],
-            "valence": dynamic["valence"],
-            "arousal": dynamic["arousal"],
-        },
-        columns=list(schema.DYNAMIC_COLUMNS),
+
+    published.write_video_urls(tables.items, out / schema.VIDEO_URLS_FILE, escape=escape_frame)
+    published.write_static(
+        tables.static, out / schema.STATIC_FILE, short_ids=False, escape=escape_frame
     )
-    write_csv(av, out / schema.DYNAMIC_FILE)
+    published.write_participants(
+        tables.participants, out / schema.PARTICIPANTS_FILE, escape=escape_frame
+    )
+    published.write_raw_logs(raw, out / schema.RAW_LOGS_FILE, short_ids=False, escape=escape_frame)
+    published.write_dynamic(
+        dynamic, out / schema.DYNAMIC_FILE, short_ids=False, escape=escape_frame
+    )
 
     summary = ExportSummary(
         study=study.name,
         folder=out,
-        participants=len(participant_rows),
-        static_annotations=len(static_rows),
+        participants=len(tables.participants),
+        static_annotations=len(tables.static),
         dynamic_annotations=n_dynamic,
         raw_samples=len(raw),
         mean_interval_s=mean_interval,
@@ -229,6 +271,6 @@ def export_study(session: Session, out: Path, study_id: int | None = None) -> Ex
         },
         "counts": {k: v for k, v in asdict(summary).items() if isinstance(v, int)},
     }
-    (out / schema.METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    published.write_metadata(metadata, out / schema.METADATA_FILE)
     export_online(session, study, out)
     return summary

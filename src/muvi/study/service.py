@@ -1,8 +1,11 @@
 """What the study application does, independent of HTTP: accounts, studies,
 enrolment with balanced assignment, trials, samples and progress.
 
-The web routes in :mod:`muvi.study.app`, the command line and the tests all
-call these functions with an SQLAlchemy session.
+The web routes (:mod:`muvi.study.runner_routes`,
+:mod:`muvi.study.participant_routes`, :mod:`muvi.study.participant_api`), the
+command line and the tests all call these functions with an SQLAlchemy
+session; every change the server makes to the database goes through them (or
+through the online-collection functions of :mod:`muvi.study.online`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,16 @@ from sqlalchemy.orm import Session
 from muvi.data.schema import EXCERPT_SECONDS, GEMS_LABELS, MODALITIES
 from muvi.errors import MuviError
 from muvi.study.assignment import assign_cells
-from muvi.study.models import Item, Participant, Runner, Sample, Study, Trial, utcnow
+from muvi.study.models import (
+    AppSetting,
+    Item,
+    Participant,
+    Runner,
+    Sample,
+    Study,
+    Trial,
+    utcnow,
+)
 
 QUADRANTS: tuple[str, ...] = (
     "positive_high_arousal",
@@ -468,10 +480,54 @@ def spread_slots(n_rated: int, n_extra: int) -> list[int]:
     return slots
 
 
+def server_secret(session: Session) -> str:
+    """The key of the server's CSRF tokens, made once and kept in the database so
+    that open pages keep working across a restart of the server."""
+    setting = session.get(AppSetting, "secret_key")
+    if setting is None:
+        session.add(AppSetting(key="secret_key", value=secrets.token_hex(32)))
+        try:
+            session.commit()
+        except Exception:  # another worker made it at the same moment
+            session.rollback()
+        setting = session.get(AppSetting, "secret_key")
+    assert setting is not None
+    return setting.value
+
+
+def participant_counts(session: Session) -> dict[int, int]:
+    """Study id -> how many participants have signed up."""
+    rows = session.execute(
+        select(Participant.study_id, func.count()).group_by(Participant.study_id)
+    )
+    return {int(study_id): int(n) for study_id, n in rows.all()}
+
+
+def study_by_invite(session: Session, invite: str) -> Study | None:
+    """The study of an invite link's token (``None`` for an unknown one)."""
+    return session.scalar(select(Study).where(Study.invite_token == invite[:64]))
+
+
 def participant_by_token(session: Session, token: str) -> Participant | None:
+    """The participant of a personal link's token (``None`` for an unknown one)."""
     if not token or len(token) > 64:
         return None
     return session.scalar(select(Participant).where(Participant.token == token))
+
+
+def confirm_instructions(session: Session, participant: Participant) -> None:
+    """Record that the participant has read and understood the instructions."""
+    participant.understood = True
+    session.commit()
+
+
+def participant_trials(session: Session, participant: Participant) -> list[Trial]:
+    """The participant's trials in the order they are shown."""
+    return list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant.id).order_by(Trial.position)
+        )
+    )
 
 
 def next_trial(session: Session, participant: Participant) -> Trial | None:

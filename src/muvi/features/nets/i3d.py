@@ -49,10 +49,6 @@ INCEPTION_BLOCKS: Final = (
     ("Mixed_5c", (384, 192, 384, 48, 128, 128)),
 )
 
-I3D_INPUT_FRAMES: Final = 64
-I3D_INPUT_SIZE: Final = 224
-I3D_FPS: Final = 25.0
-
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow "same" padding (before, after) for one dimension."""
