@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from muvi.models.recurrence import two_layer_lstm
+from muvi.models.recurrence import stacked_two_layer_lstm, two_layer_lstm
+from muvi.models.stacking import StackedDropout, baddbmm, sub_params
 from muvi.models.training import (
     TrainingConfig,
     TrainingHistory,
@@ -171,6 +172,62 @@ class LSTMBlock(nn.Module):
             mask2,
         )
 
+    def stacked_inputs(
+        self, p: dict[str, torch.Tensor], x: torch.Tensor, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """:meth:`row_gates` for a stack of networks of this block's shape.
+
+        Args:
+            p: the stacked parameters of the block (names as in its
+                ``state_dict``, each with a leading network axis).
+            x: (networks, rows, n_features) feature rows.
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, rows, 4 * hidden[0]).
+        """
+        if self.projection is not None:
+            x = torch.relu(baddbmm(p["projection.bias"], x, p["projection.weight"], dtype))
+        bias = p["lstm1.bias_ih_l0"] + p["lstm1.bias_hh_l0"]
+        return baddbmm(bias, x, p["lstm1.weight_ih_l0"], dtype)
+
+    def stacked_forward_gates(
+        self,
+        p: dict[str, torch.Tensor],
+        gates: torch.Tensor,
+        dropout: StackedDropout | None,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        """:meth:`forward_gates` for a stack of networks.
+
+        Args:
+            p: the block's stacked parameters.
+            gates: (networks, steps, batch, 4 * hidden[0]) from :meth:`stacked_inputs`.
+            dropout: the networks' dropout streams (None: no dropout, eval mode).
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, batch, hidden[1]).
+        """
+        n, steps, batch, _ = gates.shape
+        mask1 = mask2 = None
+        rate = self.config.dropout
+        if dropout is not None and rate > 0:
+            keep = 1.0 - rate
+            h1, h2 = self.config.hidden
+            mask1 = dropout.sequence_mask(steps, h1, keep)
+            mask2 = dropout.last_mask(h2, keep)
+        return stacked_two_layer_lstm(
+            gates,
+            p["lstm1.weight_hh_l0"],
+            p["lstm2.weight_ih_l0"],
+            p["lstm2.weight_hh_l0"],
+            p["lstm2.bias_ih_l0"] + p["lstm2.bias_hh_l0"],
+            mask1,
+            mask2,
+            dtype,
+        )
+
 
 class WindowNet(nn.Module):
     """A net made of named LSTM blocks, each reading a concatenation of feature sets.
@@ -194,6 +251,95 @@ class WindowNet(nn.Module):
         """Straightforward path: block name -> (batch, history, n_features)."""
         raise NotImplementedError
 
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The layers after the blocks, for a stack: block outputs
+        (networks, batch, hidden) -> (networks, batch) predictions."""
+        raise NotImplementedError
+
+    def stacked_forward(
+        self,
+        params: dict[str, torch.Tensor],
+        rows: dict[str, torch.Tensor],
+        data_index: torch.Tensor,
+        positions: torch.Tensor,
+        dropout: StackedDropout | None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """Training forward of a stack of networks shaped like this one, from
+        feature rows and window positions (the net's fast path; training code
+        never sees the blocks' gates).
+
+        Args:
+            params: parameter name (as in ``named_parameters``) -> the stacked
+                parameters, (networks, ...).
+            rows: block name -> (datasets, rows, n_features) feature rows.
+            data_index: (networks,) the dataset each network reads.
+            positions: (networks, history, batch) row positions of each
+                network's windows (time-major within a network).
+            dropout: the networks' dropout streams, or None (no dropout).
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, batch) predictions.
+        """
+        outputs = {}
+        for name in self.blocks:
+            block = self.block(name)
+            p = sub_params(params, f"blocks.{name}.")
+            x = rows[name][data_index[:, None, None], positions]
+            n, steps, batch, width = x.shape
+            gates = block.stacked_inputs(p, x.reshape(n, steps * batch, width), dtype)
+            gates = gates.view(n, steps, batch, -1)
+            outputs[name] = block.stacked_forward_gates(p, gates, dropout, dtype)
+        return self.stacked_head(params, outputs)
+
+    def stacked_predict(
+        self,
+        params: dict[str, torch.Tensor],
+        rows: dict[str, torch.Tensor],
+        positions: torch.Tensor,
+        dtype: torch.dtype = torch.float32,
+        chunk: int = 65536,
+    ) -> torch.Tensor:
+        """Eval-mode predictions of a stack for every window: each feature
+        row's first-layer projection is computed once and shared by the
+        windows that contain it.
+
+        Args:
+            params: the stacked parameters.
+            rows: block name -> (networks, rows, n_features), each network's rows.
+            positions: (networks, history, windows) row positions.
+            dtype: precision of the matrix products.
+            chunk: windows x networks per batched recurrence (memory bound).
+
+        Returns:
+            (networks, windows).
+        """
+        n, _, n_windows = positions.shape
+        row_gates = {
+            name: self.block(name).stacked_inputs(
+                sub_params(params, f"blocks.{name}."), rows[name], dtype
+            )
+            for name in self.blocks
+        }
+        net_index = torch.arange(n, device=positions.device)[:, None, None]
+        step = max(1, chunk // max(n, 1))
+        out = []
+        for s in range(0, n_windows, step):
+            pos = positions[:, :, s : s + step]
+            outputs = {
+                name: self.block(name).stacked_forward_gates(
+                    sub_params(params, f"blocks.{name}."), g[net_index, pos], None, dtype
+                )
+                for name, g in row_gates.items()
+            }
+            out.append(self.stacked_head(params, outputs))
+        if not out:
+            return torch.zeros(n, 0, device=positions.device)
+        return torch.cat(out, dim=1)
+
 
 class UnimodalNet(WindowNet):
     """One block, dense(1), tanh: the unimodal model, and A1 early fusion when
@@ -212,6 +358,12 @@ class UnimodalNet(WindowNet):
 
     def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self.head(self.block("main")(windows["main"]))).squeeze(-1)
+
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        out = baddbmm(params["head.bias"], outputs["main"], params["head.weight"], torch.float32)
+        return torch.tanh(out).squeeze(-1)
 
 
 class LateFusionNet(WindowNet):
@@ -234,6 +386,16 @@ class LateFusionNet(WindowNet):
 
     def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
         return self._fuse([self.block(k)(windows[k]) for k in self.blocks])
+
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        joined = torch.cat([outputs[k] for k in self.blocks], dim=-1)
+        fused = torch.relu(
+            baddbmm(params["fusion.bias"], joined, params["fusion.weight"], torch.float32)
+        )
+        out = baddbmm(params["head.bias"], fused, params["head.weight"], torch.float32)
+        return torch.tanh(out).squeeze(-1)
 
 
 # --------------------------------------------------------------------------

@@ -41,8 +41,16 @@ class TrainingConfig:
         max_epochs: upper bound on epochs (paper: 100).
         patience: epochs without a lower validation loss before stopping (paper: 7).
         seed: seeds python, numpy and torch (initial weights, shuffling, dropout).
-        device: ``cpu`` or ``cuda``.
+        device: ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU).
         threads: CPU threads for torch (None leaves torch's setting).
+        precision: matrix products in ``float32`` (default), ``bfloat16`` or
+            ``auto`` (bfloat16 where the hardware has it natively; see
+            :mod:`muvi.models.precision`). Weights, optimiser state, loss and
+            metrics are float32 in every case.
+        batched: train the networks of one architecture and input width
+            together as one stacked model (:mod:`muvi.models.batched`), with
+            the same results network for network; False trains them one at
+            a time.
     """
 
     learning_rate: float = 1e-4
@@ -52,6 +60,8 @@ class TrainingConfig:
     seed: int = 42
     device: str = "cpu"
     threads: int | None = 2
+    precision: str = "float32"
+    batched: bool = True
 
 
 @dataclass
@@ -101,11 +111,14 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``cpu`` or ``cuda``; asking for cuda without a GPU is a clear error."""
+    """``cpu``, ``cuda`` or ``auto`` (cuda when torch sees a GPU, else cpu);
+    asking for cuda without a GPU is a clear error."""
     from muvi.errors import MuviError
 
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
-        raise MuviError(f"unknown device {device!r} (expected cpu or cuda)")
+        raise MuviError(f"unknown device {device!r} (expected auto, cpu or cuda)")
     if device == "cuda" and not torch.cuda.is_available():
         raise MuviError("device cuda was asked for but torch sees no CUDA GPU")
     return torch.device(device)
