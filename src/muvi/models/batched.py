@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from muvi.errors import MuviError
-from muvi.models.precision import resolve_precision
+from muvi.models.precision import precision_name, resolve_precision
 from muvi.models.stacking import StackedDropout
 from muvi.models.training import TrainingConfig, TrainingHistory, WindowData, resolve_device
 
@@ -179,7 +179,7 @@ def train_stacked(
     orders = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
     dropouts = [torch.Generator(device=device).manual_seed(s) for s in seeds]
     sizes = [len(t) for t in train]
-    histories = [TrainingHistory() for _ in nets]
+    histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
     best_loss = [math.inf] * n_nets
     best = [[p.detach().clone() for p in ps] for ps in params]
     waited = [0] * n_nets

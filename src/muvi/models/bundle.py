@@ -141,6 +141,8 @@ def save_bundle(
             "train_loss": model.history_.train_loss,
             "validation_loss": model.history_.validation_loss,
         }
+        # the precision the matrix products were trained in (prediction may use either)
+        extra["precision"] = getattr(model.history_, "precision", "float32")
     manifest = {
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_VERSION,

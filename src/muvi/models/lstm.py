@@ -461,15 +461,18 @@ class SequenceRegressor:
             if s not in data.features:
                 raise DataError(f"the {self.architecture} model needs {s} features")
 
-    def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> SequenceRegressor:
-        """Scale features on the training items, build the net and train it.
-
-        Args:
-            train: training items with their targets.
-            validation: items whose loss decides early stopping.
+    def prepare(
+        self, train: SeriesSet, validation: SeriesSet | None = None
+    ) -> tuple[WindowNet, WindowData, WindowData | None]:
+        """Everything of :meth:`fit` before training: scale features on the
+        training items, build and initialise the net (seeded with
+        ``training.seed``), and make the windows.
 
         Returns:
-            self, with ``net_``, ``scalers_``, ``feature_names_``, ``history_``.
+            ``(net, train windows, validation windows or None)``; ``net_``,
+            ``scalers_`` and ``feature_names_`` are set. :meth:`fit` trains
+            the net alone; :func:`muvi.models.protocol.fit_grid_networks`
+            trains many prepared nets together and then calls :meth:`fitted`.
         """
         self._check_features(train)
         self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
@@ -479,17 +482,51 @@ class SequenceRegressor:
         self.net_: WindowNet | None = self._build(n_features)
         self._initialise(self.net_)
         val = self._window_data(validation) if validation is not None else None
-        self.history_: TrainingHistory = train_network(
-            self.net_, self._window_data(train), val, self.training
-        )
+        return self.net_, self._window_data(train), val
+
+    def fitted(self, history: TrainingHistory) -> SequenceRegressor:
+        """Record the training of a prepared net (done elsewhere) and move it to the CPU."""
+        assert self.net_ is not None
+        self.history_: TrainingHistory = history
         self.net_.to("cpu")
         return self
 
-    def predict(self, data: SeriesSet) -> np.ndarray:
+    def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> SequenceRegressor:
+        """Scale features on the training items, build the net and train it.
+
+        With ``training.batched`` (default) the net trains through the
+        stacked path as a stack of one (:func:`muvi.models.batched.train_stacked`,
+        which honours ``training.precision``); otherwise with
+        :func:`muvi.models.training.train_network` (float32 only).
+
+        Args:
+            train: training items with their targets.
+            validation: items whose loss decides early stopping.
+
+        Returns:
+            self, with ``net_``, ``scalers_``, ``feature_names_``, ``history_``.
+        """
+        from muvi.models.batched import train_stacked
+
+        net, train_windows, val = self.prepare(train, validation)
+        if self.training.batched:
+            history = train_stacked([net], [train_windows], [val], self.training)[0]
+        else:
+            if self.training.precision != "float32":
+                from muvi.errors import MuviError
+
+                raise MuviError("one-at-a-time training runs in float32 only (use batched)")
+            history = train_network(net, train_windows, val, self.training)
+        return self.fitted(history)
+
+    def predict(self, data: SeriesSet, precision: str | None = None) -> np.ndarray:
         """Predictions per item and sample.
 
         Args:
             data: items with the model's feature sets (targets are ignored).
+            precision: ``float32``, ``bfloat16`` or ``auto`` for the matrix
+                products; default ``training.precision`` (whatever the net
+                was trained in, either works).
 
         Returns:
             (n_items, n_samples) float array; the first ``history`` samples of
@@ -503,9 +540,24 @@ class SequenceRegressor:
         out = np.full((n_items, n_samples), np.nan)
         if n_samples <= self.history:
             return out
-        pred = predict_windows(self.net_.to("cpu"), self._window_data(data))
+        dtype = self.prediction_dtype(precision)
+        if dtype == torch.float32:
+            pred = predict_windows(self.net_.to("cpu"), self._window_data(data))
+        else:
+            from muvi.models.batched import predict_stacked
+
+            pred = predict_stacked(self.net_.to("cpu"), self._window_data(data), dtype)
         out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
         return out
+
+
+    def prediction_dtype(self, precision: str | None = None) -> torch.dtype:
+        """Precision of :meth:`predict` on the CPU: ``precision``, or by default
+        ``training.precision``, resolved there."""
+        from muvi.models.precision import resolve_precision
+
+        setting = precision if precision is not None else self.training.precision
+        return resolve_precision(setting, torch.device("cpu"))[0]
 
 
 class LSTMRegressor(SequenceRegressor):

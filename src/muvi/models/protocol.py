@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -454,9 +454,11 @@ class _FoldRunner:
         fold: Fold,
         dimension: str,
         on_fit: Callable[[str], None] | None,
+        prefitted: dict[str, Any] | None = None,
     ) -> None:
         self.study, self.config, self.fold, self.dimension = study, config, fold, dimension
         self.on_fit = on_fit
+        self.prefitted = prefitted or {}
         self.series: dict[tuple[str, str], SeriesSet] = {}
         self.unimodal: dict[int, tuple[LSTMRegressor, list[dict[str, Any]]]] = {}
         self.per_item: list[dict[str, Any]] = []
@@ -492,7 +494,8 @@ class _FoldRunner:
         if not sets["train"].items:
             raise DataError(f"fold {self.fold.index}: no training item has {modality} ratings")
         validation = sets["validation"] if sets["validation"].items else None
-        model.fit(sets["train"], validation)
+        if name not in self.prefitted:
+            model.fit(sets["train"], validation)
         records = [
             {"media_id": m, "modality": modality, "role": role}
             for role, s in (("train", sets["train"]), ("validation", validation))
@@ -519,7 +522,7 @@ class _FoldRunner:
         """The fold's LSTM of experiment 1 or 2 (also PAIR's initialisers), fitted once."""
         if number not in self.unimodal:
             exp = EXPERIMENTS[number]
-            model = build_model(exp, "lstm", self.config)
+            model = self.prefitted.get(exp.name("lstm")) or build_model(exp, "lstm", self.config)
             sets = self._sets(exp.target_modality)
             records = self._fit(model, exp.name("lstm"), exp.target_modality, sets)
             self.unimodal[number] = (model, records)
@@ -535,11 +538,13 @@ class _FoldRunner:
             audio, audio_records = self._unimodal(1)
             visual, visual_records = self._unimodal(2)
             init = PairInitialisers(audio, visual)
-            model = build_model(experiment, model_kind, self.config, init)
+            model = self.prefitted.get(name) or build_model(
+                experiment, model_kind, self.config, init
+            )
             records = audio_records + visual_records
             records += self._fit(model, name, experiment.target_modality, sets)
         else:
-            model = build_model(experiment, model_kind, self.config)
+            model = self.prefitted.get(name) or build_model(experiment, model_kind, self.config)
             records = self._fit(model, name, experiment.target_modality, sets)
         self.last_model = model
         for rec in records:
@@ -621,8 +626,10 @@ def _run_job(
     fold: Fold,
     dimension: str,
     on_fit: Callable[[str], None] | None,
+    prefitted: dict[str, Any] | None = None,
 ) -> _JobOutput:
-    """Fit and score every run of the grid for one fold and one dimension."""
+    """Fit and score every run of the grid for one fold and one dimension
+    (``prefitted``: name -> model already trained, e.g. by batched training)."""
     fits: list[str] = []
 
     def record(description: str) -> None:
@@ -630,7 +637,7 @@ def _run_job(
         if on_fit is not None:
             on_fit(description)
 
-    runner = _FoldRunner(study, config, fold, dimension, record)
+    runner = _FoldRunner(study, config, fold, dimension, record, prefitted)
     for experiment, model_kind in config.runs():
         runner.run(experiment, model_kind)
     return _JobOutput(
@@ -641,6 +648,130 @@ def _run_job(
         runner.training,
         fits,
     )
+
+
+GridKey = tuple[int, int, str, str]
+"""(seed, fold index, dimension, run name) of one network of the grid."""
+
+
+def _stack_key(net: Any) -> tuple[Any, ...]:
+    """Networks with equal keys share a stack: same class, parameter names and shapes."""
+    return (type(net), tuple((n, tuple(p.shape)) for n, p in net.named_parameters()))
+
+
+def fit_grid_networks(
+    study: StudyData,
+    config: EvaluationConfig,
+    folds: Sequence[Fold],
+    seeds: Sequence[int] | None = None,
+    on_stack: Callable[[str, int, float], None] | None = None,
+) -> dict[GridKey, Any]:
+    """Train every neural network of the grid in stacks (batched training).
+
+    Networks of one architecture and input width are trained together by
+    :func:`muvi.models.batched.train_stacked`: across folds, dimensions,
+    seeds and experiments (experiments 1 and 3 share the audio LSTM's shape,
+    2 and 4 the visual one's). PAIR runs in a second stage, stacked with A2,
+    once the unimodal music and visual networks it starts from are trained.
+    Each network equals the one one-at-a-time training would give with the
+    same seed.
+
+    Args:
+        study: the prepared study.
+        config: the grid (its ``training`` settings apply to every stack).
+        folds: the outer folds.
+        seeds: training seeds (default ``config.training.seed`` only).
+        on_stack: called after each stack with (description, networks, seconds).
+
+    Returns:
+        (seed, fold, dimension, run name) -> the fitted estimator.
+    """
+    from muvi.models.batched import train_stacked
+
+    seeds = list(seeds) if seeds is not None else [config.training.seed]
+    neural = [(e, m) for e, m in config.runs() if m != "lasso"]
+    if not neural:
+        return {}
+    fitted: dict[GridKey, Any] = {}
+    windows: dict[tuple[Any, ...], Any] = {}
+    stage1: list[tuple[GridKey, Any, Any, Any, Any]] = []
+    stage2: list[tuple[GridKey, Experiment, str, Any]] = []
+    for seed in seeds:
+        seeded = replace(config, training=replace(config.training, seed=seed))
+        for fold in folds:
+            for dimension in config.dimensions:
+                runner = _FoldRunner(study, seeded, fold, dimension, None)
+                wanted = []
+                for exp, kind in neural:
+                    if kind == "pair":
+                        wanted += [(EXPERIMENTS[1], "lstm"), (EXPERIMENTS[2], "lstm")]
+                    wanted.append((exp, kind))
+                for exp, kind in dict.fromkeys(wanted):
+                    key = (seed, fold.index, dimension, exp.name(kind))
+                    sets = runner._sets(exp.target_modality)
+                    if not sets["train"].items:
+                        raise DataError(
+                            f"fold {fold.index}: no training item has "
+                            f"{exp.target_modality} ratings"
+                        )
+                    if kind in ("late_fusion", "pair"):
+                        stage2.append((key, exp, kind, sets))
+                        continue
+                    model = build_model(exp, kind, seeded)
+                    stage1.append((key, model, *_prepared(model, sets, windows, key, exp)))
+
+    def train(entries: list[tuple[GridKey, Any, Any, Any, Any]], label: str) -> None:
+        groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any, Any]]] = {}
+        for entry in entries:
+            groups.setdefault(_stack_key(entry[1].net_), []).append(entry)
+        for group in groups.values():
+            histories = train_stacked(
+                [e[1].net_ for e in group],
+                [e[2] for e in group],
+                [e[3] for e in group],
+                config.training,
+                seeds=[e[0][0] for e in group],
+            )
+            for (key, model, *_), history in zip(group, histories, strict=True):
+                fitted[key] = model.fitted(history)
+            if on_stack is not None:
+                names = sorted({e[0][3] for e in group})
+                on_stack(f"{label}: {', '.join(names)}", len(group), histories[0].seconds)
+
+    train(stage1, "stage 1")
+    entries2 = []
+    for key, exp, kind, sets in stage2:
+        seed, fold_index, dimension, _ = key
+        seeded = replace(config, training=replace(config.training, seed=seed))
+        init = None
+        if kind == "pair":
+            init = PairInitialisers(
+                fitted[(seed, fold_index, dimension, EXPERIMENTS[1].name("lstm"))],
+                fitted[(seed, fold_index, dimension, EXPERIMENTS[2].name("lstm"))],
+            )
+        model = build_model(exp, kind, seeded, init)
+        entries2.append((key, model, *_prepared(model, sets, windows, key, exp)))
+    train(entries2, "stage 2")
+    return fitted
+
+
+def _prepared(
+    model: Any,
+    sets: dict[str, SeriesSet],
+    cache: dict[tuple[Any, ...], Any],
+    key: GridKey,
+    exp: Experiment,
+) -> tuple[Any, Any]:
+    """Prepare ``model`` (scalers, initial net, windows); windows of the same
+    fold, dimension, target and feature sets are shared across seeds, so a
+    stack stores them once."""
+    validation = sets["validation"] if sets["validation"].items else None
+    _, train_windows, val_windows = model.prepare(sets["train"], validation)
+    data_key = (key[1], key[2], exp.target_modality, tuple(model.feature_sets), type(model))
+    if data_key in cache:
+        return cast(tuple[Any, Any], cache[data_key])
+    cache[data_key] = (train_windows, val_windows)
+    return train_windows, val_windows
 
 
 _WORKER_STUDY: dict[str, Any] = {}
@@ -699,6 +830,7 @@ def run_evaluation(
     study: StudyData,
     config: EvaluationConfig | None = None,
     on_fit: Callable[[str], None] | None = None,
+    prefitted: dict[GridKey, Any] | None = None,
 ) -> EvaluationResults:
     """Run the grid over the outer folds.
 
@@ -707,6 +839,10 @@ def run_evaluation(
         config: what to run (default: the full grid with the paper's settings).
         on_fit: called with a short description after each model is fitted
             (for progress bars; :func:`count_fits` gives the total).
+        prefitted: networks already trained by :func:`fit_grid_networks`
+            (keys with ``config.training.seed``); without them and with
+            ``config.training.batched`` (default) the networks are trained
+            here in stacks first, otherwise one at a time in the jobs.
 
     Returns:
         The :class:`EvaluationResults`.
@@ -735,7 +871,22 @@ def run_evaluation(
     )
     folds = cv_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
-    if config.workers > 1 and len(jobs) > 1:
+    if prefitted is None and config.training.batched:
+        prefitted = fit_grid_networks(study, config, folds)
+    if prefitted:
+        seed = config.training.seed
+        runners = [
+            _run_job(
+                study,
+                config,
+                fold,
+                dimension,
+                on_fit,
+                {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold.index, dimension)},
+            )
+            for fold, dimension in jobs
+        ]
+    elif config.workers > 1 and len(jobs) > 1:
         runners = _run_jobs_in_processes(study, config, jobs, on_fit)
     else:
         runners = [_run_job(study, config, fold, dimension, on_fit) for fold, dimension in jobs]

@@ -91,12 +91,15 @@ class WindowData:
 
 @dataclass
 class TrainingHistory:
-    """What happened while training: losses per epoch and the epoch kept."""
+    """What happened while training: losses per epoch, the epoch kept, the
+    wall time (of the whole stack, for batched training) and the precision
+    of the matrix products (``float32`` or ``bfloat16``)."""
 
     train_loss: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    precision: str = "float32"
 
     @property
     def epochs(self) -> int:
