@@ -44,7 +44,9 @@ def make_data(blocks: dict[str, int], n_items: int, seed: int, n_samples: int = 
     rows = {b: torch.rand(n_items * n_samples, w, generator=g) for b, w in blocks.items()}
     positions = torch.from_numpy(window_positions(n_items, n_samples, 4))
     first = next(iter(rows.values()))
-    targets = torch.tanh(first[positions[:, -1], 0] - 0.5 + 0.1 * torch.randn(len(positions), generator=g))
+    targets = torch.tanh(
+        first[positions[:, -1], 0] - 0.5 + 0.1 * torch.randn(len(positions), generator=g)
+    )
     return WindowData(rows, positions, targets.float())
 
 

@@ -41,8 +41,8 @@ def test_simulate_and_train_without_extraction_packages(tmp_path) -> None:
         from muvi.models.lstm import BlockConfig
         from muvi.models.protocol import EvaluationConfig, prepare_study, run_evaluation
         from muvi.models.training import TrainingConfig
-        simulate(r"{tmp_path / 'sim'}", seed=0, n_items=10, n_participants=12, progress=False)
-        study = prepare_study(load_dataset(r"{tmp_path / 'sim'}"))
+        simulate(r"{tmp_path / "sim"}", seed=0, n_items=10, n_participants=12, progress=False)
+        study = prepare_study(load_dataset(r"{tmp_path / "sim"}"))
         config = EvaluationConfig(experiments=(1,), models=("lstm",), dimensions=("arousal",),
                                   block=BlockConfig(hidden=(4, 4)),
                                   training=TrainingConfig(max_epochs=1, threads=1))

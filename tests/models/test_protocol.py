@@ -99,8 +99,11 @@ def test_batched_grid_equals_one_at_a_time_and_sees_no_test_item(spied_run, synt
     neural = pa[~pa["name"].str.endswith("lasso")]
     assert neural.groupby("name")["prediction"].std().min() > 1e-3  # not constant outputs
     epochs = ["fold", "name", "dimension", "epochs", "best_epoch"]
-    assert one_at_a_time.training[epochs].sort_values(epochs[:3]).reset_index(drop=True).equals(
-        batched.training[epochs].sort_values(epochs[:3]).reset_index(drop=True)
+    assert (
+        one_at_a_time.training[epochs]
+        .sort_values(epochs[:3])
+        .reset_index(drop=True)
+        .equals(batched.training[epochs].sort_values(epochs[:3]).reset_index(drop=True))
     )
 
 

@@ -190,47 +190,42 @@ def train_stacked(
     for epoch in range(config.max_epochs):
         if not active:
             break
+        # the epoch's batches of every active network, sent to the device at once
         n_steps = max(math.ceil(sizes[k] / batch) for k in active)
         index = torch.zeros(n_steps, len(active), batch, dtype=torch.long)
+        counts = torch.zeros(n_steps, len(active))
         for j, k in enumerate(active):
             order = torch.randperm(sizes[k], generator=orders[k])
             for s in range(math.ceil(sizes[k] / batch)):
                 part = order[s * batch : (s + 1) * batch]
                 index[s, j, : part.numel()] = part
-        index = index.to(device, non_blocking=True)
+                counts[s, j] = part.numel()
+        lanes = torch.arange(batch)[None, None, :]
+        weights = torch.where(lanes < counts[..., None], 1.0 / counts.clamp(min=1)[..., None], 0.0)
+        host_counts = counts.to(torch.long).tolist()
+        index, weights, counts = (t.to(device, non_blocking=True) for t in (index, weights, counts))
+        d_index = data_index[torch.tensor(active).to(device, non_blocking=True)]
         totals = torch.zeros(len(active), device=device)
-        slot = {k: j for j, k in enumerate(active)}
         for s in range(n_steps):
-            counts = [min(batch, max(0, sizes[k] - s * batch)) for k in active]
-            group = [k for k, c in zip(active, counts, strict=True) if c > 0]
-            own = [c for c in counts if c > 0]
-            rows_of = [slot[k] for k in group]
-            step_index = index[s] if len(group) == len(active) else index[s, rows_of]
+            own = host_counts[s]
             width = max(own)
-            step_index = step_index[:, :width]
-            group_t = torch.tensor(group, device=device) if len(group) != n_nets else None
-            d_index = data_index if group_t is None else data_index[group_t]
+            step_index = index[s, :, :width]
             positions = data.positions[d_index[:, None], step_index].transpose(1, 2)
             targets = data.targets[d_index[:, None], step_index]
-            weights = torch.zeros(len(group), width)
-            for j, c in enumerate(own):
-                weights[j, :c] = 1.0 / c
-            weights = weights.to(device, non_blocking=True)
             stacked = {
-                name: torch.stack([params[k][i] for k in group])
-                for i, name in enumerate(names)
+                name: torch.stack([params[k][i] for k in active]) for i, name in enumerate(names)
             }
-            drop = StackedDropout([dropouts[k] for k in group], own, width, device)
+            drop = StackedDropout([dropouts[k] for k in active], own, width, device)
             pred = template.stacked_forward(stacked, data.rows, d_index, positions, drop, dtype)
-            per_net = ((pred - targets) ** 2 * weights).sum(1)
+            per_net = ((pred - targets) ** 2 * weights[s, :, :width]).sum(1)
             optimiser.zero_grad(set_to_none=True)
             per_net.sum().backward()
+            for k, c in zip(active, own, strict=True):
+                if c == 0:  # no batch left for this network: no update, no Adam step
+                    for p in params[k]:
+                        p.grad = None
             optimiser.step()
-            own_t = torch.tensor(own, dtype=torch.float32).to(device, non_blocking=True)
-            if len(group) == len(active):
-                totals += per_net.detach() * own_t
-            else:
-                totals[torch.tensor(rows_of, device=device)] += per_net.detach() * own_t
+            totals += per_net.detach() * counts[s]
         train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()
         val_losses = _validation_losses(template, names, params, active, val_of, val_data, dtype)
         still = []

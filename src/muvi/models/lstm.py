@@ -301,7 +301,7 @@ class WindowNet(nn.Module):
         rows: dict[str, torch.Tensor],
         positions: torch.Tensor,
         dtype: torch.dtype = torch.float32,
-        chunk: int = 65536,
+        chunk: int = 32768,
     ) -> torch.Tensor:
         """Eval-mode predictions of a stack for every window: each feature
         row's first-layer projection is computed once and shared by the
@@ -549,7 +549,6 @@ class SequenceRegressor:
             pred = predict_stacked(self.net_.to("cpu"), self._window_data(data), dtype)
         out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
         return out
-
 
     def prediction_dtype(self, precision: str | None = None) -> torch.dtype:
         """Precision of :meth:`predict` on the CPU: ``precision``, or by default

@@ -711,8 +711,7 @@ def fit_grid_networks(
                     sets = runner._sets(exp.target_modality)
                     if not sets["train"].items:
                         raise DataError(
-                            f"fold {fold.index}: no training item has "
-                            f"{exp.target_modality} ratings"
+                            f"fold {fold.index}: no training item has {exp.target_modality} ratings"
                         )
                     if kind in ("late_fusion", "pair"):
                         stage2.append((key, exp, kind, sets))
