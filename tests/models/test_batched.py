@@ -19,7 +19,6 @@ import torch
 from muvi.errors import MuviError
 from muvi.models.batched import predict_stacked, train_stacked
 from muvi.models.lstm import (
-    REFERENCE_BLOCK,
     BlockConfig,
     LateFusionNet,
     UnimodalNet,

@@ -185,7 +185,6 @@ def train_stacked(
     waited = [0] * n_nets
     active = list(range(n_nets))
     batch = config.batch_size
-    history = int(data.positions.shape[2])
     start = time.perf_counter()
     for epoch in range(config.max_epochs):
         if not active:
