@@ -825,6 +825,83 @@ def _run_jobs_in_processes(
     return [o for o in outputs if o is not None]
 
 
+def _run_batched(
+    study: StudyData,
+    config: EvaluationConfig,
+    folds: list[Fold],
+    jobs: list[tuple[Fold, str]],
+    on_fit: Callable[[str], None] | None,
+    prefitted: dict[GridKey, Any] | None,
+) -> list[_JobOutput]:
+    """The grid with its networks trained in stacks (:func:`fit_grid_networks`).
+
+    With ``config.workers > 1`` the LASSO fits run in that many processes
+    while the networks train (on the GPU, say); each job's records are then
+    put in grid order, so the results equal a local run's.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    lasso_config = replace(config, models=("lasso",)) if "lasso" in config.models else None
+    pending: Future[list[_JobOutput]] | None = None
+    background = None
+    if lasso_config is not None and config.workers > 1 and len(jobs) > 1:
+        background = ThreadPoolExecutor(max_workers=1)
+        pending = background.submit(_run_jobs_in_processes, study, lasso_config, jobs, None)
+    try:
+        if prefitted is None:
+            prefitted = fit_grid_networks(study, config, folds)
+        seed = config.training.seed
+        neural_config = replace(config, models=("lstm",))
+        neural = [
+            _run_job(
+                study,
+                neural_config,
+                fold,
+                dimension,
+                on_fit,
+                {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold.index, dimension)},
+            )
+            for fold, dimension in jobs
+        ]
+        if lasso_config is None:
+            return neural
+        if pending is not None:
+            lasso = pending.result()
+            if on_fit is not None:
+                for output in lasso:
+                    for description in output.fits:
+                        on_fit(description)
+        else:
+            lasso = [_run_job(study, lasso_config, f, d, on_fit) for f, d in jobs]
+    finally:
+        if background is not None:
+            background.shutdown(wait=True)
+    order = {e.name(m): i for i, (e, m) in enumerate(config.runs())}
+    return [_merge(a, b, order) for a, b in zip(lasso, neural, strict=True)]
+
+
+def _merge(a: _JobOutput, b: _JobOutput, order: dict[str, int]) -> _JobOutput:
+    """Two outputs of one (fold, dimension) job, records in grid order."""
+
+    def rank(name: str) -> int:
+        return order.get(name, len(order))
+
+    def records(x: list[dict[str, Any]], y: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(x + y, key=lambda r: rank(r["name"]))
+
+    def frames(x: list[pd.DataFrame], y: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        return sorted(x + y, key=lambda f: rank(str(f["name"].iloc[0])) if len(f) else -1)
+
+    return _JobOutput(
+        per_item=records(a.per_item, b.per_item),
+        predictions=frames(a.predictions, b.predictions),
+        coefficients=frames(a.coefficients, b.coefficients),
+        fit_log=records(a.fit_log, b.fit_log),
+        training=records(a.training, b.training),
+        fits=sorted(a.fits + b.fits, key=lambda d: rank(d.split()[-1])),
+    )
+
+
 def run_evaluation(
     study: StudyData,
     config: EvaluationConfig | None = None,
@@ -870,21 +947,9 @@ def run_evaluation(
     )
     folds = cv_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
-    if prefitted is None and config.training.batched:
-        prefitted = fit_grid_networks(study, config, folds)
-    if prefitted:
-        seed = config.training.seed
-        runners = [
-            _run_job(
-                study,
-                config,
-                fold,
-                dimension,
-                on_fit,
-                {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold.index, dimension)},
-            )
-            for fold, dimension in jobs
-        ]
+    neural = "lstm" in config.models
+    if neural and (prefitted is not None or config.training.batched):
+        runners = _run_batched(study, config, folds, jobs, on_fit, prefitted)
     elif config.workers > 1 and len(jobs) > 1:
         runners = _run_jobs_in_processes(study, config, jobs, on_fit)
     else:
