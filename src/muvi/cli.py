@@ -186,10 +186,13 @@ def _model_config(
     block: str,
     threads: int = 2,
     workers: int = 1,
+    precision: str = "float32",
+    batched: bool = True,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
     from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
+    from muvi.models.precision import resolve_precision
     from muvi.models.protocol import EvaluationConfig
-    from muvi.models.training import TrainingConfig
+    from muvi.models.training import TrainingConfig, resolve_device
 
     def split(text: str) -> tuple[str, ...]:
         return tuple(p.strip() for p in text.split(",") if p.strip())
@@ -202,14 +205,37 @@ def _model_config(
         ) from err
     if block not in ("paper", "reference"):
         raise MuviError(f"--block is paper or reference, not {block!r}")
+    where = resolve_device(device)  # unknown device, or cuda without a GPU: one clear line
+    _, chosen = resolve_precision(precision, where)
+    if precision != "float32" and not batched:
+        raise MuviError("--precision bfloat16/auto needs batched training (drop --one-at-a-time)")
+    console.print(f"training on {where}, matrix products in {chosen}", highlight=False)
     return EvaluationConfig(
         experiments=numbers,
         models=split(models),
         dimensions=split(dimensions),
         block=PAPER_BLOCK if block == "paper" else REFERENCE_BLOCK,
-        training=TrainingConfig(max_epochs=epochs, device=device, threads=threads),
+        training=TrainingConfig(
+            max_epochs=epochs,
+            device=device,
+            threads=threads,
+            precision=precision,
+            batched=batched,
+        ),
         workers=workers,
     )
+
+
+_DEVICE_HELP = "auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda."
+_PRECISION_HELP = (
+    "Matrix products in float32 (default), bfloat16 (float32 weights, optimiser, loss), "
+    "or auto (bfloat16 only where the hardware multiplies it natively: AMX or "
+    "AVX-512-BF16 CPUs, GPUs with bfloat16 tensor cores)."
+)
+_BATCHED_HELP = (
+    "Train the networks of one shape together as one stacked model (default; same "
+    "results network for network) or one at a time."
+)
 
 
 _EXPERIMENTS_HELP = (
@@ -234,7 +260,9 @@ def evaluate_command(
     epochs: int = typer.Option(
         100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
+    batched: bool = typer.Option(True, "--batched/--one-at-a-time", help=_BATCHED_HELP),
     block: str = typer.Option(
         "paper", "--block", help="LSTM block: paper or reference (code variant)."
     ),
@@ -256,7 +284,9 @@ def evaluate_command(
 
     from muvi.models.protocol import count_fits, evaluate_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block, threads, workers)
+    config = _model_config(
+        experiments, models, dimensions, epochs, device, block, threads, workers, precision, batched
+    )
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
         TextColumn("{task.description}"),
@@ -296,7 +326,8 @@ def train_command(
     epochs: int = typer.Option(
         100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
     block: str = typer.Option(
         "paper", "--block", help="LSTM block: paper or reference (code variant)."
     ),
@@ -309,7 +340,9 @@ def train_command(
 
     from muvi.models.protocol import train_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
+    config = _model_config(
+        experiments, models, dimensions, epochs, device, block, threads, precision=precision
+    )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

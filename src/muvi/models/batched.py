@@ -159,13 +159,13 @@ def train_stacked(
     template = nets[0]
     for net in nets:
         net.to(device).train()
-    params = [[p for _, p in net.named_parameters()] for net in nets]
+    params: list[list[torch.Tensor]] = [[p for _, p in net.named_parameters()] for net in nets]
 
     train_sets, train_index = _distinct(train)
     data = _pad_datasets(train_sets, device)
     data_index = torch.tensor(train_index, device=device)
     has_val = [v is not None and len(v) > 0 for v in validation]
-    val_sets, val_index = _distinct([v for v, ok in zip(validation, has_val, strict=True) if ok])
+    val_sets, val_index = _distinct([v for v in validation if v is not None and len(v) > 0])
     val_data = _pad_datasets(val_sets, device) if val_sets else None
     val_of = {}  # network -> its validation dataset
     it = iter(val_index)

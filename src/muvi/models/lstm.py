@@ -540,23 +540,38 @@ class SequenceRegressor:
         out = np.full((n_items, n_samples), np.nan)
         if n_samples <= self.history:
             return out
-        dtype = self.prediction_dtype(precision)
+        device = self.prediction_device()
+        dtype = self.prediction_dtype(precision, device)
+        windows = self._window_data(data).to(device)
+        net = self.net_.to(device)
         if dtype == torch.float32:
-            pred = predict_windows(self.net_.to("cpu"), self._window_data(data))
+            pred = predict_windows(net, windows)
         else:
             from muvi.models.batched import predict_stacked
 
-            pred = predict_stacked(self.net_.to("cpu"), self._window_data(data), dtype)
+            pred = predict_stacked(net, windows, dtype)
+        pred = pred.cpu()
+        self.net_.to("cpu")
         out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
         return out
 
-    def prediction_dtype(self, precision: str | None = None) -> torch.dtype:
-        """Precision of :meth:`predict` on the CPU: ``precision``, or by default
-        ``training.precision``, resolved there."""
+    def prediction_device(self) -> torch.device:
+        """Where :meth:`predict` runs: the CPU when ``training.device`` is
+        ``cpu``, otherwise a CUDA GPU when torch sees one (a model trained on
+        a GPU still predicts on a machine without one)."""
+        if self.training.device != "cpu" and torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+
+    def prediction_dtype(
+        self, precision: str | None = None, device: torch.device | None = None
+    ) -> torch.dtype:
+        """Precision of :meth:`predict`: ``precision``, or by default
+        ``training.precision``, resolved on ``device`` (default the CPU)."""
         from muvi.models.precision import resolve_precision
 
         setting = precision if precision is not None else self.training.precision
-        return resolve_precision(setting, torch.device("cpu"))[0]
+        return resolve_precision(setting, device or torch.device("cpu"))[0]
 
 
 class LSTMRegressor(SequenceRegressor):

@@ -694,7 +694,7 @@ def fit_grid_networks(
         return {}
     fitted: dict[GridKey, Any] = {}
     windows: dict[tuple[Any, ...], Any] = {}
-    stage1: list[tuple[GridKey, Any, Any, Any, Any]] = []
+    stage1: list[tuple[GridKey, Any, Any, Any]] = []
     stage2: list[tuple[GridKey, Experiment, str, Any]] = []
     for seed in seeds:
         seeded = replace(config, training=replace(config.training, seed=seed))
@@ -719,8 +719,8 @@ def fit_grid_networks(
                     model = build_model(exp, kind, seeded)
                     stage1.append((key, model, *_prepared(model, sets, windows, key, exp)))
 
-    def train(entries: list[tuple[GridKey, Any, Any, Any, Any]], label: str) -> None:
-        groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any, Any]]] = {}
+    def train(entries: list[tuple[GridKey, Any, Any, Any]], label: str) -> None:
+        groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any]]] = {}
         for entry in entries:
             groups.setdefault(_stack_key(entry[1].net_), []).append(entry)
         for group in groups.values():
