@@ -377,6 +377,50 @@ def part_grid(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------
 
 
+def part_epoch(args: argparse.Namespace) -> None:
+    """One architecture, one way: ``--mode alone`` trains ``--nets`` networks
+    one after another with :func:`train_network`; ``batched`` stacks them
+    (float32 or ``--precision``); each for ``--epochs`` epochs. The networks
+    are the audio LSTMs (exp 1) of fold 0's valence and arousal (and again
+    for more than 2). Prints seconds per network-epoch; for side-by-side
+    claims run two modes under ``farm-bench --vs``."""
+    import copy
+
+    from muvi.models.batched import train_stacked
+    from muvi.models.folds import cv_folds
+    from muvi.models.lstm import LSTMRegressor
+    from muvi.models.training import train_network
+    from muvi.models.windows import align_series
+
+    study = load_study(args)
+    fold = cv_folds(study.items)[0]
+    config = TrainingConfig(
+        max_epochs=args.epochs, device=args.device, threads=args.threads,
+        precision=args.precision, patience=args.epochs + 1,
+    )  # fmt: skip
+    prepared = []
+    for dimension in ("valence", "arousal"):
+        target = study.target("music", dimension)
+        sets = [
+            align_series(study.features, target, study.items_with_target("music", items))
+            for items in (fold.train, fold.validation)
+        ]
+        model = LSTMRegressor("audio", QUICK_BLOCK if args.quick else BlockConfig(), config)
+        prepared.append(model.prepare(*sets))
+    prepared = [prepared[i % 2] for i in range(args.nets)]
+    nets = [copy.deepcopy(p[0]) for p in prepared]
+    start = time.perf_counter()
+    if args.mode == "alone":
+        for net, (_, tr, va) in zip(nets, prepared, strict=True):
+            train_network(net, tr, va, config)
+    else:
+        train_stacked(nets, [p[1] for p in prepared], [p[2] for p in prepared], config)
+    seconds = time.perf_counter() - start
+    per = seconds / (args.nets * args.epochs)
+    print(f"[{args.device}] audio LSTM, {args.mode}, {args.precision}, {args.nets} network(s), "
+          f"{args.epochs} epoch(s): {seconds:.2f} s, {per:.2f} s per network-epoch")  # fmt: skip
+
+
 def _seed_list(text: str) -> list[int]:
     if "-" in text:
         a, b = text.split("-")
@@ -466,7 +510,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--part", required=True,
-                        choices=("simulate", "caps", "epochs", "grid", "seeds", "compare"))  # fmt: skip
+                        choices=("simulate", "caps", "epochs", "grid", "seeds", "compare",
+                                 "epoch"))  # fmt: skip
+    parser.add_argument("--mode", default="batched", choices=("alone", "batched"))
+    parser.add_argument("--nets", type=int, default=2, help="networks (epoch part)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs (epoch part)")
     parser.add_argument("--data", default="/tmp/muvi_batched_sim", help="simulated study folder")
     parser.add_argument("--out", default=os.environ.get("OUT", "/tmp/muvi_batched_out"))
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -486,7 +534,7 @@ def main() -> None:
         load_study(args)
         return
     {"caps": part_caps, "epochs": part_epochs, "grid": part_grid, "seeds": part_seeds,
-     "compare": part_compare}[args.part](args)  # fmt: skip
+     "compare": part_compare, "epoch": part_epoch}[args.part](args)  # fmt: skip
 
 
 if __name__ == "__main__":

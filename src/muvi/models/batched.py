@@ -49,11 +49,10 @@ class _Datasets:
     """Distinct window sets of a stack, padded to common sizes.
 
     Attributes:
-        rows: block -> (datasets, max rows, n_features).
+        rows: block -> (datasets, max rows, n_features), float32 or bfloat16.
         positions: (datasets, max windows, history).
         targets: (datasets, max windows).
         sizes: windows per dataset.
-        row_counts: rows per dataset.
     """
 
     rows: dict[str, torch.Tensor]
@@ -62,7 +61,12 @@ class _Datasets:
     sizes: list[int]
 
 
-def _pad_datasets(sets: Sequence[WindowData], device: torch.device) -> _Datasets:
+def _pad_datasets(
+    sets: Sequence[WindowData], device: torch.device, dtype: torch.dtype = torch.float32
+) -> _Datasets:
+    """Pad the window sets to common sizes and move them to ``device``. In
+    bfloat16 mode the feature rows are stored in bfloat16: they are only ever
+    operands of the first matrix product, which rounds them to bfloat16 anyway."""
     blocks = list(sets[0].rows)
     n_rows = max(int(s.rows[blocks[0]].shape[0]) for s in sets)
     n_windows = max(len(s) for s in sets)
@@ -73,7 +77,7 @@ def _pad_datasets(sets: Sequence[WindowData], device: torch.device) -> _Datasets
         out = torch.zeros(len(sets), n_rows, width)
         for i, s in enumerate(sets):
             out[i, : s.rows[b].shape[0]] = s.rows[b].cpu()
-        rows[b] = out.to(device)
+        rows[b] = out.to(device=device, dtype=dtype)
     positions = torch.zeros(len(sets), n_windows, history, dtype=torch.long)
     targets = torch.zeros(len(sets), n_windows)
     for i, s in enumerate(sets):
@@ -162,11 +166,11 @@ def train_stacked(
     params: list[list[torch.Tensor]] = [[p for _, p in net.named_parameters()] for net in nets]
 
     train_sets, train_index = _distinct(train)
-    data = _pad_datasets(train_sets, device)
+    data = _pad_datasets(train_sets, device, dtype)
     data_index = torch.tensor(train_index, device=device)
     has_val = [v is not None and len(v) > 0 for v in validation]
     val_sets, val_index = _distinct([v for v in validation if v is not None and len(v) > 0])
-    val_data = _pad_datasets(val_sets, device) if val_sets else None
+    val_data = _pad_datasets(val_sets, device, dtype) if val_sets else None
     val_of = {}  # network -> its validation dataset
     it = iter(val_index)
     for k, ok in enumerate(has_val):
@@ -291,6 +295,6 @@ def predict_stacked(
     """Eval-mode predictions of one network for every window of ``data``
     through the stacked path (a stack of one), in ``dtype``'s precision."""
     params = {name: p.unsqueeze(0) for name, p in net.named_parameters()}
-    rows = {b: r.unsqueeze(0) for b, r in data.rows.items()}
+    rows = {b: r.unsqueeze(0).to(dtype) for b, r in data.rows.items()}
     positions = data.positions.T.unsqueeze(0)
     return net.stacked_predict(params, rows, positions, dtype)[0]

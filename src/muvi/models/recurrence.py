@@ -264,17 +264,15 @@ def _run_stacked_layer(
             z = _bmm(h[:, t - 1], w_t, dtype).add_(gx[:, t])
         a = acts[:, t]
         z[..., g_cols] *= 2.0
-        torch.sigmoid(z, out=z)
-        z[..., g_cols].mul_(2.0).sub_(1.0)
-        a.copy_(z)
-        i, f, g, o = z.chunk(4, dim=-1)
+        torch.sigmoid(z, out=a)  # i, f, o; and g via tanh(x) = 2 sigmoid(2x) - 1
+        a[..., g_cols].mul_(2.0).sub_(1.0)
+        i, f, g, o = a.chunk(4, dim=-1)
         if t == 0:
             torch.mul(i, g, out=c[:, t])
         else:
             torch.addcmul(f * c[:, t - 1], i, g, out=c[:, t])
-        tc = _tanh(c[:, t], out=torch.empty_like(i))
-        tanh_c[:, t] = tc
-        torch.mul(o, tc, out=h[:, t])
+        _tanh(c[:, t], out=tanh_c[:, t])
+        torch.mul(o, tanh_c[:, t], out=h[:, t])
     return acts, c, tanh_c, h
 
 
@@ -306,7 +304,7 @@ def _stacked_layer_backward(
             dh = dh_last if dh_rec is None else dh_rec
         assert dh is not None
         i, f, g, o = acts[:, t].chunk(4, dim=-1)
-        dz = torch.empty_like(acts[:, t])
+        dz = dgates[:, t]
         di, df, dg, do = dz.chunk(4, dim=-1)
         dc_here = (dh * o).mul_(dtanh_c[:, t])
         dc = dc_here if dc is None else dc.add_(dc_here)
@@ -318,7 +316,6 @@ def _stacked_layer_backward(
         else:
             torch.mul(dc, c[:, t - 1], out=df)
         dz.mul_(deriv[:, t])
-        dgates[:, t] = dz
         if t == 0:
             break
         dc = dc * f
