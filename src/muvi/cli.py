@@ -188,6 +188,7 @@ def _model_config(
     workers: int = 1,
     precision: str = "float32",
     batched: bool = True,
+    scheduler: str | None = None,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
     from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
     from muvi.models.precision import resolve_precision
@@ -223,6 +224,7 @@ def _model_config(
             batched=batched,
         ),
         workers=workers,
+        scheduler=scheduler or None,
     )
 
 
@@ -276,6 +278,12 @@ def evaluate_command(
         min=1,
         help="Processes running (fold, dimension) jobs at once; the threads are shared out.",
     ),
+    scheduler: str = typer.Option(
+        "",
+        "--scheduler",
+        help="Address of a Dask scheduler (tcp://host:8786): the training jobs run there "
+        "as tasks, with the results of a local run.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
@@ -285,7 +293,17 @@ def evaluate_command(
     from muvi.models.protocol import count_fits, evaluate_study
 
     config = _model_config(
-        experiments, models, dimensions, epochs, device, block, threads, workers, precision, batched
+        experiments,
+        models,
+        dimensions,
+        epochs,
+        device,
+        block,
+        threads,
+        workers,
+        precision,
+        batched,
+        scheduler,
     )
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(

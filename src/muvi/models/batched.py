@@ -298,3 +298,17 @@ def predict_stacked(
     rows = {b: r.unsqueeze(0).to(dtype) for b, r in data.rows.items()}
     positions = data.positions.T.unsqueeze(0)
     return net.stacked_predict(params, rows, positions, dtype)[0]
+
+
+def train_stack_task(
+    nets: Sequence[WindowNet],
+    train: Sequence[WindowData],
+    validation: Sequence[WindowData | None],
+    config: TrainingConfig,
+    seeds: Sequence[int],
+) -> tuple[list[dict[str, torch.Tensor]], list[TrainingHistory]]:
+    """:func:`train_stacked` as a self-contained task (for a Dask worker):
+    returns the trained weights (CPU ``state_dict`` per network) and histories."""
+    histories = train_stacked(nets, train, validation, config, seeds)
+    states = [{k: v.detach().cpu() for k, v in net.state_dict().items()} for net in nets]
+    return states, histories

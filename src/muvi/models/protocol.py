@@ -25,9 +25,10 @@ reference code) over all test items of all folds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -123,6 +124,10 @@ class EvaluationConfig:
             2-thread training runs two epochs in 3.6 s, two 1-thread trainings
             side by side in 5.0 s; a 1-epoch grid took 4.7 min with 1 worker,
             5.0 min with 2).
+        scheduler: address of a Dask scheduler (``tcp://host:8786``): the
+            grid's training jobs (the stacks of batched training, or the
+            (fold, dimension) jobs one at a time) run there as tasks, with
+            results equal to a local run. None: run here.
     """
 
     experiments: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
@@ -132,6 +137,7 @@ class EvaluationConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     lasso: LassoConfig = field(default_factory=LassoConfig)
     workers: int = 1
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -665,6 +671,7 @@ def fit_grid_networks(
     folds: Sequence[Fold],
     seeds: Sequence[int] | None = None,
     on_stack: Callable[[str, int, float], None] | None = None,
+    client: Any = None,
 ) -> dict[GridKey, Any]:
     """Train every neural network of the grid in stacks (batched training).
 
@@ -682,6 +689,8 @@ def fit_grid_networks(
         folds: the outer folds.
         seeds: training seeds (default ``config.training.seed`` only).
         on_stack: called after each stack with (description, networks, seconds).
+        client: a ``dask.distributed.Client``: each stack trains as a task
+            on its cluster (the stacks of a stage at once); None: here.
 
     Returns:
         (seed, fold, dimension, run name) -> the fitted estimator.
@@ -719,25 +728,42 @@ def fit_grid_networks(
                     model = build_model(exp, kind, seeded)
                     stage1.append((key, model, *_prepared(model, sets, windows, key, exp)))
 
-    def train(entries: list[tuple[GridKey, Any, Any, Any]], label: str) -> None:
+    def train(entries: list[tuple[GridKey, Any, Any, Any]]) -> None:
         groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any]]] = {}
         for entry in entries:
             groups.setdefault(_stack_key(entry[1].net_), []).append(entry)
-        for group in groups.values():
-            histories = train_stacked(
+        tasks = [
+            (
                 [e[1].net_ for e in group],
                 [e[2] for e in group],
                 [e[3] for e in group],
                 config.training,
-                seeds=[e[0][0] for e in group],
+                [e[0][0] for e in group],
             )
-            for (key, model, *_), history in zip(group, histories, strict=True):
-                fitted[key] = model.fitted(history)
-            if on_stack is not None:
-                names = sorted({e[0][3] for e in group})
-                on_stack(f"{label}: {', '.join(names)}", len(group), histories[0].seconds)
+            for group in groups.values()
+        ]
+        if client is not None:
+            from muvi.models.batched import train_stack_task
 
-    train(stage1, "stage 1")
+            futures = [client.submit(train_stack_task, *task, pure=False) for task in tasks]
+            done = client.gather(futures)
+            for group, (states, histories) in zip(groups.values(), done, strict=True):
+                for entry, state in zip(group, states, strict=True):
+                    entry[1].net_.load_state_dict(state)
+                    entry[1].net_.eval()
+                _record(group, histories)
+        else:
+            for group, task in zip(groups.values(), tasks, strict=True):
+                _record(group, train_stacked(*task[:4], seeds=task[4]))
+
+    def _record(group: list[tuple[GridKey, Any, Any, Any]], histories: list[Any]) -> None:
+        for (key, model, *_), history in zip(group, histories, strict=True):
+            fitted[key] = model.fitted(history)
+        if on_stack is not None:
+            names = sorted({e[0][3] for e in group})
+            on_stack(f"stage: {', '.join(names)}", len(group), histories[0].seconds)
+
+    train(stage1)
     entries2 = []
     for key, exp, kind, sets in stage2:
         seed, fold_index, dimension, _ = key
@@ -750,7 +776,7 @@ def fit_grid_networks(
             )
         model = build_model(exp, kind, seeded, init)
         entries2.append((key, model, *_prepared(model, sets, windows, key, exp)))
-    train(entries2, "stage 2")
+    train(entries2)
     return fitted
 
 
@@ -849,7 +875,8 @@ def _run_batched(
         pending = background.submit(_run_jobs_in_processes, study, lasso_config, jobs, None)
     try:
         if prefitted is None:
-            prefitted = fit_grid_networks(study, config, folds)
+            with _dask_client(config.scheduler) as client:
+                prefitted = fit_grid_networks(study, config, folds, client=client)
         seed = config.training.seed
         neural_config = replace(config, models=("lstm",))
         neural = [
@@ -878,6 +905,51 @@ def _run_batched(
             background.shutdown(wait=True)
     order = {e.name(m): i for i, (e, m) in enumerate(config.runs())}
     return [_merge(a, b, order) for a, b in zip(lasso, neural, strict=True)]
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` connected to ``address`` (None: yields None).
+
+    Raises:
+        MuviError: Dask is not installed or the scheduler cannot be reached.
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        raise MuviError(
+            "--scheduler needs dask[distributed] (pip install 'dask[distributed]')"
+        ) from err
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise MuviError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _run_jobs_on_dask(
+    study: StudyData,
+    config: EvaluationConfig,
+    jobs: list[tuple[Fold, str]],
+    on_fit: Callable[[str], None] | None,
+) -> list[_JobOutput]:
+    """One-at-a-time training with each (fold, dimension) job a task on the
+    Dask cluster at ``config.scheduler``; outputs come back in job order."""
+    with _dask_client(config.scheduler) as client:
+        shared = client.scatter(study, broadcast=True)
+        futures = [client.submit(_run_job, shared, config, f, d, None, pure=False) for f, d in jobs]
+        outputs: list[_JobOutput] = client.gather(futures)
+    if on_fit is not None:
+        for output in outputs:
+            for description in output.fits:
+                on_fit(description)
+    return outputs
 
 
 def _merge(a: _JobOutput, b: _JobOutput, order: dict[str, int]) -> _JobOutput:
@@ -950,6 +1022,8 @@ def run_evaluation(
     neural = "lstm" in config.models
     if neural and (prefitted is not None or config.training.batched):
         runners = _run_batched(study, config, folds, jobs, on_fit, prefitted)
+    elif config.scheduler is not None:
+        runners = _run_jobs_on_dask(study, config, jobs, on_fit)
     elif config.workers > 1 and len(jobs) > 1:
         runners = _run_jobs_in_processes(study, config, jobs, on_fit)
     else:
