@@ -190,7 +190,7 @@ def _model_config(
     batched: bool = True,
     scheduler: str | None = None,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
-    from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
+    from muvi.models.architectures import block_config
     from muvi.models.precision import resolve_precision
     from muvi.models.protocol import EvaluationConfig
     from muvi.models.training import TrainingConfig, resolve_device
@@ -204,8 +204,7 @@ def _model_config(
         raise MuviError(
             f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}"
         ) from err
-    if block not in ("paper", "reference"):
-        raise MuviError(f"--block is paper or reference, not {block!r}")
+    shape = block_config(block)
     where = resolve_device(device)  # unknown device, or cuda without a GPU: one clear line
     _, chosen = resolve_precision(precision, where)
     if precision != "float32" and not batched:
@@ -215,7 +214,7 @@ def _model_config(
         experiments=numbers,
         models=split(models),
         dimensions=split(dimensions),
-        block=PAPER_BLOCK if block == "paper" else REFERENCE_BLOCK,
+        block=shape,
         training=TrainingConfig(
             max_epochs=epochs,
             device=device,
@@ -290,7 +289,8 @@ def evaluate_command(
     per_item.csv, ttests.csv, importance tables and figures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from muvi.models.protocol import count_fits, evaluate_study
+    from muvi.models.protocol import count_fits
+    from muvi.report.models import evaluate_study
 
     config = _model_config(
         experiments,

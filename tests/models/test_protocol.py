@@ -252,8 +252,8 @@ def test_simulated_study_arousal_is_better_from_audio_than_visual(request):
 
 
 def test_report_sections_carry_the_tables_and_figures(spied_run, synthetic_study, tmp_path):
-    from muvi.models.protocol import evaluation_sections, write_figures
     from muvi.report.html import write_report
+    from muvi.report.models import evaluation_sections, write_figures
 
     results = spied_run[0]
     figures = write_figures(results, synthetic_study, tmp_path, items=[results.folds[1].test[0]])
