@@ -251,6 +251,45 @@ class WindowNet(nn.Module):
         """Straightforward path: block name -> (batch, history, n_features)."""
         raise NotImplementedError
 
+    def forward_rows(self, rows: dict[str, torch.Tensor], positions: torch.Tensor) -> torch.Tensor:
+        """The fast forward of one net from feature rows and window positions.
+
+        Args:
+            rows: block name -> (n_rows, n_features) feature rows.
+            positions: (batch, history) row positions of each window.
+
+        Returns:
+            (batch,) predictions. The rows of the windows are gathered
+            time-major and projected by one matrix product per block.
+        """
+        gates = {name: self.block(name).row_gates(rows[name][positions.T]) for name in self.blocks}
+        return self.forward_gates(gates)
+
+    def predict_rows(
+        self, rows: dict[str, torch.Tensor], positions: torch.Tensor, batch_size: int = 8192
+    ) -> torch.Tensor:
+        """Predictions for every window, each row's first-layer projection
+        computed once and shared by the (up to 4) windows that contain it.
+
+        Args:
+            rows: block name -> (n_rows, n_features).
+            positions: (n_windows, history).
+            batch_size: windows per recurrence call (memory bound).
+
+        Returns:
+            (n_windows,).
+        """
+        row_gates = {name: self.block(name).row_gates(rows[name]) for name in self.blocks}
+        out = [
+            self.forward_gates(
+                {k: g[positions[s : s + batch_size].T] for k, g in row_gates.items()}
+            )
+            for s in range(0, int(positions.shape[0]), batch_size)
+        ]
+        if not out:
+            return torch.zeros(0, device=positions.device)
+        return torch.cat(out)
+
     def stacked_head(
         self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
     ) -> torch.Tensor:

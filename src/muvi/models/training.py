@@ -130,7 +130,8 @@ def resolve_device(device: str) -> torch.device:
 def _forward_batch(
     net: WindowNet, rows: dict[str, torch.Tensor], positions: torch.Tensor
 ) -> torch.Tensor:
-    """Net output for a batch of windows.
+    """Net output for a batch of windows (:meth:`muvi.models.lstm.WindowNet.forward_rows`:
+    the net owns its fast path; training never sees its gates).
 
     The feature rows of the windows are gathered time-major, (history, batch,
     n_features), and projected by one matrix product per block. (Random
@@ -138,8 +139,7 @@ def _forward_batch(
     distinct rows out of 1,024, so finding the shared ones would cost more
     than it saves; :func:`predict_windows` does share them.)
     """
-    gates = {name: net.block(name).row_gates(rows[name][positions.T]) for name in net.blocks}
-    return net.forward_gates(gates)
+    return net.forward_rows(rows, positions)
 
 
 @torch.no_grad()
@@ -147,21 +147,14 @@ def predict_windows(net: WindowNet, data: WindowData, batch_size: int = 8192) ->
     """Predictions for every window of ``data`` (eval mode, no dropout).
 
     Each feature row's first-layer projection is computed once for the whole
-    set and shared by the (up to 4) windows that contain it.
+    set and shared by the (up to 4) windows that contain it
+    (:meth:`muvi.models.lstm.WindowNet.predict_rows`).
     """
     was_training = net.training
     net.eval()
-    row_gates = {name: net.block(name).row_gates(data.rows[name]) for name in net.blocks}
-    out = [
-        net.forward_gates(
-            {k: g[data.positions[s : s + batch_size].T] for k, g in row_gates.items()}
-        )
-        for s in range(0, len(data), batch_size)
-    ]
+    out = net.predict_rows(data.rows, data.positions, batch_size)
     net.train(was_training)
-    if not out:
-        return torch.zeros(0, device=data.positions.device)
-    return torch.cat(out)
+    return out
 
 
 def train_network(
