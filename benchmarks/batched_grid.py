@@ -244,16 +244,13 @@ def batched_epoch(
     return stacks, time.perf_counter() - start, flops
 
 
-def one_at_a_time_epoch(study: StudyData, config: EvaluationConfig) -> dict[str, tuple[int, float]]:
-    """One epoch of every network trained alone: stack label -> (networks, seconds summed)."""
-    alone = replace(config, models=("lstm",), training=replace(config.training, batched=False))
-    results = run_evaluation(study, alone)
-    out: dict[str, tuple[int, float]] = {}
-    for label, members in STACKS.items():
-        part = results.training[results.training["name"].isin(members)]
-        if len(part):
-            out[label] = (len(part), float(part["seconds"].sum()))
-    return out
+def one_at_a_time_epoch(
+    study: StudyData, config: EvaluationConfig, folds: list[Any]
+) -> dict[str, tuple[int, float]]:
+    """One epoch of every network trained alone (the same networks as the
+    stacks): stack label -> (networks, seconds summed over the networks)."""
+    alone = replace(config, training=replace(config.training, batched=False))
+    return batched_epoch(study, alone, folds)[0]
 
 
 def _folds(study: StudyData, args: argparse.Namespace) -> list[Any]:
@@ -271,7 +268,7 @@ def part_epochs(args: argparse.Namespace) -> None:
     batched_epoch(study, replace(one, experiments=(1,), dimensions=("arousal",)), folds[:1])
     print(f"\n[{device}] one epoch (training + validation loss) of every network of "
           f"{len(folds)} fold(s) x 2 dimensions, experiments {args.experiments}:")  # fmt: skip
-    alone = one_at_a_time_epoch(study, replace(one, dimensions=one.dimensions))
+    alone = one_at_a_time_epoch(study, one, folds)
     stacks32, wall32, flops = batched_epoch(study, one, folds, count=False)
     bf = replace(one, training=replace(one.training, precision="bfloat16"))
     stacks16, wall16, _ = batched_epoch(study, bf, folds)

@@ -176,3 +176,35 @@ def test_unstackable_networks_are_refused() -> None:
     other = UnimodalNet(7, ("audio",), SMALL)
     with pytest.raises(MuviError, match="input widths"):
         train_stacked([nets[0], other], [data, data], [None, None], CONFIG)
+
+
+def test_grid_networks_batched_equal_one_at_a_time(study_factory) -> None:
+    """fit_grid_networks: stacks (several seeds at once) against the same
+    networks trained one at a time, PAIR included."""
+    from dataclasses import replace
+
+    from muvi.models.folds import cv_folds
+    from muvi.models.protocol import EvaluationConfig, fit_grid_networks
+
+    study = study_factory(n_items=10, seed=4)
+    config = EvaluationConfig(
+        experiments=(1, 7),
+        models=("lstm",),
+        dimensions=("arousal",),
+        block=BlockConfig(hidden=(8, 8)),
+        training=TrainingConfig(max_epochs=3, threads=1),
+    )
+    folds = cv_folds(study.items)[:2]
+    stacked = fit_grid_networks(study, config, folds, seeds=[0, 1])
+    alone_config = replace(config, training=replace(config.training, batched=False))
+    alone = fit_grid_networks(study, alone_config, folds, seeds=[0, 1])
+    # 2 seeds x 2 folds x (exp1, exp2 as PAIR's initialiser, exp7)
+    assert set(stacked) == set(alone) and len(stacked) == 12
+    for key, model in stacked.items():
+        other = alone[key]
+        assert model.history_.epochs == other.history_.epochs
+        for pa, pb in zip(model.net_.parameters(), other.net_.parameters(), strict=True):
+            assert torch.allclose(pa, pb, atol=2e-5, rtol=1e-4), key
+    # different seeds give different networks
+    a, b = stacked[(0, 0, "arousal", "exp7_pair")], stacked[(1, 0, "arousal", "exp7_pair")]
+    assert not torch.allclose(next(a.net_.parameters()), next(b.net_.parameters()))

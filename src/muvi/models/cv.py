@@ -333,13 +333,15 @@ def fit_grid_networks(
 ) -> dict[GridKey, Any]:
     """Train every neural network of the grid in stacks (batched training).
 
-    Networks of one architecture and input width are trained together by
+    With ``config.training.batched`` (default), networks of one
+    architecture and input width are trained together by
     :func:`muvi.models.batched.train_stacked`: across folds, dimensions,
     seeds and experiments (experiments 1 and 3 share the audio LSTM's shape,
     2 and 4 the visual one's). PAIR runs in a second stage, stacked with A2,
     once the unimodal music and visual networks it starts from are trained.
     Each network equals the one one-at-a-time training would give with the
-    same seed.
+    same seed; with ``batched`` False the same networks are trained one at a
+    time (:func:`muvi.models.training.train_network`), e.g. for timings.
 
     Args:
         study: the prepared study.
@@ -354,6 +356,7 @@ def fit_grid_networks(
         (seed, fold, dimension, run name) -> the fitted estimator.
     """
     from muvi.models.batched import train_stacked
+    from muvi.models.training import train_network
 
     seeds = list(seeds) if seeds is not None else [config.training.seed]
     neural = [(e, m) for e, m in config.runs() if m != "lasso"]
@@ -410,16 +413,30 @@ def fit_grid_networks(
                     entry[1].net_.load_state_dict(state)
                     entry[1].net_.eval()
                 _record(group, histories)
-        else:
+        elif config.training.batched:
             for group, task in zip(groups.values(), tasks, strict=True):
                 _record(group, train_stacked(*task[:4], seeds=task[4]))
+        else:  # the same networks, one at a time (the reference; for timings)
+            for group, (nets, trains, vals, training, seeds) in zip(
+                groups.values(), tasks, strict=True
+            ):
+                histories = [
+                    train_network(net, t, v, replace(training, seed=s))
+                    for net, t, v, s in zip(nets, trains, vals, seeds, strict=True)
+                ]
+                _record(group, histories, sum(h.seconds for h in histories))
 
-    def _record(group: list[tuple[GridKey, Any, Any, Any]], histories: list[Any]) -> None:
+    def _record(
+        group: list[tuple[GridKey, Any, Any, Any]],
+        histories: list[Any],
+        seconds: float | None = None,
+    ) -> None:
         for (key, model, *_), history in zip(group, histories, strict=True):
             fitted[key] = model.fitted(history)
         if on_stack is not None:
             names = sorted({e[0][3] for e in group})
-            on_stack(f"stage: {', '.join(names)}", len(group), histories[0].seconds)
+            took = histories[0].seconds if seconds is None else seconds
+            on_stack(f"stage: {', '.join(names)}", len(group), took)
 
     train(stage1)
     entries2 = []
