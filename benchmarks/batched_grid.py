@@ -105,6 +105,11 @@ def load_study(args: argparse.Namespace) -> StudyData:
     return study
 
 
+def _print_stack(description: str, n: int, seconds: float) -> None:
+    print(f"    stack done: {description.split(': ', 1)[1]}, {n} networks, {seconds:.1f} s",
+          flush=True)  # fmt: skip
+
+
 def grid_config(args: argparse.Namespace, **training: Any) -> EvaluationConfig:
     settings = {
         "device": args.device,
@@ -336,7 +341,7 @@ def part_grid(args: argparse.Namespace) -> None:
     config = grid_config(args)
     _sync(device)
     start = time.perf_counter()
-    results = run_evaluation(study, config)
+    results = run_evaluation(study, config, on_stack=_print_stack)
     _sync(device)
     wall = time.perf_counter() - start
     training = results.training
@@ -435,7 +440,7 @@ def part_seeds(args: argparse.Namespace) -> None:
     folds = cv_folds(study.items)
     _sync(device)
     start = time.perf_counter()
-    fitted = fit_grid_networks(study, config, folds, seeds=seeds)
+    fitted = fit_grid_networks(study, config, folds, seeds=seeds, on_stack=_print_stack)
     _sync(device)
     train_s = time.perf_counter() - start
     n_epochs = sum(m.history_.epochs for m in fitted.values())

@@ -7,7 +7,7 @@
 # Needs python3 with torch, numpy, pandas, scipy, scikit-learn (no opensmile, dask, network).
 # Everything printed also goes to $OUT/gpu_check.log; JSON files land in $OUT.
 # Each part runs under `timeout` within a total budget (GPU_CHECK_BUDGET seconds, default
-# 400), so a slow part prints what it has and the rest still run or are skipped, said so.
+# 390), so a slow part prints what it has and the rest still run or are skipped, said so.
 # The study is SIMULATED (muvi.data.simulator); no figure here is the paper's.
 set -u
 cd "$(dirname "$0")/.."
@@ -18,8 +18,9 @@ LOG="$OUT/gpu_check.log"
 exec > >(tee -a "$LOG") 2>&1
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export OMP_WAIT_POLICY=passive
+export PYTHONUNBUFFERED=1  # a part killed by its timeout still shows what it printed
 PY="${PYTHON:-python3}"
-BUDGET="${GPU_CHECK_BUDGET:-400}"
+BUDGET="${GPU_CHECK_BUDGET:-390}"
 DEVICE="${GPU_CHECK_DEVICE:-auto}"
 THREADS="${GPU_CHECK_THREADS:-$(nproc 2>/dev/null || echo 2)}"
 WORKERS=$(( THREADS > 2 ? THREADS - 2 : 1 ))

@@ -533,6 +533,7 @@ def _run_batched(
     jobs: list[tuple[Fold, str]],
     on_fit: Callable[[str], None] | None,
     prefitted: dict[GridKey, Any] | None,
+    on_stack: Callable[[str, int, float], None] | None = None,
 ) -> list[_JobOutput]:
     """The grid with its networks trained in stacks (:func:`fit_grid_networks`).
 
@@ -551,7 +552,9 @@ def _run_batched(
     try:
         if prefitted is None:
             with _dask_client(config.scheduler) as client:
-                prefitted = fit_grid_networks(study, config, folds, client=client)
+                prefitted = fit_grid_networks(
+                    study, config, folds, on_stack=on_stack, client=client
+                )
         seed = config.training.seed
         neural_config = replace(config, models=("lstm",))
         neural = [
@@ -654,6 +657,7 @@ def run_evaluation(
     config: EvaluationConfig | None = None,
     on_fit: Callable[[str], None] | None = None,
     prefitted: dict[GridKey, Any] | None = None,
+    on_stack: Callable[[str, int, float], None] | None = None,
 ) -> EvaluationResults:
     """Run the grid over the outer folds.
 
@@ -666,6 +670,8 @@ def run_evaluation(
             (keys with ``config.training.seed``); without them and with
             ``config.training.batched`` (default) the networks are trained
             here in stacks first, otherwise one at a time in the jobs.
+        on_stack: with batched training, called after each stack with
+            (description, networks, seconds).
 
     Returns:
         The :class:`EvaluationResults`.
@@ -696,7 +702,7 @@ def run_evaluation(
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
     neural = "lstm" in config.models
     if neural and (prefitted is not None or config.training.batched):
-        runners = _run_batched(study, config, folds, jobs, on_fit, prefitted)
+        runners = _run_batched(study, config, folds, jobs, on_fit, prefitted, on_stack)
     elif config.scheduler is not None:
         runners = _run_jobs_on_dask(study, config, jobs, on_fit)
     elif config.workers > 1 and len(jobs) > 1:
