@@ -99,6 +99,30 @@ def test_stacked_equals_one_at_a_time(kind: str, block: BlockConfig) -> None:
         assert torch.allclose(predict_stacked(net, v), predict_windows(net, v), atol=1e-5)
 
 
+def test_without_restoring_the_best_weights() -> None:
+    """restore_best=False (Keras' default): early stopping still stops, the
+    last weights are kept, stacked as alone; they differ from the best ones."""
+    spec = [(6, 31, 0), (5, 32, 1)]
+    train = [make_data({"main": 5}, n, ds) for n, ds, _ in spec]
+    val = [make_data({"main": 5}, 2, ds + 100) for _, ds, _ in spec]
+    seeds = [s for *_, s in spec]
+    last = TrainingConfig(**{**CONFIG.__dict__, "restore_best": False})
+    initial = [build("uni", s, SMALL) for s in seeds]
+    alone = [copy.deepcopy(n) for n in initial]
+    hist_alone = [
+        train_network(n, t, v, TrainingConfig(**{**last.__dict__, "seed": s}))
+        for n, t, v, s in zip(alone, train, val, seeds, strict=True)
+    ]
+    stacked = [copy.deepcopy(n) for n in initial]
+    check_equal(alone, hist_alone, stacked, train_stacked(stacked, train, val, last, seeds))
+    restored = [copy.deepcopy(n) for n in initial]
+    hist_best = train_stacked(restored, train, val, CONFIG, seeds)
+    for a, b, h in zip(stacked, restored, hist_best, strict=True):
+        same = all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+        assert same == (h.best_epoch == h.epochs - 1)
+    assert any(h.best_epoch < h.epochs - 1 for h in hist_best)
+
+
 def test_shared_training_set_and_no_validation() -> None:
     """Several networks on one training set (stored once), without validation: all epochs, last weights."""
     data = make_data({"main": 5}, 5, 7)

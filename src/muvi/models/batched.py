@@ -185,7 +185,7 @@ def train_stacked(
     sizes = [len(t) for t in train]
     histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
     best_loss = [math.inf] * n_nets
-    best = [[p.detach().clone() for p in ps] for ps in params]
+    best = [[p.detach().clone() for p in ps] if config.restore_best else [] for ps in params]
     waited = [0] * n_nets
     active = list(range(n_nets))
     batch = config.batch_size
@@ -240,7 +240,8 @@ def train_stacked(
                 hist.validation_loss.append(loss)
                 if loss < best_loss[k]:
                     best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
-                    best[k] = [p.detach().clone() for p in params[k]]
+                    if config.restore_best:
+                        best[k] = [p.detach().clone() for p in params[k]]
                 else:
                     waited[k] += 1
                 if waited[k] < config.patience:
@@ -254,7 +255,7 @@ def train_stacked(
     seconds = time.perf_counter() - start
     with torch.no_grad():
         for k, net in enumerate(nets):
-            if k in val_of:
+            if k in val_of and config.restore_best:
                 for p, b in zip(params[k], best[k], strict=True):
                     p.copy_(b)
             net.eval()

@@ -40,7 +40,12 @@ class TrainingConfig:
         batch_size: windows per step (paper: 256).
         max_epochs: upper bound on epochs (paper: 100).
         patience: epochs without a lower validation loss before stopping (paper: 7).
-        seed: seeds python, numpy and torch (initial weights, shuffling, dropout).
+        seed: seeds python, numpy and torch (initial weights, shuffling, dropout);
+            several seeds of a grid train together with
+            ``muvi.models.protocol.fit_grid_networks(..., seeds=...)``.
+        restore_best: after early stopping, restore the weights of the epoch
+            with the lowest validation loss (paper: True); False keeps the
+            last epoch's weights (Keras' ``EarlyStopping`` default).
         device: ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU).
         threads: CPU threads for torch (None leaves torch's setting).
         precision: matrix products in ``float32`` (default), ``bfloat16`` or
@@ -60,6 +65,7 @@ class TrainingConfig:
     seed: int = 42
     device: str = "cpu"
     threads: int | None = 2
+    restore_best: bool = True
     precision: str = "float32"
     batched: bool = True
 
@@ -228,7 +234,7 @@ def train_network(
             on_epoch(epoch, train_loss, val_loss)
         if validation is not None and waited >= config.patience:
             break
-    if validation is not None:
+    if validation is not None and config.restore_best:
         net.load_state_dict(best_state)
     net.eval()
     history.seconds = time.perf_counter() - start
