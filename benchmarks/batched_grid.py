@@ -119,7 +119,13 @@ def grid_config(args: argparse.Namespace, **training: Any) -> EvaluationConfig:
     }
     if args.quick:
         settings.setdefault("max_epochs", 2)
+    if args.reduced:  # labelled REDUCED settings (not the paper's): small, fast networks
+        settings.setdefault("max_epochs", 15)
+        settings.setdefault("patience", 3)
+        settings.setdefault("learning_rate", 1e-3)
     block = QUICK_BLOCK if args.quick else BlockConfig()
+    if args.reduced:
+        block = BlockConfig(hidden=(32, 32))
     lasso = LassoConfig(n_alphas=5, eps=1e-2) if args.quick else LassoConfig()
     return EvaluationConfig(
         experiments=tuple(args.experiments),
@@ -444,9 +450,10 @@ def part_seeds(args: argparse.Namespace) -> None:
     _sync(device)
     train_s = time.perf_counter() - start
     n_epochs = sum(m.history_.epochs for m in fitted.values())
+    label = " (REDUCED settings)" if args.reduced else ""
     print(f"\n[{device}] MEASURED {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) of the grid's "
-          f"networks, batched, {args.precision}: {train_s:.1f} s ({len(fitted)} networks, "
-          f"{n_epochs} epochs)")  # fmt: skip
+          f"networks{label}, batched, {args.precision}: {train_s:.1f} s ({len(fitted)} "
+          f"networks, {n_epochs} epochs)")  # fmt: skip
     per_seed = {}
     start = time.perf_counter()
     for seed in seeds:
@@ -529,6 +536,11 @@ def main() -> None:
     parser.add_argument("--experiments", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7])
     parser.add_argument("--no-flops", action="store_true", help="skip counting FLOPs")
     parser.add_argument("--quick", action="store_true", help="tiny settings: checks it runs")
+    parser.add_argument(
+        "--reduced",
+        action="store_true",
+        help="REDUCED settings (32-unit LSTMs, lr 1e-3, 15 epochs, patience 3) for CPU runs",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     np.set_printoptions(precision=4)
