@@ -209,6 +209,8 @@ def _model_config(
     _, chosen = resolve_precision(precision, where)
     if precision != "float32" and not batched:
         raise MuviError("--precision bfloat16/auto needs batched training (drop --one-at-a-time)")
+    if precision == "auto" and chosen.startswith("bfloat16"):
+        chosen += "; the audio LSTM (experiments 1, 3) stays float32: bfloat16 moved its results"
     console.print(f"training on {where}, matrix products in {chosen}", highlight=False)
     return EvaluationConfig(
         experiments=numbers,

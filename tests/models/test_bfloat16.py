@@ -110,3 +110,27 @@ def test_auto_precision_follows_the_cpu() -> None:
     native = cpu_capabilities().native_bfloat16
     assert (dtype == torch.bfloat16) == native
     assert why.startswith("bfloat16 (auto" if native else "float32 (auto")
+
+
+def test_auto_keeps_float32_where_bfloat16_moved_results(study_factory) -> None:
+    """The audio LSTM (experiments 1 and 3) trains in float32 under ``auto``
+    (its results moved by more than seed noise in bfloat16); the visual LSTM
+    follows the hardware."""
+    from muvi.models.folds import cv_folds
+    from muvi.models.protocol import EvaluationConfig, fit_grid_networks
+
+    study = study_factory(n_items=10, seed=2)
+    config = EvaluationConfig(
+        experiments=(1, 2),
+        models=("lstm",),
+        dimensions=("arousal",),
+        block=BlockConfig(hidden=(8, 8)),
+        training=TrainingConfig(max_epochs=1, threads=1, precision="auto"),
+    )
+    fitted = fit_grid_networks(study, config, cv_folds(study.items)[:1])
+    native = cpu_capabilities().native_bfloat16
+    audio = fitted[(42, 0, "arousal", "exp1_lstm")]
+    visual = fitted[(42, 0, "arousal", "exp2_lstm")]
+    assert audio.history_.precision == "float32"
+    assert audio.training.precision == "float32"
+    assert visual.history_.precision == ("bfloat16" if native else "float32")

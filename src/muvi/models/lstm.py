@@ -548,6 +548,7 @@ class SequenceRegressor:
         from muvi.models.batched import train_stacked
 
         net, train_windows, val = self.prepare(train, validation)
+        self.training = self.effective_training()
         if self.training.batched:
             history = train_stacked([net], [train_windows], [val], self.training)[0]
         else:
@@ -593,6 +594,21 @@ class SequenceRegressor:
         self.net_.to("cpu")
         out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
         return out
+
+    def effective_training(self) -> TrainingConfig:
+        """``training`` with ``precision="auto"`` resolved to float32 where
+        :data:`muvi.models.precision.AUTO_KEEPS_FLOAT32` says bfloat16 moved
+        this kind of model's results."""
+        from dataclasses import replace
+
+        from muvi.models.precision import effective_precision
+
+        setting = effective_precision(
+            self.training.precision, self.architecture, tuple(self.feature_sets)
+        )
+        if setting == self.training.precision:
+            return self.training
+        return replace(self.training, precision=setting)
 
     def prediction_device(self) -> torch.device:
         """Where :meth:`predict` runs: the CPU when ``training.device`` is

@@ -120,6 +120,34 @@ def resolve_precision(precision: str, device: torch.device) -> tuple[torch.dtype
     raise MuviError(f"unknown precision {precision!r} (expected float32, bfloat16 or auto)")
 
 
+AUTO_KEEPS_FLOAT32: frozenset[tuple[str, tuple[str, ...]]] = frozenset({("lstm", ("audio",))})
+"""(architecture, feature sets) that ``auto`` trains in float32 even where
+bfloat16 is native, because bfloat16 moved their results by more than the
+seed-to-seed noise: the audio LSTM (experiments 1 and 3). Measured with
+``benchmarks/batched_grid.py --part seeds --reduced`` on the SIMULATED
+81-item study (REDUCED settings: 32-unit LSTMs, lr 1e-3, at most 15 epochs;
+seeds 0-2 in each precision, 2 CPU cores with AMX): experiment 1's mean CCC
+moved by +1.9 (arousal) and -0.7 (valence) float32 seed standard deviations,
+its RMSE by -1.2 and +1.4; experiment 2 (visual) moved by less than 0.1."""
+
+
+def effective_precision(setting: str, architecture: str, feature_sets: tuple[str, ...]) -> str:
+    """The precision setting a model trains with: ``auto`` becomes
+    ``float32`` for the cases in :data:`AUTO_KEEPS_FLOAT32`.
+
+    Examples:
+        >>> effective_precision("auto", "lstm", ("audio",))
+        'float32'
+        >>> effective_precision("auto", "lstm", ("visual",))
+        'auto'
+        >>> effective_precision("bfloat16", "lstm", ("audio",))
+        'bfloat16'
+    """
+    if setting == "auto" and (architecture, tuple(feature_sets)) in AUTO_KEEPS_FLOAT32:
+        return "float32"
+    return setting
+
+
 def precision_name(dtype: torch.dtype) -> str:
     """``float32`` or ``bfloat16``, as recorded in bundles."""
     return "bfloat16" if dtype == torch.bfloat16 else "float32"
