@@ -1,5 +1,9 @@
 """Wall time of training the study's models, fast path against a straightforward one.
 
+(One network at a time. Batched training of the grid, bfloat16 and the GPU
+measurements are in benchmarks/batched_grid.py and benchmarks/gpu_check.sh;
+``--grid`` here runs ``run_evaluation``, which trains the networks in stacks.)
+
 Usage::
 
     .venv/bin/python benchmarks/train_grid.py                 # one epoch per architecture

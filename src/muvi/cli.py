@@ -438,10 +438,14 @@ def _model_config(
     block: str,
     threads: int = 2,
     workers: int = 1,
+    precision: str = "float32",
+    batched: bool = True,
+    scheduler: str | None = None,
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
-    from muvi.models.lstm import PAPER_BLOCK, REFERENCE_BLOCK
+    from muvi.models.architectures import block_config
+    from muvi.models.precision import resolve_precision
     from muvi.models.protocol import EvaluationConfig
-    from muvi.models.training import TrainingConfig
+    from muvi.models.training import TrainingConfig, resolve_device
 
     def split(text: str) -> tuple[str, ...]:
         return tuple(p.strip() for p in text.split(",") if p.strip())
@@ -452,16 +456,41 @@ def _model_config(
         raise MuviError(
             f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}"
         ) from err
-    if block not in ("paper", "reference"):
-        raise MuviError(f"--block is paper or reference, not {block!r}")
+    shape = block_config(block)
+    where = resolve_device(device)  # unknown device, or cuda without a GPU: one clear line
+    _, chosen = resolve_precision(precision, where)
+    if precision != "float32" and not batched:
+        raise MuviError("--precision bfloat16/auto needs batched training (drop --one-at-a-time)")
+    if precision == "auto" and chosen.startswith("bfloat16"):
+        chosen += "; the audio LSTM (experiments 1, 3) stays float32: bfloat16 moved its results"
+    console.print(f"training on {where}, matrix products in {chosen}", highlight=False)
     return EvaluationConfig(
         experiments=numbers,
         models=split(models),
         dimensions=split(dimensions),
-        block=PAPER_BLOCK if block == "paper" else REFERENCE_BLOCK,
-        training=TrainingConfig(max_epochs=epochs, device=device, threads=threads),
+        block=shape,
+        training=TrainingConfig(
+            max_epochs=epochs,
+            device=device,
+            threads=threads,
+            precision=precision,
+            batched=batched,
+        ),
         workers=workers,
+        scheduler=scheduler or None,
     )
+
+
+_DEVICE_HELP = "auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda."
+_PRECISION_HELP = (
+    "Matrix products in float32 (default), bfloat16 (float32 weights, optimiser, loss), "
+    "or auto (bfloat16 only where the hardware multiplies it natively: AMX or "
+    "AVX-512-BF16 CPUs, GPUs with bfloat16 tensor cores)."
+)
+_BATCHED_HELP = (
+    "Train the networks of one shape together as one stacked model (default; same "
+    "results network for network) or one at a time."
+)
 
 
 _EXPERIMENTS_HELP = (
@@ -486,7 +515,9 @@ def evaluate_command(
     epochs: int = typer.Option(
         100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
+    batched: bool = typer.Option(True, "--batched/--one-at-a-time", help=_BATCHED_HELP),
     block: str = typer.Option(
         "paper", "--block", help="LSTM block: paper or reference (code variant)."
     ),
@@ -506,14 +537,33 @@ def evaluate_command(
         help="none, others or features: shift every annotation earlier by its estimated "
         "reaction lag before the gold standards (the models' targets) are made.",
     ),
+    scheduler: str = typer.Option(
+        "",
+        "--scheduler",
+        help="Address of a Dask scheduler (tcp://host:8786): the training jobs run there "
+        "as tasks, with the results of a local run.",
+    ),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
     per_item.csv, ttests.csv, importance tables and figures."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from muvi.models.protocol import count_fits, evaluate_study
+    from muvi.models.protocol import count_fits
+    from muvi.report.models import evaluate_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block, threads, workers)
+    config = _model_config(
+        experiments,
+        models,
+        dimensions,
+        epochs,
+        device,
+        block,
+        threads,
+        workers,
+        precision,
+        batched,
+        scheduler,
+    )
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
         display.text_column("{task.description}"),
@@ -552,7 +602,8 @@ def _evaluate_lag_compensated(
     """``evaluate_study`` with the loaded study's dynamic ratings lag-compensated first."""
     from muvi.annotations.lag import LAG_SOURCES, lag_compensated_dataset
     from muvi.data.loaders import load_dataset
-    from muvi.models.protocol import prepare_study, run_evaluation, write_figures, write_results
+    from muvi.models.protocol import prepare_study, run_evaluation, write_results
+    from muvi.report.models import write_figures
 
     if source not in LAG_SOURCES:
         raise MuviError(f"--lag-compensation is none, {', '.join(LAG_SOURCES)}, not {source!r}")
@@ -579,7 +630,8 @@ def train_command(
     epochs: int = typer.Option(
         100, "--epochs", min=1, help="Most epochs per network (paper: 100)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
     block: str = typer.Option(
         "paper", "--block", help="LSTM block: paper or reference (code variant)."
     ),
@@ -591,7 +643,9 @@ def train_command(
 
     from muvi.models.protocol import train_study
 
-    config = _model_config(experiments, models, dimensions, epochs, device, block, threads)
+    config = _model_config(
+        experiments, models, dimensions, epochs, device, block, threads, precision=precision
+    )
     with Progress(
         display.text_column("{task.description}"),
         BarColumn(),

@@ -73,8 +73,9 @@ def run_demo(
     """
     from muvi.analysis import run_analysis
     from muvi.data.simulator import simulate
-    from muvi.models.protocol import demo_config, evaluate_study, evaluation_sections
+    from muvi.models.protocol import demo_config
     from muvi.report import analysis_sections, write_report
+    from muvi.report.models import evaluate_study, evaluation_sections
 
     config = config or DemoConfig()
     tell = step or (lambda name: None)

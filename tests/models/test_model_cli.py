@@ -64,3 +64,44 @@ def test_bad_options_give_one_line_errors(small_study, tmp_path, capsys):
         main(["evaluate", "--data", str(small_study), "--out", str(tmp_path), "--experiments", "9"])
     assert exit_.value.code == 2
     assert "unknown experiment 9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--precision", "half"], "unknown precision 'half' (expected float32, bfloat16 or auto)"),
+        (["--device", "tpu"], "unknown device 'tpu' (expected auto, cpu or cuda)"),
+        (["--precision", "bfloat16", "--one-at-a-time"], "needs batched training"),
+        (
+            ["--scheduler", "tcp://127.0.0.1:9"],
+            "cannot reach the Dask scheduler at tcp://127.0.0.1:9",
+        ),
+    ],
+    ids=["precision", "device", "bf16_one_at_a_time", "scheduler"],
+)
+def test_training_options_are_checked(small_study, tmp_path, capsys, options, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--data", str(small_study), "--out", str(tmp_path / "e"),
+              "--experiments", "1", "--models", "lstm", "--dimensions", "arousal",
+              "--epochs", "1", "--threads", "1", "--quiet", *options])  # fmt: skip
+    assert exit_.value.code != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_train_records_the_precision_in_bundles(small_study, tmp_path):
+    from muvi.models.bundle import load_bundle
+
+    out = tmp_path / "bundles"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(small_study), "--out", str(out), "--experiments", "1",
+         "--dimensions", "valence", "--epochs", "1", "--threads", "1", "--quiet",
+         "--precision", "bfloat16", "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "matrix products in bfloat16 (asked for)" in result.output
+    bundle = load_bundle(out / "music_valence_lstm")
+    assert bundle.manifest["precision"] == "bfloat16"
+    assert bundle.manifest["params"]["training"]["precision"] == "bfloat16"

@@ -30,9 +30,13 @@ TINY = dict(
 )
 
 
+ONE_AT_A_TIME = TrainingConfig(max_epochs=2, threads=1, batched=False)
+
+
 @pytest.fixture(scope="module")
 def spied_run(synthetic_study, request):
-    """The full grid on the synthetic study, recording every item set given to fit()."""
+    """The full grid on the synthetic study, trained one network at a time,
+    recording every item set given to fit()."""
     mp = pytest.MonkeyPatch()
     fed: list[set[str]] = []
     labelled: list[tuple[int, set[str]]] = []
@@ -50,13 +54,57 @@ def spied_run(synthetic_study, request):
         fold = int(description.split()[1]) - 1  # "fold k dimension name"
         labelled.append((fold, fed.pop()))
 
-    config = EvaluationConfig(**TINY)
+    config = EvaluationConfig(**{**TINY, "training": ONE_AT_A_TIME})
     try:
         results = run_evaluation(synthetic_study, config, on_fit)
     finally:
         mp.undo()
     assert not fed  # every fit was reported
     return results, labelled, config
+
+
+def test_batched_grid_equals_one_at_a_time_and_sees_no_test_item(spied_run, synthetic_study):
+    """The grid trained in stacks (every network of a shape at once, PAIR in a
+    second stage) scores every item as one-at-a-time training does, and no
+    prepared network was given a test item of its fold."""
+    one_at_a_time = spied_run[0]
+    mp = pytest.MonkeyPatch()
+    prepared: list[set[str]] = []
+    original = lstm_module.SequenceRegressor.prepare
+
+    def spy(self, train, validation=None):
+        prepared.append(set(train.items) | (set(validation.items) if validation else set()))
+        return original(self, train, validation)
+
+    mp.setattr(lstm_module.SequenceRegressor, "prepare", spy)
+    try:
+        batched = run_evaluation(synthetic_study, EvaluationConfig(**TINY))
+    finally:
+        mp.undo()
+    # 5 folds x 2 dimensions x 7 neural networks, each prepared once
+    assert len(prepared) == 70
+    allowed = [set(f.train) | set(f.validation) for f in batched.folds]
+    assert all(any(items <= ok for ok in allowed) for items in prepared)
+    keys = ["fold", "name", "dimension", "media_id"]
+    a = one_at_a_time.per_item.sort_values(keys).reset_index(drop=True)
+    b = batched.per_item.sort_values(keys).reset_index(drop=True)
+    assert a[keys].equals(b[keys])
+    assert np.allclose(a["rmse"], b["rmse"], atol=1e-5)
+    assert np.allclose(a["ccc"], b["ccc"], atol=1e-4)
+    pkeys = ["fold", "name", "dimension", "media_id", "sample"]
+    pa = one_at_a_time.predictions.sort_values(pkeys).reset_index(drop=True)
+    pb = batched.predictions.sort_values(pkeys).reset_index(drop=True)
+    assert pa[pkeys].equals(pb[pkeys])
+    assert np.allclose(pa["prediction"], pb["prediction"], atol=1e-5)
+    neural = pa[~pa["name"].str.endswith("lasso")]
+    assert neural.groupby("name")["prediction"].std().min() > 1e-3  # not constant outputs
+    epochs = ["fold", "name", "dimension", "epochs", "best_epoch"]
+    assert (
+        one_at_a_time.training[epochs]
+        .sort_values(epochs[:3])
+        .reset_index(drop=True)
+        .equals(batched.training[epochs].sort_values(epochs[:3]).reset_index(drop=True))
+    )
 
 
 def test_no_test_item_ratings_reach_a_model_scored_on_it(spied_run):
@@ -204,8 +252,8 @@ def test_simulated_study_arousal_is_better_from_audio_than_visual(request):
 
 
 def test_report_sections_carry_the_tables_and_figures(spied_run, synthetic_study, tmp_path):
-    from muvi.models.protocol import evaluation_sections, write_figures
     from muvi.report.html import write_report
+    from muvi.report.models import evaluation_sections, write_figures
 
     results = spied_run[0]
     figures = write_figures(results, synthetic_study, tmp_path, items=[results.folds[1].test[0]])

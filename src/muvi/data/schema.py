@@ -204,22 +204,21 @@ ITEM_SAMPLE_INDEX: Final = ("media_id", "sample")
 @lru_cache(maxsize=1)
 def emobase_feature_names() -> tuple[str, ...]:
     """The 988 openSMILE emobase functional names, in their standard order
-    (as the ``opensmile`` package lists them).
+    (as the ``opensmile`` package lists them; shipped as ``emobase_names.txt``,
+    written once from that list, so that simulating or loading a study does
+    not need ``opensmile``; a test checks the file against the package).
 
     Examples:
         >>> names = emobase_feature_names()
         >>> len(names), names[0]
         (988, 'pcm_intensity_sma_max')
     """
-    import opensmile
+    from importlib.resources import files
 
-    smile = opensmile.Smile(
-        feature_set=opensmile.FeatureSet.emobase,
-        feature_level=opensmile.FeatureLevel.Functionals,
-    )
-    names = tuple(smile.feature_names)
-    if len(names) != 988:  # pragma: no cover - guards a future opensmile change
-        raise RuntimeError(f"opensmile lists {len(names)} emobase features, expected 988")
+    text = files("muvi.data").joinpath("emobase_names.txt").read_text(encoding="utf-8")
+    names = tuple(line for line in text.splitlines() if line)
+    if len(names) != 988:  # pragma: no cover - guards a damaged installation
+        raise RuntimeError(f"emobase_names.txt lists {len(names)} features, expected 988")
     return names
 
 

@@ -29,13 +29,11 @@ import numpy as np
 import pandas as pd
 
 from muvi.errors import BundleError
+from muvi.models.architectures import estimator_classes
 from muvi.models.lasso import LassoConfig, LassoRegressor
 from muvi.models.lstm import (
     BlockConfig,
-    EarlyFusionRegressor,
-    LateFusionRegressor,
     LSTMRegressor,
-    PairRegressor,
     SequenceRegressor,
 )
 from muvi.models.training import TrainingConfig
@@ -49,12 +47,7 @@ SCALERS = "scalers.json"
 TORCH_WEIGHTS = "weights.pt"
 LASSO_WEIGHTS = "lasso.npz"
 
-_SEQUENCE_CLASSES: dict[str, type[SequenceRegressor]] = {
-    "lstm": LSTMRegressor,
-    "early_fusion": EarlyFusionRegressor,
-    "late_fusion": LateFusionRegressor,
-    "pair": PairRegressor,
-}
+_SEQUENCE_CLASSES: dict[str, type[SequenceRegressor]] = estimator_classes()
 
 
 def bundle_name(target_modality: str, dimension: str, architecture: str) -> str:
@@ -141,6 +134,8 @@ def save_bundle(
             "train_loss": model.history_.train_loss,
             "validation_loss": model.history_.validation_loss,
         }
+        # the precision the matrix products were trained in (prediction may use either)
+        extra["precision"] = getattr(model.history_, "precision", "float32")
     manifest = {
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_VERSION,

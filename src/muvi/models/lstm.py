@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from muvi.models.recurrence import two_layer_lstm
+from muvi.models.recurrence import stacked_two_layer_lstm, two_layer_lstm
+from muvi.models.stacking import StackedDropout, baddbmm, sub_params
 from muvi.models.training import (
     TrainingConfig,
     TrainingHistory,
@@ -171,6 +172,62 @@ class LSTMBlock(nn.Module):
             mask2,
         )
 
+    def stacked_inputs(
+        self, p: dict[str, torch.Tensor], x: torch.Tensor, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """:meth:`row_gates` for a stack of networks of this block's shape.
+
+        Args:
+            p: the stacked parameters of the block (names as in its
+                ``state_dict``, each with a leading network axis).
+            x: (networks, rows, n_features) feature rows.
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, rows, 4 * hidden[0]).
+        """
+        if self.projection is not None:
+            x = torch.relu(baddbmm(p["projection.bias"], x, p["projection.weight"], dtype))
+        bias = p["lstm1.bias_ih_l0"] + p["lstm1.bias_hh_l0"]
+        return baddbmm(bias, x, p["lstm1.weight_ih_l0"], dtype)
+
+    def stacked_forward_gates(
+        self,
+        p: dict[str, torch.Tensor],
+        gates: torch.Tensor,
+        dropout: StackedDropout | None,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        """:meth:`forward_gates` for a stack of networks.
+
+        Args:
+            p: the block's stacked parameters.
+            gates: (networks, steps, batch, 4 * hidden[0]) from :meth:`stacked_inputs`.
+            dropout: the networks' dropout streams (None: no dropout, eval mode).
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, batch, hidden[1]).
+        """
+        n, steps, batch, _ = gates.shape
+        mask1 = mask2 = None
+        rate = self.config.dropout
+        if dropout is not None and rate > 0:
+            keep = 1.0 - rate
+            h1, h2 = self.config.hidden
+            mask1 = dropout.sequence_mask(steps, h1, keep)
+            mask2 = dropout.last_mask(h2, keep)
+        return stacked_two_layer_lstm(
+            gates,
+            p["lstm1.weight_hh_l0"],
+            p["lstm2.weight_ih_l0"],
+            p["lstm2.weight_hh_l0"],
+            p["lstm2.bias_ih_l0"] + p["lstm2.bias_hh_l0"],
+            mask1,
+            mask2,
+            dtype,
+        )
+
 
 class WindowNet(nn.Module):
     """A net made of named LSTM blocks, each reading a concatenation of feature sets.
@@ -194,6 +251,134 @@ class WindowNet(nn.Module):
         """Straightforward path: block name -> (batch, history, n_features)."""
         raise NotImplementedError
 
+    def forward_rows(self, rows: dict[str, torch.Tensor], positions: torch.Tensor) -> torch.Tensor:
+        """The fast forward of one net from feature rows and window positions.
+
+        Args:
+            rows: block name -> (n_rows, n_features) feature rows.
+            positions: (batch, history) row positions of each window.
+
+        Returns:
+            (batch,) predictions. The rows of the windows are gathered
+            time-major and projected by one matrix product per block.
+        """
+        gates = {name: self.block(name).row_gates(rows[name][positions.T]) for name in self.blocks}
+        return self.forward_gates(gates)
+
+    def predict_rows(
+        self, rows: dict[str, torch.Tensor], positions: torch.Tensor, batch_size: int = 8192
+    ) -> torch.Tensor:
+        """Predictions for every window, each row's first-layer projection
+        computed once and shared by the (up to 4) windows that contain it.
+
+        Args:
+            rows: block name -> (n_rows, n_features).
+            positions: (n_windows, history).
+            batch_size: windows per recurrence call (memory bound).
+
+        Returns:
+            (n_windows,).
+        """
+        row_gates = {name: self.block(name).row_gates(rows[name]) for name in self.blocks}
+        out = [
+            self.forward_gates(
+                {k: g[positions[s : s + batch_size].T] for k, g in row_gates.items()}
+            )
+            for s in range(0, int(positions.shape[0]), batch_size)
+        ]
+        if not out:
+            return torch.zeros(0, device=positions.device)
+        return torch.cat(out)
+
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """The layers after the blocks, for a stack: block outputs
+        (networks, batch, hidden) -> (networks, batch) predictions."""
+        raise NotImplementedError
+
+    def stacked_forward(
+        self,
+        params: dict[str, torch.Tensor],
+        rows: dict[str, torch.Tensor],
+        data_index: torch.Tensor,
+        positions: torch.Tensor,
+        dropout: StackedDropout | None,
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
+        """Training forward of a stack of networks shaped like this one, from
+        feature rows and window positions (the net's fast path; training code
+        never sees the blocks' gates).
+
+        Args:
+            params: parameter name (as in ``named_parameters``) -> the stacked
+                parameters, (networks, ...).
+            rows: block name -> (datasets, rows, n_features) feature rows.
+            data_index: (networks,) the dataset each network reads.
+            positions: (networks, history, batch) row positions of each
+                network's windows (time-major within a network).
+            dropout: the networks' dropout streams, or None (no dropout).
+            dtype: precision of the matrix products.
+
+        Returns:
+            (networks, batch) predictions.
+        """
+        outputs = {}
+        for name in self.blocks:
+            block = self.block(name)
+            p = sub_params(params, f"blocks.{name}.")
+            x = rows[name][data_index[:, None, None], positions]
+            n, steps, batch, width = x.shape
+            gates = block.stacked_inputs(p, x.reshape(n, steps * batch, width), dtype)
+            gates = gates.view(n, steps, batch, -1)
+            outputs[name] = block.stacked_forward_gates(p, gates, dropout, dtype)
+        return self.stacked_head(params, outputs)
+
+    def stacked_predict(
+        self,
+        params: dict[str, torch.Tensor],
+        rows: dict[str, torch.Tensor],
+        positions: torch.Tensor,
+        dtype: torch.dtype = torch.float32,
+        chunk: int = 32768,
+    ) -> torch.Tensor:
+        """Eval-mode predictions of a stack for every window: each feature
+        row's first-layer projection is computed once and shared by the
+        windows that contain it.
+
+        Args:
+            params: the stacked parameters.
+            rows: block name -> (networks, rows, n_features), each network's rows.
+            positions: (networks, history, windows) row positions.
+            dtype: precision of the matrix products.
+            chunk: windows x networks per batched recurrence (memory bound).
+
+        Returns:
+            (networks, windows).
+        """
+        n, _, n_windows = positions.shape
+        row_gates = {
+            name: self.block(name).stacked_inputs(
+                sub_params(params, f"blocks.{name}."), rows[name], dtype
+            )
+            for name in self.blocks
+        }
+        net_index = torch.arange(n, device=positions.device)[:, None, None]
+        step = max(1, chunk // max(n, 1))
+        out = []
+        for s in range(0, n_windows, step):
+            pos = positions[:, :, s : s + step]
+            outputs = {
+                name: self.block(name).stacked_forward_gates(
+                    sub_params(params, f"blocks.{name}."), g[net_index, pos], None, dtype
+                )
+                for name, g in row_gates.items()
+            }
+            out.append(self.stacked_head(params, outputs))
+        if not out:
+            return torch.zeros(n, 0, device=positions.device)
+        return torch.cat(out, dim=1)
+
 
 class UnimodalNet(WindowNet):
     """One block, dense(1), tanh: the unimodal model, and A1 early fusion when
@@ -212,6 +397,12 @@ class UnimodalNet(WindowNet):
 
     def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self.head(self.block("main")(windows["main"]))).squeeze(-1)
+
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        out = baddbmm(params["head.bias"], outputs["main"], params["head.weight"], torch.float32)
+        return torch.tanh(out).squeeze(-1)
 
 
 class LateFusionNet(WindowNet):
@@ -234,6 +425,16 @@ class LateFusionNet(WindowNet):
 
     def forward(self, windows: dict[str, torch.Tensor]) -> torch.Tensor:
         return self._fuse([self.block(k)(windows[k]) for k in self.blocks])
+
+    def stacked_head(
+        self, params: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        joined = torch.cat([outputs[k] for k in self.blocks], dim=-1)
+        fused = torch.relu(
+            baddbmm(params["fusion.bias"], joined, params["fusion.weight"], torch.float32)
+        )
+        out = baddbmm(params["head.bias"], fused, params["head.weight"], torch.float32)
+        return torch.tanh(out).squeeze(-1)
 
 
 # --------------------------------------------------------------------------
@@ -299,15 +500,18 @@ class SequenceRegressor:
             if s not in data.features:
                 raise DataError(f"the {self.architecture} model needs {s} features")
 
-    def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> SequenceRegressor:
-        """Scale features on the training items, build the net and train it.
-
-        Args:
-            train: training items with their targets.
-            validation: items whose loss decides early stopping.
+    def prepare(
+        self, train: SeriesSet, validation: SeriesSet | None = None
+    ) -> tuple[WindowNet, WindowData, WindowData | None]:
+        """Everything of :meth:`fit` before training: scale features on the
+        training items, build and initialise the net (seeded with
+        ``training.seed``), and make the windows.
 
         Returns:
-            self, with ``net_``, ``scalers_``, ``feature_names_``, ``history_``.
+            ``(net, train windows, validation windows or None)``; ``net_``,
+            ``scalers_`` and ``feature_names_`` are set. :meth:`fit` trains
+            the net alone; :func:`muvi.models.protocol.fit_grid_networks`
+            trains many prepared nets together and then calls :meth:`fitted`.
         """
         self._check_features(train)
         self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
@@ -317,17 +521,52 @@ class SequenceRegressor:
         self.net_: WindowNet | None = self._build(n_features)
         self._initialise(self.net_)
         val = self._window_data(validation) if validation is not None else None
-        self.history_: TrainingHistory = train_network(
-            self.net_, self._window_data(train), val, self.training
-        )
+        return self.net_, self._window_data(train), val
+
+    def fitted(self, history: TrainingHistory) -> SequenceRegressor:
+        """Record the training of a prepared net (done elsewhere) and move it to the CPU."""
+        assert self.net_ is not None
+        self.history_: TrainingHistory = history
         self.net_.to("cpu")
         return self
 
-    def predict(self, data: SeriesSet) -> np.ndarray:
+    def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> SequenceRegressor:
+        """Scale features on the training items, build the net and train it.
+
+        With ``training.batched`` (default) the net trains through the
+        stacked path as a stack of one (:func:`muvi.models.batched.train_stacked`,
+        which honours ``training.precision``); otherwise with
+        :func:`muvi.models.training.train_network` (float32 only).
+
+        Args:
+            train: training items with their targets.
+            validation: items whose loss decides early stopping.
+
+        Returns:
+            self, with ``net_``, ``scalers_``, ``feature_names_``, ``history_``.
+        """
+        from muvi.models.batched import train_stacked
+
+        net, train_windows, val = self.prepare(train, validation)
+        self.training = self.effective_training()
+        if self.training.batched:
+            history = train_stacked([net], [train_windows], [val], self.training)[0]
+        else:
+            if self.training.precision != "float32":
+                from muvi.errors import MuviError
+
+                raise MuviError("one-at-a-time training runs in float32 only (use batched)")
+            history = train_network(net, train_windows, val, self.training)
+        return self.fitted(history)
+
+    def predict(self, data: SeriesSet, precision: str | None = None) -> np.ndarray:
         """Predictions per item and sample.
 
         Args:
             data: items with the model's feature sets (targets are ignored).
+            precision: ``float32``, ``bfloat16`` or ``auto`` for the matrix
+                products; default ``training.precision`` (whatever the net
+                was trained in, either works).
 
         Returns:
             (n_items, n_samples) float array; the first ``history`` samples of
@@ -341,9 +580,53 @@ class SequenceRegressor:
         out = np.full((n_items, n_samples), np.nan)
         if n_samples <= self.history:
             return out
-        pred = predict_windows(self.net_.to("cpu"), self._window_data(data))
+        device = self.prediction_device()
+        dtype = self.prediction_dtype(precision, device)
+        windows = self._window_data(data).to(device)
+        net = self.net_.to(device)
+        if dtype == torch.float32:
+            pred = predict_windows(net, windows)
+        else:
+            from muvi.models.batched import predict_stacked
+
+            pred = predict_stacked(net, windows, dtype)
+        pred = pred.cpu()
+        self.net_.to("cpu")
         out[:, self.history :] = pred.numpy().reshape(n_items, n_samples - self.history)
         return out
+
+    def effective_training(self) -> TrainingConfig:
+        """``training`` with ``precision="auto"`` resolved to float32 where
+        :data:`muvi.models.precision.AUTO_KEEPS_FLOAT32` says bfloat16 moved
+        this kind of model's results."""
+        from dataclasses import replace
+
+        from muvi.models.precision import effective_precision
+
+        setting = effective_precision(
+            self.training.precision, self.architecture, tuple(self.feature_sets)
+        )
+        if setting == self.training.precision:
+            return self.training
+        return replace(self.training, precision=setting)
+
+    def prediction_device(self) -> torch.device:
+        """Where :meth:`predict` runs: the CPU when ``training.device`` is
+        ``cpu``, otherwise a CUDA GPU when torch sees one (a model trained on
+        a GPU still predicts on a machine without one)."""
+        if self.training.device != "cpu" and torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+
+    def prediction_dtype(
+        self, precision: str | None = None, device: torch.device | None = None
+    ) -> torch.dtype:
+        """Precision of :meth:`predict`: ``precision``, or by default
+        ``training.precision``, resolved on ``device`` (default the CPU)."""
+        from muvi.models.precision import resolve_precision
+
+        setting = precision if precision is not None else self.training.precision
+        return resolve_precision(setting, device or torch.device("cpu"))[0]
 
 
 class LSTMRegressor(SequenceRegressor):

@@ -219,3 +219,204 @@ def two_layer_lstm(
     out = _TwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2)
     assert isinstance(out, torch.Tensor)
     return out
+
+
+# --------------------------------------------------------------------------
+# Many networks at once: the same maths with a leading network axis
+# --------------------------------------------------------------------------
+
+
+def _bmm(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``a @ b`` batched over the network axis; the product in ``dtype``
+    (float32 or bfloat16), the result float32. ``b`` may already be in ``dtype``."""
+    if dtype == torch.float32:
+        return torch.bmm(a, b)
+    return torch.bmm(a.to(dtype), b.to(dtype)).float()
+
+
+def _run_stacked_layer(
+    gx: torch.Tensor, w_t: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, ...]:
+    """:func:`_run_layer` for a stack of networks.
+
+    Args:
+        gx: (networks, steps, batch, 4 * hidden) input gates, biases included.
+        w_t: (networks, hidden, 4 * hidden) transposed recurrent weights, in ``dtype``.
+        dtype: the matrix products' precision.
+
+    Returns:
+        ``acts``, ``c``, ``tanh_c``, ``h`` as :func:`_run_layer`, each with the
+        leading network axis (networks, steps, batch, ...).
+    """
+    n, steps, batch, width = gx.shape
+    hidden = width // 4
+    acts = torch.empty_like(gx)
+    c = gx.new_empty(n, steps, batch, hidden)
+    tanh_c = torch.empty_like(c)
+    h = torch.empty_like(c)
+    g_cols = slice(2 * hidden, 3 * hidden)
+    for t in range(steps):
+        if t == 0:
+            z = gx[:, 0].clone()
+        elif dtype == torch.float32:
+            z = torch.baddbmm(gx[:, t], h[:, t - 1], w_t)
+        else:
+            z = _bmm(h[:, t - 1], w_t, dtype).add_(gx[:, t])
+        a = acts[:, t]
+        z[..., g_cols] *= 2.0
+        torch.sigmoid(z, out=a)  # i, f, o; and g via tanh(x) = 2 sigmoid(2x) - 1
+        a[..., g_cols].mul_(2.0).sub_(1.0)
+        i, f, g, o = a.chunk(4, dim=-1)
+        if t == 0:
+            torch.mul(i, g, out=c[:, t])
+        else:
+            torch.addcmul(f * c[:, t - 1], i, g, out=c[:, t])
+        _tanh(c[:, t], out=tanh_c[:, t])
+        torch.mul(o, tanh_c[:, t], out=h[:, t])
+    return acts, c, tanh_c, h
+
+
+def _stacked_layer_backward(
+    acts: torch.Tensor,
+    c: torch.Tensor,
+    tanh_c: torch.Tensor,
+    w: torch.Tensor,
+    dh_seq: torch.Tensor | None,
+    dh_last: torch.Tensor | None,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """:func:`_layer_backward` for a stack of networks (``w``: (networks,
+    4 * hidden, hidden) recurrent weights in ``dtype``; every tensor has the
+    leading network axis). Returns (networks, steps, batch, 4 * hidden)."""
+    hidden = acts.shape[-1] // 4
+    deriv = acts - acts * acts
+    g_all = acts[..., 2 * hidden : 3 * hidden]
+    deriv[..., 2 * hidden : 3 * hidden] = 1.0 - g_all * g_all
+    dtanh_c = 1.0 - tanh_c * tanh_c
+    dgates = torch.empty_like(acts)
+    dh_rec: torch.Tensor | None = None
+    dc: torch.Tensor | None = None
+    for t in reversed(range(acts.shape[1])):
+        dh: torch.Tensor | None
+        if dh_seq is not None:
+            dh = dh_seq[:, t] if dh_rec is None else dh_rec.add_(dh_seq[:, t])
+        else:
+            dh = dh_last if dh_rec is None else dh_rec
+        assert dh is not None
+        i, f, g, o = acts[:, t].chunk(4, dim=-1)
+        dz = dgates[:, t]
+        di, df, dg, do = dz.chunk(4, dim=-1)
+        dc_here = (dh * o).mul_(dtanh_c[:, t])
+        dc = dc_here if dc is None else dc.add_(dc_here)
+        torch.mul(dh, tanh_c[:, t], out=do)
+        torch.mul(dc, g, out=di)
+        torch.mul(dc, i, out=dg)
+        if t == 0:
+            df.zero_()
+        else:
+            torch.mul(dc, c[:, t - 1], out=df)
+        dz.mul_(deriv[:, t])
+        if t == 0:
+            break
+        dc = dc * f
+        dh_rec = _bmm(dz, w, dtype)
+    return dgates
+
+
+def _stacked_recurrent_weight_grad(
+    dgates: torch.Tensor, h: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
+    """Per network ``sum_{t >= 1} dz_t^T h_{t-1}`` as one batched product."""
+    n, steps, batch, width = dgates.shape
+    if steps < 2:
+        return dgates.new_zeros(n, width, h.shape[-1])
+    dz = dgates[:, 1:].reshape(n, (steps - 1) * batch, width)
+    prev = h[:, :-1].reshape(n, (steps - 1) * batch, h.shape[-1])
+    return _bmm(dz.transpose(1, 2), prev, dtype)
+
+
+class _StackedTwoLayerLSTM(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        gx1: torch.Tensor,
+        w_hh1: torch.Tensor,
+        w_ih2: torch.Tensor,
+        w_hh2: torch.Tensor,
+        b2: torch.Tensor,
+        mask1: torch.Tensor | None,
+        mask2: torch.Tensor | None,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        n, steps, batch, _ = gx1.shape
+        hidden1 = w_hh1.shape[-1]
+        low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
+        acts1, c1, tanh_c1, h1 = _run_stacked_layer(gx1, low[0].transpose(1, 2), dtype)
+        x2 = h1 * mask1 if mask1 is not None else h1
+        gx2 = _bmm(x2.view(n, steps * batch, hidden1), low[1].transpose(1, 2), dtype)
+        gx2 = gx2.add_(b2.unsqueeze(1)).view(n, steps, batch, -1)
+        acts2, c2, tanh_c2, h2 = _run_stacked_layer(gx2, low[2].transpose(1, 2), dtype)
+        out = h2[:, -1] * mask2 if mask2 is not None else h2[:, -1].clone()
+        ctx.dtype = dtype
+        ctx.save_for_backward(
+            low[0], low[1], low[2], mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2
+        )
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        (w_hh1, w_ih2, w_hh2, mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2) = (
+            ctx.saved_tensors
+        )
+        dtype = ctx.dtype
+        n, steps, batch, hidden1 = h1.shape
+        dh2 = dout * mask2 if mask2 is not None else dout
+        dg2 = _stacked_layer_backward(acts2, c2, tanh_c2, w_hh2, None, dh2, dtype)
+        flat2 = dg2.view(n, steps * batch, -1)
+        dw_ih2 = _bmm(flat2.transpose(1, 2), x2.reshape(n, steps * batch, hidden1), dtype)
+        db2 = flat2.sum(1)
+        dw_hh2 = _stacked_recurrent_weight_grad(dg2, h2, dtype)
+        dx2 = _bmm(flat2, w_ih2, dtype).view(n, steps, batch, hidden1)
+        dh1 = dx2.mul_(mask1) if mask1 is not None else dx2
+        dg1 = _stacked_layer_backward(acts1, c1, tanh_c1, w_hh1, dh1, None, dtype)
+        dw_hh1 = _stacked_recurrent_weight_grad(dg1, h1, dtype)
+        return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
+
+
+def stacked_two_layer_lstm(
+    gx1: torch.Tensor,
+    w_hh1: torch.Tensor,
+    w_ih2: torch.Tensor,
+    w_hh2: torch.Tensor,
+    b2: torch.Tensor,
+    mask1: torch.Tensor | None = None,
+    mask2: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """:func:`two_layer_lstm` for a stack of networks that share shapes.
+
+    Every argument has a leading network axis, and the data are laid out
+    network-first: ``gx1`` is (networks, steps, batch, 4 * hidden1), the
+    weights (networks, ...) as in :func:`two_layer_lstm`, ``b2`` (networks,
+    4 * hidden2), ``mask1`` (networks, steps, batch, hidden1), ``mask2``
+    (networks, batch, hidden2). The matrix products are batched over the
+    networks (``torch.bmm``) and run in ``dtype``: float32, or bfloat16 with
+    the gates, cell states, gradients and the weights given here in float32
+    (the weights are rounded to bfloat16 only as operands of the products).
+
+    Returns:
+        (networks, batch, hidden2).
+
+    Examples:
+        >>> lstm1, lstm2 = torch.nn.LSTM(3, 4), torch.nn.LSTM(4, 2)
+        >>> x = torch.randn(5, 6, 3)  # steps, batch, features
+        >>> gx1 = x @ lstm1.weight_ih_l0.T + lstm1.bias_ih_l0 + lstm1.bias_hh_l0
+        >>> w = [lstm1.weight_hh_l0, lstm2.weight_ih_l0, lstm2.weight_hh_l0]
+        >>> b2 = lstm2.bias_ih_l0 + lstm2.bias_hh_l0
+        >>> out = stacked_two_layer_lstm(gx1[None], *[v[None] for v in w], b2[None])
+        >>> torch.allclose(out[0], lstm2(lstm1(x)[0])[0][-1], atol=1e-6)
+        True
+    """
+    out = _StackedTwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2, dtype)
+    assert isinstance(out, torch.Tensor)
+    return out

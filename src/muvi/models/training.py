@@ -40,9 +40,22 @@ class TrainingConfig:
         batch_size: windows per step (paper: 256).
         max_epochs: upper bound on epochs (paper: 100).
         patience: epochs without a lower validation loss before stopping (paper: 7).
-        seed: seeds python, numpy and torch (initial weights, shuffling, dropout).
-        device: ``cpu`` or ``cuda``.
+        seed: seeds python, numpy and torch (initial weights, shuffling, dropout);
+            several seeds of a grid train together with
+            ``muvi.models.protocol.fit_grid_networks(..., seeds=...)``.
+        restore_best: after early stopping, restore the weights of the epoch
+            with the lowest validation loss (paper: True); False keeps the
+            last epoch's weights (Keras' ``EarlyStopping`` default).
+        device: ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU).
         threads: CPU threads for torch (None leaves torch's setting).
+        precision: matrix products in ``float32`` (default), ``bfloat16`` or
+            ``auto`` (bfloat16 where the hardware has it natively; see
+            :mod:`muvi.models.precision`). Weights, optimiser state, loss and
+            metrics are float32 in every case.
+        batched: train the networks of one architecture and input width
+            together as one stacked model (:mod:`muvi.models.batched`), with
+            the same results network for network; False trains them one at
+            a time.
     """
 
     learning_rate: float = 1e-4
@@ -52,6 +65,9 @@ class TrainingConfig:
     seed: int = 42
     device: str = "cpu"
     threads: int | None = 2
+    restore_best: bool = True
+    precision: str = "float32"
+    batched: bool = True
 
 
 @dataclass
@@ -81,12 +97,15 @@ class WindowData:
 
 @dataclass
 class TrainingHistory:
-    """What happened while training: losses per epoch and the epoch kept."""
+    """What happened while training: losses per epoch, the epoch kept, the
+    wall time (of the whole stack, for batched training) and the precision
+    of the matrix products (``float32`` or ``bfloat16``)."""
 
     train_loss: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    precision: str = "float32"
 
     @property
     def epochs(self) -> int:
@@ -101,11 +120,14 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(device: str) -> torch.device:
-    """``cpu`` or ``cuda``; asking for cuda without a GPU is a clear error."""
+    """``cpu``, ``cuda`` or ``auto`` (cuda when torch sees a GPU, else cpu);
+    asking for cuda without a GPU is a clear error."""
     from muvi.errors import MuviError
 
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
-        raise MuviError(f"unknown device {device!r} (expected cpu or cuda)")
+        raise MuviError(f"unknown device {device!r} (expected auto, cpu or cuda)")
     if device == "cuda" and not torch.cuda.is_available():
         raise MuviError("device cuda was asked for but torch sees no CUDA GPU")
     return torch.device(device)
@@ -114,7 +136,8 @@ def resolve_device(device: str) -> torch.device:
 def _forward_batch(
     net: WindowNet, rows: dict[str, torch.Tensor], positions: torch.Tensor
 ) -> torch.Tensor:
-    """Net output for a batch of windows.
+    """Net output for a batch of windows (:meth:`muvi.models.lstm.WindowNet.forward_rows`:
+    the net owns its fast path; training never sees its gates).
 
     The feature rows of the windows are gathered time-major, (history, batch,
     n_features), and projected by one matrix product per block. (Random
@@ -122,8 +145,7 @@ def _forward_batch(
     distinct rows out of 1,024, so finding the shared ones would cost more
     than it saves; :func:`predict_windows` does share them.)
     """
-    gates = {name: net.block(name).row_gates(rows[name][positions.T]) for name in net.blocks}
-    return net.forward_gates(gates)
+    return net.forward_rows(rows, positions)
 
 
 @torch.no_grad()
@@ -131,21 +153,14 @@ def predict_windows(net: WindowNet, data: WindowData, batch_size: int = 8192) ->
     """Predictions for every window of ``data`` (eval mode, no dropout).
 
     Each feature row's first-layer projection is computed once for the whole
-    set and shared by the (up to 4) windows that contain it.
+    set and shared by the (up to 4) windows that contain it
+    (:meth:`muvi.models.lstm.WindowNet.predict_rows`).
     """
     was_training = net.training
     net.eval()
-    row_gates = {name: net.block(name).row_gates(data.rows[name]) for name in net.blocks}
-    out = [
-        net.forward_gates(
-            {k: g[data.positions[s : s + batch_size].T] for k, g in row_gates.items()}
-        )
-        for s in range(0, len(data), batch_size)
-    ]
+    out = net.predict_rows(data.rows, data.positions, batch_size)
     net.train(was_training)
-    if not out:
-        return torch.zeros(0, device=data.positions.device)
-    return torch.cat(out)
+    return out
 
 
 def train_network(
@@ -219,7 +234,7 @@ def train_network(
             on_epoch(epoch, train_loss, val_loss)
         if validation is not None and waited >= config.patience:
             break
-    if validation is not None:
+    if validation is not None and config.restore_best:
         net.load_state_dict(best_state)
     net.eval()
     history.seconds = time.perf_counter() - start

@@ -1,0 +1,315 @@
+"""Training many networks of one shape together, as one stacked model.
+
+The networks of an experiment (folds x dimensions x seeds x variants) share
+their architecture and input width. :func:`train_stacked` trains them at
+once: in every step the parameters of the networks still training are
+stacked along a leading network axis and every matrix product is batched
+over it (:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for
+network the arithmetic is that of :func:`muvi.models.training.train_network`
+with the same seed:
+
+* its own batch order, ``torch.randperm(n, generator)`` per epoch from a CPU
+  generator seeded with its seed (networks with fewer windows get fewer
+  batches; the stacked batch is padded and padded windows carry no loss);
+* its own dropout masks, from its own generator seeded with its seed, drawn
+  in the same order and shapes (:class:`muvi.models.stacking.StackedDropout`);
+* its own Adam state: each network's parameters are their own tensors for
+  PyTorch's fused Adam (stacked anew each step, so the gradients come back
+  per network); a network without a batch in a step, or stopped, has no
+  gradient and Adam leaves it, and its step count, alone;
+* its own early stopping on its own validation loss; a stopped network
+  keeps its best weights and leaves the stack.
+
+On a GPU the feature rows stay on the device, each epoch's batch order is
+sent once, and the host waits for the device only at the end of an epoch
+(for the validation losses that decide early stopping).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from muvi.errors import MuviError
+from muvi.models.precision import precision_name, resolve_precision
+from muvi.models.stacking import StackedDropout
+from muvi.models.training import TrainingConfig, TrainingHistory, WindowData, resolve_device
+
+if TYPE_CHECKING:
+    from muvi.models.lstm import WindowNet
+
+
+@dataclass
+class _Datasets:
+    """Distinct window sets of a stack, padded to common sizes.
+
+    Attributes:
+        rows: block -> (datasets, max rows, n_features), float32 or bfloat16.
+        positions: (datasets, max windows, history).
+        targets: (datasets, max windows).
+        sizes: windows per dataset.
+    """
+
+    rows: dict[str, torch.Tensor]
+    positions: torch.Tensor
+    targets: torch.Tensor
+    sizes: list[int]
+
+
+def _pad_datasets(
+    sets: Sequence[WindowData], device: torch.device, dtype: torch.dtype = torch.float32
+) -> _Datasets:
+    """Pad the window sets to common sizes and move them to ``device``. In
+    bfloat16 mode the feature rows are stored in bfloat16: they are only ever
+    operands of the first matrix product, which rounds them to bfloat16 anyway."""
+    blocks = list(sets[0].rows)
+    n_rows = max(int(s.rows[blocks[0]].shape[0]) for s in sets)
+    n_windows = max(len(s) for s in sets)
+    history = int(sets[0].positions.shape[1])
+    rows = {}
+    for b in blocks:
+        width = int(sets[0].rows[b].shape[1])
+        out = torch.zeros(len(sets), n_rows, width)
+        for i, s in enumerate(sets):
+            out[i, : s.rows[b].shape[0]] = s.rows[b].cpu()
+        rows[b] = out.to(device=device, dtype=dtype)
+    positions = torch.zeros(len(sets), n_windows, history, dtype=torch.long)
+    targets = torch.zeros(len(sets), n_windows)
+    for i, s in enumerate(sets):
+        positions[i, : len(s)] = s.positions.cpu()
+        targets[i, : len(s)] = s.targets.cpu()
+    return _Datasets(rows, positions.to(device), targets.to(device), [len(s) for s in sets])
+
+
+def _distinct(sets: Sequence[WindowData]) -> tuple[list[WindowData], list[int]]:
+    """The distinct objects of ``sets`` (by identity) and each one's index."""
+    unique: list[WindowData] = []
+    seen: dict[int, int] = {}
+    index = []
+    for s in sets:
+        if id(s) not in seen:
+            seen[id(s)] = len(unique)
+            unique.append(s)
+        index.append(seen[id(s)])
+    return unique, index
+
+
+def check_stackable(nets: Sequence[WindowNet]) -> list[str]:
+    """Parameter names of the networks, after checking they can share a stack.
+
+    Raises:
+        MuviError: the networks differ in type, parameter names or shapes.
+    """
+    first = nets[0]
+    names = [n for n, _ in first.named_parameters()]
+    shapes = [tuple(p.shape) for p in first.parameters()]
+    for net in nets[1:]:
+        if type(net) is not type(first) or [n for n, _ in net.named_parameters()] != names:
+            raise MuviError("networks of one stack must share their architecture")
+        if [tuple(p.shape) for p in net.parameters()] != shapes:
+            raise MuviError("networks of one stack must share their input widths and sizes")
+    return names
+
+
+def train_stacked(
+    nets: Sequence[WindowNet],
+    train: Sequence[WindowData],
+    validation: Sequence[WindowData | None],
+    config: TrainingConfig | None = None,
+    seeds: Sequence[int] | None = None,
+    on_epoch: Callable[[int, list[int]], None] | None = None,
+) -> list[TrainingHistory]:
+    """Train networks of one architecture and input width together.
+
+    Args:
+        nets: initialised networks (as one-at-a-time training gets them).
+        train: each network's training windows (the same object may serve
+            several networks; its rows are then stored once).
+        validation: each network's validation windows, or None (then all
+            ``max_epochs`` are run and the last weights kept).
+        config: hyper-parameters shared by the stack (``seed`` is used for
+            networks without their own in ``seeds``).
+        seeds: each network's seed (batch order and dropout); default
+            ``config.seed`` for every network.
+        on_epoch: called after each epoch with (epoch, indices of the
+            networks still training).
+
+    Returns:
+        One :class:`TrainingHistory` per network; each net holds its best
+        weights (lowest validation loss) on return, on the training device.
+
+    Raises:
+        MuviError: networks that cannot share a stack, or mismatched lengths.
+    """
+    config = config or TrainingConfig()
+    if not nets:
+        return []
+    if not (len(nets) == len(train) == len(validation)):
+        raise MuviError("train_stacked needs one training and one validation set per network")
+    if any(len(t) == 0 for t in train):
+        raise MuviError("a network of the stack has no training windows")
+    seeds = list(seeds) if seeds is not None else [config.seed] * len(nets)
+    names = check_stackable(nets)
+    device = resolve_device(config.device)
+    dtype, _ = resolve_precision(config.precision, device)
+    if config.threads is not None and device.type == "cpu":
+        torch.set_num_threads(config.threads)
+    n_nets = len(nets)
+    template = nets[0]
+    for net in nets:
+        net.to(device).train()
+    params: list[list[torch.Tensor]] = [[p for _, p in net.named_parameters()] for net in nets]
+
+    train_sets, train_index = _distinct(train)
+    data = _pad_datasets(train_sets, device, dtype)
+    data_index = torch.tensor(train_index, device=device)
+    has_val = [v is not None and len(v) > 0 for v in validation]
+    val_sets, val_index = _distinct([v for v in validation if v is not None and len(v) > 0])
+    val_data = _pad_datasets(val_sets, device, dtype) if val_sets else None
+    val_of = {}  # network -> its validation dataset
+    it = iter(val_index)
+    for k, ok in enumerate(has_val):
+        if ok:
+            val_of[k] = next(it)
+
+    optimiser = torch.optim.Adam(
+        [p for ps in params for p in ps], lr=config.learning_rate, fused=True
+    )
+    orders = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+    dropouts = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+    sizes = [len(t) for t in train]
+    histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
+    best_loss = [math.inf] * n_nets
+    best = [[p.detach().clone() for p in ps] if config.restore_best else [] for ps in params]
+    waited = [0] * n_nets
+    active = list(range(n_nets))
+    batch = config.batch_size
+    start = time.perf_counter()
+    for epoch in range(config.max_epochs):
+        if not active:
+            break
+        # the epoch's batches of every active network, sent to the device at once
+        n_steps = max(math.ceil(sizes[k] / batch) for k in active)
+        index = torch.zeros(n_steps, len(active), batch, dtype=torch.long)
+        counts = torch.zeros(n_steps, len(active))
+        for j, k in enumerate(active):
+            order = torch.randperm(sizes[k], generator=orders[k])
+            for s in range(math.ceil(sizes[k] / batch)):
+                part = order[s * batch : (s + 1) * batch]
+                index[s, j, : part.numel()] = part
+                counts[s, j] = part.numel()
+        lanes = torch.arange(batch)[None, None, :]
+        weights = torch.where(lanes < counts[..., None], 1.0 / counts.clamp(min=1)[..., None], 0.0)
+        host_counts = counts.to(torch.long).tolist()
+        index, weights, counts = (t.to(device, non_blocking=True) for t in (index, weights, counts))
+        d_index = data_index[torch.tensor(active).to(device, non_blocking=True)]
+        totals = torch.zeros(len(active), device=device)
+        for s in range(n_steps):
+            own = host_counts[s]
+            width = max(own)
+            step_index = index[s, :, :width]
+            positions = data.positions[d_index[:, None], step_index].transpose(1, 2)
+            targets = data.targets[d_index[:, None], step_index]
+            stacked = {
+                name: torch.stack([params[k][i] for k in active]) for i, name in enumerate(names)
+            }
+            drop = StackedDropout([dropouts[k] for k in active], own, width, device)
+            pred = template.stacked_forward(stacked, data.rows, d_index, positions, drop, dtype)
+            per_net = ((pred - targets) ** 2 * weights[s, :, :width]).sum(1)
+            optimiser.zero_grad(set_to_none=True)
+            per_net.sum().backward()
+            for k, c in zip(active, own, strict=True):
+                if c == 0:  # no batch left for this network: no update, no Adam step
+                    for p in params[k]:
+                        p.grad = None
+            optimiser.step()
+            totals += per_net.detach() * counts[s]
+        train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()
+        val_losses = _validation_losses(template, names, params, active, val_of, val_data, dtype)
+        still = []
+        for j, k in enumerate(active):
+            hist = histories[k]
+            hist.train_loss.append(float(train_losses[j]))
+            if k in val_of:
+                loss = val_losses[k]
+                hist.validation_loss.append(loss)
+                if loss < best_loss[k]:
+                    best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
+                    if config.restore_best:
+                        best[k] = [p.detach().clone() for p in params[k]]
+                else:
+                    waited[k] += 1
+                if waited[k] < config.patience:
+                    still.append(k)
+            else:
+                hist.best_epoch = epoch
+                still.append(k)
+        if on_epoch is not None:
+            on_epoch(epoch, still)
+        active = still
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        for k, net in enumerate(nets):
+            if k in val_of and config.restore_best:
+                for p, b in zip(params[k], best[k], strict=True):
+                    p.copy_(b)
+            net.eval()
+            histories[k].seconds = seconds
+    return histories
+
+
+@torch.no_grad()
+def _validation_losses(
+    template: WindowNet,
+    names: list[str],
+    params: list[list[torch.Tensor]],
+    active: list[int],
+    val_of: dict[int, int],
+    val_data: _Datasets | None,
+    dtype: torch.dtype,
+) -> dict[int, float]:
+    """Mean squared error on its validation windows for every active network that has them."""
+    group = [k for k in active if k in val_of]
+    if not group or val_data is None:
+        return {}
+    device = val_data.positions.device
+    d_index = torch.tensor([val_of[k] for k in group], device=device)
+    stacked = {name: torch.stack([params[k][i] for k in group]) for i, name in enumerate(names)}
+    rows = {b: r[d_index] for b, r in val_data.rows.items()}
+    positions = val_data.positions[d_index].transpose(1, 2)
+    pred = template.stacked_predict(stacked, rows, positions, dtype)
+    sizes = torch.tensor([val_data.sizes[val_of[k]] for k in group], device=device)
+    valid = torch.arange(pred.shape[1], device=device)[None, :] < sizes[:, None]
+    err = ((pred - val_data.targets[d_index]) ** 2 * valid).sum(1) / sizes
+    return dict(zip(group, err.cpu().tolist(), strict=True))
+
+
+@torch.no_grad()
+def predict_stacked(
+    net: WindowNet, data: WindowData, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """Eval-mode predictions of one network for every window of ``data``
+    through the stacked path (a stack of one), in ``dtype``'s precision."""
+    params = {name: p.unsqueeze(0) for name, p in net.named_parameters()}
+    rows = {b: r.unsqueeze(0).to(dtype) for b, r in data.rows.items()}
+    positions = data.positions.T.unsqueeze(0)
+    return net.stacked_predict(params, rows, positions, dtype)[0]
+
+
+def train_stack_task(
+    nets: Sequence[WindowNet],
+    train: Sequence[WindowData],
+    validation: Sequence[WindowData | None],
+    config: TrainingConfig,
+    seeds: Sequence[int],
+) -> tuple[list[dict[str, torch.Tensor]], list[TrainingHistory]]:
+    """:func:`train_stacked` as a self-contained task (for a Dask worker):
+    returns the trained weights (CPU ``state_dict`` per network) and histories."""
+    histories = train_stacked(nets, train, validation, config, seeds)
+    states = [{k: v.detach().cpu() for k, v in net.state_dict().items()} for net in nets]
+    return states, histories

@@ -1,0 +1,733 @@
+"""The cross-validation runner: every fit of the grid within each outer fold
+of :func:`muvi.models.folds.cv_folds`, then scoring on the fold's test items.
+
+Every call to a model's ``fit`` is recorded (fold, model, item, modality,
+role) in :attr:`EvaluationResults.fit_log`, so one can check that no test item's
+ratings, in any modality, reached a model scored on it. The networks are
+trained in stacks by default (:func:`fit_grid_networks`,
+:mod:`muvi.models.batched`), one at a time otherwise, locally, in worker
+processes, or as tasks on a Dask cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pandas as pd
+
+from muvi.annotations.metrics import ccc, rmse
+from muvi.data.schema import (
+    ANALYSIS_SAMPLES,
+    audio_feature_family,
+    visual_feature_family,
+)
+from muvi.errors import DataError, MuviError
+from muvi.models.folds import Fold, cv_folds
+from muvi.models.lstm import (
+    LSTMRegressor,
+    PairInitialisers,
+)
+from muvi.models.windows import HISTORY, SeriesSet, align_series
+
+if TYPE_CHECKING:
+    from muvi.data.dataset import MuviDataset
+
+from muvi.models.grid import EXPERIMENTS, EvaluationConfig, Experiment, build_model
+from muvi.models.results import EvaluationResults
+
+
+@dataclass
+class StudyData:
+    """What the protocol needs from a study.
+
+    Attributes:
+        items: media ids in cross-validation order.
+        features: ``audio`` / ``visual`` -> DataFrame indexed by (media_id, sample).
+        gold: the gold standard (:func:`muvi.annotations.gold_standard`):
+            ``media_id``, ``modality``, ``sample``, ``valence``, ``arousal``,
+            ``valence_std``, ``arousal_std``.
+        human_agreement: :func:`muvi.annotations.agreement_summary` output, or None.
+        dynamic: the quality-filtered ratings (for figures), or None.
+        simulated: True for a simulated study.
+    """
+
+    items: list[str]
+    features: dict[str, pd.DataFrame]
+    gold: pd.DataFrame
+    human_agreement: pd.DataFrame | None = None
+    dynamic: pd.DataFrame | None = None
+    simulated: bool = False
+
+    def target(self, modality: str, dimension: str) -> pd.Series:
+        rows = self.gold[self.gold["modality"] == modality]
+        return rows.set_index(["media_id", "sample"])[dimension]
+
+    def items_with_target(self, modality: str, items: Sequence[str]) -> list[str]:
+        have = set(self.gold.loc[self.gold["modality"] == modality, "media_id"])
+        return [m for m in items if m in have]
+
+
+def prepare_study(dataset: MuviDataset) -> StudyData:
+    """Quality filter, gold standard and human agreement of a loaded study.
+
+    Args:
+        dataset: a study with dynamic ratings and at least one feature table.
+
+    Returns:
+        The :class:`StudyData` that :func:`run_evaluation` reads.
+
+    Raises:
+        DataError: the study has no dynamic ratings or no features.
+    """
+    from muvi.annotations import agreement, agreement_summary, gold_standard, quality_filter
+
+    if dataset.dynamic is None:
+        raise DataError(
+            "the study has no dynamic ratings (av_data.csv), so models cannot be trained"
+        )
+    filtered, _ = quality_filter(dataset)
+    assert filtered.dynamic is not None
+    features = {
+        name: table
+        for name, table in (("audio", dataset.audio_features), ("visual", dataset.visual_features))
+        if table is not None
+    }
+    if not features:
+        raise DataError("the study has no audio or visual features to train on")
+    return StudyData(
+        items=list(dataset.items),
+        features=features,
+        gold=gold_standard(filtered.dynamic),
+        human_agreement=agreement_summary(agreement(filtered.dynamic)),
+        dynamic=filtered.dynamic,
+        simulated=dataset.simulated,
+    )
+
+
+class _FoldRunner:
+    """Fits and scores the grid of one fold and one dimension."""
+
+    def __init__(
+        self,
+        study: StudyData,
+        config: EvaluationConfig,
+        fold: Fold,
+        dimension: str,
+        on_fit: Callable[[str], None] | None,
+        prefitted: dict[str, Any] | None = None,
+    ) -> None:
+        self.study, self.config, self.fold, self.dimension = study, config, fold, dimension
+        self.on_fit = on_fit
+        self.prefitted = prefitted or {}
+        self.series: dict[tuple[str, str], SeriesSet] = {}
+        self.unimodal: dict[int, tuple[LSTMRegressor, list[dict[str, Any]]]] = {}
+        self.per_item: list[dict[str, Any]] = []
+        self.predictions: list[pd.DataFrame] = []
+        self.coefficients: list[pd.DataFrame] = []
+        self.fit_log: list[dict[str, Any]] = []
+        self.training: list[dict[str, Any]] = []
+        self.last_model: Any = None
+
+    def _sets(self, modality: str) -> dict[str, SeriesSet]:
+        out = {}
+        for role, items in (
+            ("train", self.fold.train),
+            ("validation", self.fold.validation),
+            ("test", self.fold.test),
+        ):
+            key = (modality, role)
+            if key not in self.series:
+                chosen = self.study.items_with_target(modality, items)
+                self.series[key] = align_series(
+                    self.study.features,
+                    self.study.target(modality, self.dimension),
+                    chosen,
+                    ANALYSIS_SAMPLES,
+                )
+            out[role] = self.series[key]
+        return out
+
+    def _fit(
+        self, model: Any, name: str, modality: str, sets: dict[str, SeriesSet]
+    ) -> list[dict[str, Any]]:
+        """Fit and return the fit records (what ratings reached the model)."""
+        if not sets["train"].items:
+            raise DataError(f"fold {self.fold.index}: no training item has {modality} ratings")
+        validation = sets["validation"] if sets["validation"].items else None
+        if name not in self.prefitted:
+            model.fit(sets["train"], validation)
+        records = [
+            {"media_id": m, "modality": modality, "role": role}
+            for role, s in (("train", sets["train"]), ("validation", validation))
+            if s is not None
+            for m in s.items
+        ]
+        history = getattr(model, "history_", None)
+        if history is not None:
+            self.training.append(
+                {
+                    "fold": self.fold.index,
+                    "name": name,
+                    "dimension": self.dimension,
+                    "epochs": history.epochs,
+                    "best_epoch": history.best_epoch,
+                    "seconds": history.seconds,
+                }
+            )
+        if self.on_fit is not None:
+            self.on_fit(f"fold {self.fold.index + 1} {self.dimension} {name}")
+        return records
+
+    def _unimodal(self, number: int) -> tuple[LSTMRegressor, list[dict[str, Any]]]:
+        """The fold's LSTM of experiment 1 or 2 (also PAIR's initialisers), fitted once."""
+        if number not in self.unimodal:
+            exp = EXPERIMENTS[number]
+            model = self.prefitted.get(exp.name("lstm")) or build_model(exp, "lstm", self.config)
+            sets = self._sets(exp.target_modality)
+            records = self._fit(model, exp.name("lstm"), exp.target_modality, sets)
+            self.unimodal[number] = (model, records)
+        return self.unimodal[number]
+
+    def run(self, experiment: Experiment, model_kind: str) -> None:
+        name = experiment.name(model_kind)
+        sets = self._sets(experiment.target_modality)
+        model: Any
+        if model_kind == "lstm" and experiment.number in (1, 2):
+            model, records = self._unimodal(experiment.number)
+        elif model_kind == "pair":
+            audio, audio_records = self._unimodal(1)
+            visual, visual_records = self._unimodal(2)
+            init = PairInitialisers(audio, visual)
+            model = self.prefitted.get(name) or build_model(
+                experiment, model_kind, self.config, init
+            )
+            records = audio_records + visual_records
+            records += self._fit(model, name, experiment.target_modality, sets)
+        else:
+            model = self.prefitted.get(name) or build_model(experiment, model_kind, self.config)
+            records = self._fit(model, name, experiment.target_modality, sets)
+        self.last_model = model
+        for rec in records:
+            self.fit_log.append(
+                {"fold": self.fold.index, "name": name, "dimension": self.dimension, **rec}
+            )
+        if model_kind == "lasso":
+            coefs = model.coefficients()
+            self.coefficients.append(
+                pd.DataFrame(
+                    {
+                        "name": name,
+                        "dimension": self.dimension,
+                        "fold": self.fold.index,
+                        "feature": list(coefs),
+                        "family": [_family(f, model.feature_names_) for f in coefs],
+                        "coef": list(coefs.values()),
+                    }
+                )
+            )
+        test = sets["test"]
+        if not test.items:
+            return
+        pred = model.predict(test)
+        for i, media_id in enumerate(test.items):
+            y, p = test.targets[i, HISTORY:], pred[i, HISTORY:]
+            self.per_item.append(
+                {
+                    "fold": self.fold.index,
+                    "name": name,
+                    "experiment": experiment.number,
+                    "model": model_kind,
+                    "target_modality": experiment.target_modality,
+                    "features": experiment.feature_label,
+                    "dimension": self.dimension,
+                    "media_id": media_id,
+                    "rmse": rmse(y, p),
+                    "ccc": ccc(y, p),
+                }
+            )
+        n_items, n_samples = test.targets.shape
+        self.predictions.append(
+            pd.DataFrame(
+                {
+                    "fold": self.fold.index,
+                    "name": name,
+                    "dimension": self.dimension,
+                    "target_modality": experiment.target_modality,
+                    "media_id": np.repeat(test.items, n_samples - HISTORY),
+                    "sample": np.tile(test.samples[HISTORY:], n_items),
+                    "prediction": pred[:, HISTORY:].reshape(-1),
+                    "target": test.targets[:, HISTORY:].reshape(-1),
+                }
+            )
+        )
+
+
+def _family(feature: str, names: dict[str, list[str]]) -> str:
+    if feature in set(names.get("visual", ())):
+        return f"visual: {visual_feature_family(feature)}"
+    return f"audio: {audio_feature_family(feature)}"
+
+
+@dataclass
+class _JobOutput:
+    """What one (fold, dimension) job hands back: the lists of a :class:`_FoldRunner`."""
+
+    per_item: list[dict[str, Any]]
+    predictions: list[pd.DataFrame]
+    coefficients: list[pd.DataFrame]
+    fit_log: list[dict[str, Any]]
+    training: list[dict[str, Any]]
+    fits: list[str]
+
+
+def _run_job(
+    study: StudyData,
+    config: EvaluationConfig,
+    fold: Fold,
+    dimension: str,
+    on_fit: Callable[[str], None] | None,
+    prefitted: dict[str, Any] | None = None,
+) -> _JobOutput:
+    """Fit and score every run of the grid for one fold and one dimension
+    (``prefitted``: name -> model already trained, e.g. by batched training)."""
+    fits: list[str] = []
+
+    def record(description: str) -> None:
+        fits.append(description)
+        if on_fit is not None:
+            on_fit(description)
+
+    runner = _FoldRunner(study, config, fold, dimension, record, prefitted)
+    for experiment, model_kind in config.runs():
+        runner.run(experiment, model_kind)
+    return _JobOutput(
+        runner.per_item,
+        runner.predictions,
+        runner.coefficients,
+        runner.fit_log,
+        runner.training,
+        fits,
+    )
+
+
+GridKey = tuple[int, int, str, str]
+"""(seed, fold index, dimension, run name) of one network of the grid."""
+
+
+def _stack_key(net: Any) -> tuple[Any, ...]:
+    """Networks with equal keys share a stack: same class, parameter names and shapes."""
+    return (type(net), tuple((n, tuple(p.shape)) for n, p in net.named_parameters()))
+
+
+def fit_grid_networks(
+    study: StudyData,
+    config: EvaluationConfig,
+    folds: Sequence[Fold],
+    seeds: Sequence[int] | None = None,
+    on_stack: Callable[[str, int, float], None] | None = None,
+    client: Any = None,
+) -> dict[GridKey, Any]:
+    """Train every neural network of the grid in stacks (batched training).
+
+    With ``config.training.batched`` (default), networks of one
+    architecture and input width are trained together by
+    :func:`muvi.models.batched.train_stacked`: across folds, dimensions,
+    seeds and experiments (experiments 1 and 3 share the audio LSTM's shape,
+    2 and 4 the visual one's). PAIR runs in a second stage, stacked with A2,
+    once the unimodal music and visual networks it starts from are trained.
+    Each network equals the one one-at-a-time training would give with the
+    same seed; with ``batched`` False the same networks are trained one at a
+    time (:func:`muvi.models.training.train_network`), e.g. for timings.
+
+    Args:
+        study: the prepared study.
+        config: the grid (its ``training`` settings apply to every stack).
+        folds: the outer folds.
+        seeds: training seeds (default ``config.training.seed`` only).
+        on_stack: called after each stack with (description, networks, seconds).
+        client: a ``dask.distributed.Client``: each stack trains as a task
+            on its cluster (the stacks of a stage at once); None: here.
+
+    Returns:
+        (seed, fold, dimension, run name) -> the fitted estimator.
+    """
+    from muvi.models.batched import train_stacked
+    from muvi.models.training import train_network
+
+    seeds = list(seeds) if seeds is not None else [config.training.seed]
+    neural = [(e, m) for e, m in config.runs() if m != "lasso"]
+    if not neural:
+        return {}
+    fitted: dict[GridKey, Any] = {}
+    windows: dict[tuple[Any, ...], Any] = {}
+    stage1: list[tuple[GridKey, Any, Any, Any]] = []
+    stage2: list[tuple[GridKey, Experiment, str, Any]] = []
+    for seed in seeds:
+        seeded = replace(config, training=replace(config.training, seed=seed))
+        for fold in folds:
+            for dimension in config.dimensions:
+                runner = _FoldRunner(study, seeded, fold, dimension, None)
+                wanted = []
+                for exp, kind in neural:
+                    if kind == "pair":
+                        wanted += [(EXPERIMENTS[1], "lstm"), (EXPERIMENTS[2], "lstm")]
+                    wanted.append((exp, kind))
+                for exp, kind in dict.fromkeys(wanted):
+                    key = (seed, fold.index, dimension, exp.name(kind))
+                    sets = runner._sets(exp.target_modality)
+                    if not sets["train"].items:
+                        raise DataError(
+                            f"fold {fold.index}: no training item has {exp.target_modality} ratings"
+                        )
+                    if kind in ("late_fusion", "pair"):
+                        stage2.append((key, exp, kind, sets))
+                        continue
+                    model = build_model(exp, kind, seeded)
+                    stage1.append((key, model, *_prepared(model, sets, windows, key, exp)))
+
+    def train(entries: list[tuple[GridKey, Any, Any, Any]]) -> None:
+        groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any]]] = {}
+        for entry in entries:
+            # precision auto becomes float32 where bfloat16 moved results (one stack, one precision)
+            entry[1].training = entry[1].effective_training()
+            key = (_stack_key(entry[1].net_), entry[1].training.precision)
+            groups.setdefault(key, []).append(entry)
+        tasks = [
+            (
+                [e[1].net_ for e in group],
+                [e[2] for e in group],
+                [e[3] for e in group],
+                replace(config.training, precision=group[0][1].training.precision),
+                [e[0][0] for e in group],
+            )
+            for group in groups.values()
+        ]
+        if client is not None:
+            from muvi.models.batched import train_stack_task
+
+            futures = [client.submit(train_stack_task, *task, pure=False) for task in tasks]
+            done = client.gather(futures)
+            for group, (states, histories) in zip(groups.values(), done, strict=True):
+                for entry, state in zip(group, states, strict=True):
+                    entry[1].net_.load_state_dict(state)
+                    entry[1].net_.eval()
+                _record(group, histories)
+        elif config.training.batched:
+            for group, task in zip(groups.values(), tasks, strict=True):
+                _record(group, train_stacked(*task[:4], seeds=task[4]))
+        else:  # the same networks, one at a time (the reference; for timings)
+            for group, (nets, trains, vals, training, seeds) in zip(
+                groups.values(), tasks, strict=True
+            ):
+                histories = [
+                    train_network(net, t, v, replace(training, seed=s))
+                    for net, t, v, s in zip(nets, trains, vals, seeds, strict=True)
+                ]
+                _record(group, histories, sum(h.seconds for h in histories))
+
+    def _record(
+        group: list[tuple[GridKey, Any, Any, Any]],
+        histories: list[Any],
+        seconds: float | None = None,
+    ) -> None:
+        for (key, model, *_), history in zip(group, histories, strict=True):
+            fitted[key] = model.fitted(history)
+        if on_stack is not None:
+            names = sorted({e[0][3] for e in group})
+            took = histories[0].seconds if seconds is None else seconds
+            on_stack(f"stage: {', '.join(names)}", len(group), took)
+
+    train(stage1)
+    entries2 = []
+    for key, exp, kind, sets in stage2:
+        seed, fold_index, dimension, _ = key
+        seeded = replace(config, training=replace(config.training, seed=seed))
+        init = None
+        if kind == "pair":
+            init = PairInitialisers(
+                fitted[(seed, fold_index, dimension, EXPERIMENTS[1].name("lstm"))],
+                fitted[(seed, fold_index, dimension, EXPERIMENTS[2].name("lstm"))],
+            )
+        model = build_model(exp, kind, seeded, init)
+        entries2.append((key, model, *_prepared(model, sets, windows, key, exp)))
+    train(entries2)
+    return fitted
+
+
+def _prepared(
+    model: Any,
+    sets: dict[str, SeriesSet],
+    cache: dict[tuple[Any, ...], Any],
+    key: GridKey,
+    exp: Experiment,
+) -> tuple[Any, Any]:
+    """Prepare ``model`` (scalers, initial net, windows); windows of the same
+    fold, dimension, target and feature sets are shared across seeds, so a
+    stack stores them once."""
+    validation = sets["validation"] if sets["validation"].items else None
+    _, train_windows, val_windows = model.prepare(sets["train"], validation)
+    data_key = (key[1], key[2], exp.target_modality, tuple(model.feature_sets), type(model))
+    if data_key in cache:
+        return cast(tuple[Any, Any], cache[data_key])
+    cache[data_key] = (train_windows, val_windows)
+    return train_windows, val_windows
+
+
+_WORKER_STUDY: dict[str, Any] = {}
+
+
+def _init_worker(study: StudyData, config: EvaluationConfig) -> None:
+    import torch
+
+    _WORKER_STUDY["study"], _WORKER_STUDY["config"] = study, config
+    if config.training.threads is not None:
+        torch.set_num_threads(config.training.threads)
+
+
+def _job_in_worker(fold: Fold, dimension: str) -> _JobOutput:
+    return _run_job(_WORKER_STUDY["study"], _WORKER_STUDY["config"], fold, dimension, None)
+
+
+def _run_jobs_in_processes(
+    study: StudyData,
+    config: EvaluationConfig,
+    jobs: list[tuple[Fold, str]],
+    on_fit: Callable[[str], None] | None,
+) -> list[_JobOutput]:
+    """Run the jobs in ``config.workers`` fresh (spawned) processes; the outputs
+    come back in job order, so the results do not depend on which finishes first."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = config.training.threads
+    per_worker = replace(
+        config,
+        training=replace(
+            config.training,
+            threads=max(1, threads // config.workers) if threads is not None else 1,
+        ),
+        workers=1,
+    )
+    outputs: list[_JobOutput | None] = [None] * len(jobs)
+    with ProcessPoolExecutor(
+        max_workers=min(config.workers, len(jobs)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(study, per_worker),
+    ) as pool:
+        futures = {pool.submit(_job_in_worker, f, d): i for i, (f, d) in enumerate(jobs)}
+        for future in as_completed(futures):
+            output = future.result()
+            outputs[futures[future]] = output
+            if on_fit is not None:
+                for description in output.fits:
+                    on_fit(description)
+    return [o for o in outputs if o is not None]
+
+
+def _run_batched(
+    study: StudyData,
+    config: EvaluationConfig,
+    folds: list[Fold],
+    jobs: list[tuple[Fold, str]],
+    on_fit: Callable[[str], None] | None,
+    prefitted: dict[GridKey, Any] | None,
+    on_stack: Callable[[str, int, float], None] | None = None,
+) -> list[_JobOutput]:
+    """The grid with its networks trained in stacks (:func:`fit_grid_networks`).
+
+    With ``config.workers > 1`` the LASSO fits run in that many processes
+    while the networks train (on the GPU, say); each job's records are then
+    put in grid order, so the results equal a local run's.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    lasso_config = replace(config, models=("lasso",)) if "lasso" in config.models else None
+    pending: Future[list[_JobOutput]] | None = None
+    background = None
+    if lasso_config is not None and config.workers > 1 and len(jobs) > 1:
+        background = ThreadPoolExecutor(max_workers=1)
+        pending = background.submit(_run_jobs_in_processes, study, lasso_config, jobs, None)
+    try:
+        if prefitted is None:
+            with _dask_client(config.scheduler) as client:
+                prefitted = fit_grid_networks(
+                    study, config, folds, on_stack=on_stack, client=client
+                )
+        seed = config.training.seed
+        neural_config = replace(config, models=("lstm",))
+        neural = [
+            _run_job(
+                study,
+                neural_config,
+                fold,
+                dimension,
+                on_fit,
+                {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold.index, dimension)},
+            )
+            for fold, dimension in jobs
+        ]
+        if lasso_config is None:
+            return neural
+        if pending is not None:
+            lasso = pending.result()
+            if on_fit is not None:
+                for output in lasso:
+                    for description in output.fits:
+                        on_fit(description)
+        else:
+            lasso = [_run_job(study, lasso_config, f, d, on_fit) for f, d in jobs]
+    finally:
+        if background is not None:
+            background.shutdown(wait=True)
+    order = {e.name(m): i for i, (e, m) in enumerate(config.runs())}
+    return [_merge(a, b, order) for a, b in zip(lasso, neural, strict=True)]
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` connected to ``address`` (None: yields None).
+
+    Raises:
+        MuviError: Dask is not installed or the scheduler cannot be reached.
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        raise MuviError(
+            "--scheduler needs dask[distributed] (pip install 'dask[distributed]')"
+        ) from err
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise MuviError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _run_jobs_on_dask(
+    study: StudyData,
+    config: EvaluationConfig,
+    jobs: list[tuple[Fold, str]],
+    on_fit: Callable[[str], None] | None,
+) -> list[_JobOutput]:
+    """One-at-a-time training with each (fold, dimension) job a task on the
+    Dask cluster at ``config.scheduler``; outputs come back in job order."""
+    with _dask_client(config.scheduler) as client:
+        shared = client.scatter(study, broadcast=True)
+        futures = [client.submit(_run_job, shared, config, f, d, None, pure=False) for f, d in jobs]
+        outputs: list[_JobOutput] = client.gather(futures)
+    if on_fit is not None:
+        for output in outputs:
+            for description in output.fits:
+                on_fit(description)
+    return outputs
+
+
+def _merge(a: _JobOutput, b: _JobOutput, order: dict[str, int]) -> _JobOutput:
+    """Two outputs of one (fold, dimension) job, records in grid order."""
+
+    def rank(name: str) -> int:
+        return order.get(name, len(order))
+
+    def records(x: list[dict[str, Any]], y: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(x + y, key=lambda r: rank(r["name"]))
+
+    def frames(x: list[pd.DataFrame], y: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        return sorted(x + y, key=lambda f: rank(str(f["name"].iloc[0])) if len(f) else -1)
+
+    return _JobOutput(
+        per_item=records(a.per_item, b.per_item),
+        predictions=frames(a.predictions, b.predictions),
+        coefficients=frames(a.coefficients, b.coefficients),
+        fit_log=records(a.fit_log, b.fit_log),
+        training=records(a.training, b.training),
+        fits=sorted(a.fits + b.fits, key=lambda d: rank(d.split()[-1])),
+    )
+
+
+def run_evaluation(
+    study: StudyData,
+    config: EvaluationConfig | None = None,
+    on_fit: Callable[[str], None] | None = None,
+    prefitted: dict[GridKey, Any] | None = None,
+    on_stack: Callable[[str, int, float], None] | None = None,
+) -> EvaluationResults:
+    """Run the grid over the outer folds.
+
+    Args:
+        study: items, features, gold standard (see :func:`prepare_study`).
+        config: what to run (default: the full grid with the paper's settings).
+        on_fit: called with a short description after each model is fitted
+            (for progress bars; :func:`count_fits` gives the total).
+        prefitted: networks already trained by :func:`fit_grid_networks`
+            (keys with ``config.training.seed``); without them and with
+            ``config.training.batched`` (default) the networks are trained
+            here in stacks first, otherwise one at a time in the jobs.
+        on_stack: with batched training, called after each stack with
+            (description, networks, seconds).
+
+    Returns:
+        The :class:`EvaluationResults`.
+
+    Raises:
+        DataError: a chosen experiment needs features the study lacks, or an
+            item lacks a feature row or rating inside the analysis window.
+    """
+    config = config or EvaluationConfig()
+    needed = {s for e, _ in config.runs() for s in e.features}
+    if 7 in config.experiments and "lstm" in config.models:
+        needed |= {"audio", "visual"}
+    missing = sorted(needed - set(study.features))
+    if missing:
+        raise DataError(
+            f"the chosen experiments need {' and '.join(missing)} features, which the study "
+            "lacks (experiments 1 and 3 use audio only, 2 and 4 visual only)"
+        )
+    study = StudyData(
+        items=study.items,
+        features={k: v for k, v in study.features.items() if k in needed},
+        gold=study.gold,
+        human_agreement=study.human_agreement,
+        dynamic=study.dynamic,
+        simulated=study.simulated,
+    )
+    folds = cv_folds(study.items)
+    jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
+    neural = "lstm" in config.models
+    if neural and (prefitted is not None or config.training.batched):
+        runners = _run_batched(study, config, folds, jobs, on_fit, prefitted, on_stack)
+    elif config.scheduler is not None:
+        runners = _run_jobs_on_dask(study, config, jobs, on_fit)
+    elif config.workers > 1 and len(jobs) > 1:
+        runners = _run_jobs_in_processes(study, config, jobs, on_fit)
+    else:
+        runners = [_run_job(study, config, fold, dimension, on_fit) for fold, dimension in jobs]
+
+    def frame(parts: list[Any], columns: list[str] | None = None) -> pd.DataFrame:
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        if isinstance(parts[0], pd.DataFrame):
+            return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(parts)
+
+    return EvaluationResults(
+        per_item=frame([r for x in runners for r in x.per_item]),
+        predictions=frame([p for x in runners for p in x.predictions]),
+        coefficients=frame([c for x in runners for c in x.coefficients]),
+        fit_log=frame([r for x in runners for r in x.fit_log]),
+        training=frame([r for x in runners for r in x.training]),
+        folds=folds,
+        human_agreement=study.human_agreement,
+        config=config,
+        simulated=study.simulated,
+    )

@@ -1,0 +1,99 @@
+"""Pieces shared by networks that run stacked (a leading network axis).
+
+A stack holds networks of one architecture and input width; their
+parameters are stacked along a leading axis and their matrix products are
+batched over it (``torch.bmm``). Each network keeps its own random streams:
+:class:`StackedDropout` draws every network's dropout masks from that
+network's own generator, in the order and with the shapes one-at-a-time
+training draws them, so a stacked network sees the masks it would see alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def baddbmm(
+    bias: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
+    """``x @ weight^T + bias`` per network (a dense layer of every network at once).
+
+    Args:
+        bias: (networks, out).
+        x: (networks, rows, in).
+        weight: (networks, out, in), as ``nn.Linear`` stores it.
+        dtype: the product's precision (float32 or bfloat16; the result is float32).
+
+    Returns:
+        (networks, rows, out).
+
+    Examples:
+        >>> lin = torch.nn.Linear(3, 2)
+        >>> x = torch.randn(5, 3)
+        >>> out = baddbmm(lin.bias[None], x[None], lin.weight[None], torch.float32)
+        >>> torch.allclose(out[0], lin(x), atol=1e-6)
+        True
+    """
+    if dtype == torch.float32:
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+    out = torch.bmm(x.to(dtype), weight.to(dtype).transpose(1, 2)).float()
+    return out + bias.unsqueeze(1)
+
+
+def sub_params(params: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``params`` under ``prefix``, with the prefix removed.
+
+    Examples:
+        >>> sorted(sub_params({"a.x": 1, "a.y": 2, "b.x": 3}, "a."))
+        ['x', 'y']
+    """
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+class StackedDropout:
+    """Dropout masks for a stack of networks, each from its own generator.
+
+    Args:
+        generators: one per network of the stack (in stack order).
+        sizes: each network's real batch size in this step (the stacked batch
+            is padded to ``batch``; padded windows carry no loss).
+        batch: the padded batch size.
+        device: where the masks live.
+    """
+
+    def __init__(
+        self,
+        generators: Sequence[torch.Generator],
+        sizes: Sequence[int],
+        batch: int,
+        device: torch.device,
+    ) -> None:
+        self.generators = list(generators)
+        self.sizes = list(sizes)
+        self.batch = batch
+        self.device = device
+
+    def _mask(self, inner: tuple[int, ...], batch_axis: int, keep: float) -> torch.Tensor:
+        n = len(self.generators)
+        shape = list(inner)
+        shape.insert(batch_axis, self.batch)
+        uniform = torch.zeros((n, *shape), device=self.device)
+        for k, (gen, size) in enumerate(zip(self.generators, self.sizes, strict=True)):
+            if size == 0:
+                continue
+            own = list(inner)
+            own.insert(batch_axis, size)
+            draw = torch.rand(own, generator=gen, device=self.device)
+            uniform[k].narrow(batch_axis, 0, size).copy_(draw)
+        return (uniform < keep).to(torch.float32).div_(keep)
+
+    def sequence_mask(self, steps: int, hidden: int, keep: float) -> torch.Tensor:
+        """(networks, steps, batch, hidden): one network's mask is drawn as
+        ``torch.rand((steps, size, hidden))`` from its generator."""
+        return self._mask((steps, hidden), 1, keep)
+
+    def last_mask(self, hidden: int, keep: float) -> torch.Tensor:
+        """(networks, batch, hidden): drawn as ``torch.rand((size, hidden))``."""
+        return self._mask((hidden,), 0, keep)
