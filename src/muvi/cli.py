@@ -63,6 +63,8 @@ class _Output:
 
     quiet: bool = False
     verbose: bool = False
+    training_note: str = ""
+    """The device and precision chosen for training, said once training starts."""
 
 
 _output = _Output()
@@ -429,6 +431,13 @@ def demo_command(
 # --- model commands (evaluate, train) ---------------------------------------
 
 
+def _say_training_note() -> None:
+    """Print, once, the device and precision that :func:`_model_config` chose."""
+    if _output.training_note:
+        console.print(_output.training_note, highlight=False)
+        _output.training_note = ""
+
+
 def _model_config(
     experiments: str,
     models: str,
@@ -463,7 +472,8 @@ def _model_config(
         raise MuviError("--precision bfloat16/auto needs batched training (drop --one-at-a-time)")
     if precision == "auto" and chosen.startswith("bfloat16"):
         chosen += "; the audio LSTM (experiments 1, 3) stays float32: bfloat16 moved its results"
-    console.print(f"training on {where}, matrix products in {chosen}", highlight=False)
+    # said when the first model is done: a study that fails to load is one error line alone
+    _output.training_note = f"training on {where}, matrix products in {chosen}"
     return EvaluationConfig(
         experiments=numbers,
         models=split(models),
@@ -576,6 +586,7 @@ def evaluate_command(
         task = progress.add_task("training", total=count_fits(config))
 
         def advance(what: str) -> None:
+            _say_training_note()
             progress.update(task, advance=1, description=what)
 
         if lag_compensation == "none":
@@ -657,6 +668,7 @@ def train_command(
         task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
 
         def advance(what: str) -> None:
+            _say_training_note()
             progress.update(task, advance=1, description=f"saved {what}")
 
         folders = train_study(_path(data), _path(out), config, advance)

@@ -122,6 +122,7 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
     """The wiring of ``muvi evaluate --lag-compensation``: the protocol receives a study
     whose gold standard (the models' targets) is made from the lag-shifted ratings."""
     import muvi.models.protocol as protocol
+    import muvi.report.models as report_models
     from muvi.annotations import gold_standard, quality_filter
     from muvi.annotations.lag import lag_compensated_dataset
     from muvi.cli import _evaluate_lag_compensated
@@ -134,7 +135,7 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
 
     monkeypatch.setattr(protocol, "run_evaluation", fake_run)
     monkeypatch.setattr(protocol, "write_results", lambda results, out: {})
-    monkeypatch.setattr(protocol, "write_figures", lambda *args: [])
+    monkeypatch.setattr(report_models, "write_figures", lambda *args: [])
     results, paths = _evaluate_lag_compensated(
         small_study, tmp_path, None, [], lambda what: None, "others"
     )
