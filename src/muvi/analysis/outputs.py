@@ -6,7 +6,8 @@
     OUT/report.html           everything below in one self-contained page
     OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
-    OUT/tables/<name>.csv     every result table
+    OUT/tables/<name>.csv     every result table (names: each step's ``tables``,
+                              :mod:`muvi.analysis.steps`)
     OUT/figures/<name>.png    every figure, PNG at 300 dpi...
     OUT/figures/<name>.svg    ...and the same figure as SVG (vector)
 
@@ -25,56 +26,6 @@ GOLD_STANDARD_FILE = "gold_standard.csv"
 AGREEMENT_FILE = "agreement.csv"
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
-
-STATIC_TABLES = (
-    "participants",
-    "participant_counts",
-    "annotation_counts",
-    "annotations_per_item",
-    "annotations_per_item_range",
-    "excluded_annotations",
-    "data_issues",
-    "gems_labels",
-    "gems_categories",
-    "gems_superfactors",
-    "gems_labels_per_annotation",
-    "gems_distinct_labels_per_item",
-    "label_correlations",
-    "label_correlation_matrix",
-    "chi_square",
-    "chi_square_deviations",
-)
-"""Tables written for every study (static files only suffice)."""
-
-DYNAMIC_TABLES = (
-    "rating_means",
-    "modality_correlations",
-    "modality_correlation_summary",
-    "annotation_medians",
-    "normality_tests",
-    "overlay_tests",
-    "modality_tests",
-    "agreement_summary",
-    "agreement_pooled",
-)
-"""Tables written when the study has dynamic ratings."""
-
-
-BEYOND_TABLES = (
-    "item_reliability",
-    "item_effect_tests",
-    "item_share_agreement",
-    "static_prediction",
-    "personalised_gains",
-    "personalised_fields",
-    "rater_lags",
-    "rater_lag_distribution",
-    "lag_compensated_agreement",
-    "modality_contribution",
-    "modality_contribution_distribution",
-    "incongruent_items",
-)
-"""Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
 
 BEYOND_FIGURES = (
     "item_reliability",
@@ -110,11 +61,12 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
         >>> previous_outputs("/nonexistent")
         []
     """
+    from muvi.analysis import steps  # the steps write their tables under this layout
+
     out = Path(out_dir)
     found = [out / name for name in (SUMMARY_FILE, REPORT_FILE, GOLD_STANDARD_FILE, AGREEMENT_FILE)]
     found.append(out / LAG_COMPENSATED_GOLD_FILE)
-    found += [table_path(out, name) for name in (*STATIC_TABLES, *DYNAMIC_TABLES)]
-    found += [table_path(out, name) for name in BEYOND_TABLES]
+    found += [table_path(out, name) for name in steps.tables()]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
     for pattern in (*FIGURE_PATTERNS, *BEYOND_FIGURES):
         for suffix in FIGURE_FORMATS:
