@@ -1,7 +1,9 @@
-"""The report sections of the study's analyses, read back from an output folder.
+"""The report sections of the paper's analyses, read back from an output folder.
 
-:func:`analysis_sections` turns what :func:`muvi.analysis.run_analysis` wrote
-(tables, figures and the summary) into :class:`ReportSection` objects, so a
+Each builder here turns what one step of :mod:`muvi.analysis.steps` wrote
+(tables, figures and the summary) into a :class:`ReportSection`; they are
+registered by step in :mod:`muvi.report.step_sections`, whose
+:func:`~muvi.report.step_sections.analysis_sections` gives them in order, so a
 caller (``muvi analyze``, the demo) can put them in one report together with
 sections of its own, such as model results.
 """

@@ -1,9 +1,9 @@
 """The report sections of the analyses beyond the paper (issue 15), read back from an output folder.
 
-:func:`beyond_sections` turns what :mod:`muvi.analysis.beyond` wrote into
+Builders that turn what the steps of :mod:`muvi.analysis.beyond` wrote into
 :class:`ReportSection` objects: item reliability, static emotion from the
 features, personalised perception, rater lag and the modality that carries
-the audiovisual rating.
+the audiovisual rating (registered by step in :mod:`muvi.report.step_sections`).
 """
 
 from __future__ import annotations
