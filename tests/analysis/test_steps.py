@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from muvi.analysis import steps
-from muvi.analysis.outputs import previous_outputs, table_path
+from muvi.analysis.outputs import figure_path, previous_outputs, table_path
 from muvi.analysis.paper_steps import PAPER_STEPS
 from muvi.analysis.step import AnalysisStep, StepContext
 from muvi.data.schema import MODALITIES
@@ -36,7 +36,15 @@ def _toy_section(out: Path, summary: dict[str, Any], simulated: bool) -> list[Re
 @pytest.fixture
 def toy_step():
     step = steps.register_step(
-        AnalysisStep("toy count", "static", _toy, ("toy_counts",), ("toy_total",), section="toy")
+        AnalysisStep(
+            "toy count",
+            "static",
+            _toy,
+            tables=("toy_counts",),
+            figures=("toy_*",),
+            summary_keys=("toy_total",),
+            section="toy",
+        )
     )
     register_section("toy", _toy_section)
     yield step
@@ -97,8 +105,14 @@ def test_a_toy_step_appears_everywhere(toy_step, muvi_dir, tmp_path):
     assert html.index(">Effects on static labels</h2>") < html.index(">Toy count</h2>")
     assert html.index(">Toy count</h2>") < html.index(">Paper vs this analysis</h2>")
 
-    # and a later run removes its table like every other output
-    assert table_path(tmp_path, "toy_counts") in previous_outputs(tmp_path)
+    # and a later run removes its table and figures like every other output
+    drawn, other = figure_path(tmp_path, "toy_bars"), figure_path(tmp_path, "other")
+    drawn.parent.mkdir(parents=True, exist_ok=True)
+    drawn.write_bytes(b"not a real figure")
+    other.write_bytes(b"not ours")
+    stale = previous_outputs(tmp_path)
+    assert table_path(tmp_path, "toy_counts") in stale and drawn in stale
+    assert other not in stale
 
 
 def test_registering_is_checked(toy_step):

@@ -8,7 +8,7 @@
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
     OUT/tables/<name>.csv     every result table (names: each step's ``tables``,
                               :mod:`muvi.analysis.steps`)
-    OUT/figures/<name>.png    every figure, PNG at 300 dpi...
+    OUT/figures/<name>.png    every figure (names: each step's ``figures``), PNG at 300 dpi...
     OUT/figures/<name>.svg    ...and the same figure as SVG (vector)
 
 Examples:
@@ -27,27 +27,9 @@ AGREEMENT_FILE = "agreement.csv"
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
 
-BEYOND_FIGURES = (
-    "item_reliability",
-    "static_prediction_*",
-    "personalised_gains",
-    "rater_lags",
-    "modality_contribution",
-)
-"""Figures (glob patterns) of the analyses beyond the paper, each written in every
-format of :data:`FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
-
 LAG_COMPENSATED_GOLD_FILE = "lag_compensated_gold_standard.csv"
 """``OUT/lag_compensated_gold_standard.csv`` (``muvi analyze --lag-compensation``)."""
 
-
-FIGURE_PATTERNS = (
-    "gems_labels_*",
-    "label_cooccurrence",
-    "observed_expected_*",
-    "density_*",
-)
-"""Names (glob patterns) of the figures written by an analysis run."""
 
 FIGURE_FORMATS = ("png", "svg")
 """The files of every figure: a PNG at 300 dpi and an SVG (as
@@ -68,7 +50,7 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
     found.append(out / LAG_COMPENSATED_GOLD_FILE)
     found += [table_path(out, name) for name in steps.tables()]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
-    for pattern in (*FIGURE_PATTERNS, *BEYOND_FIGURES):
+    for pattern in steps.figures():
         for suffix in FIGURE_FORMATS:
             found += sorted((out / FIGURES_DIR).glob(f"{pattern}.{suffix}"))
     return [path for path in found if path.is_file()]

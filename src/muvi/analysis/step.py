@@ -10,7 +10,7 @@ section that shows it; the builders of those sections live in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,7 @@ class StepContext:
 
 @dataclass(frozen=True)
 class AnalysisStep:
-    """One analysis of ``muvi analyze``.
+    """One analysis of ``muvi analyze`` (the fields after ``run`` are keyword-only).
 
     Attributes:
         name: its progress stage (the message shown while it runs); unique.
@@ -63,6 +63,8 @@ class AnalysisStep:
         run: computes it: writes its tables and figures under ``context.out``
             and returns its summary keys (exactly :attr:`summary_keys`).
         tables: the names of the tables it may write (``OUT/tables/<name>.csv``).
+        figures: the names (glob patterns) of the figures it may draw
+            (``OUT/figures/<name>.png`` and ``.svg``).
         summary_keys: the keys it fills, in its stage's block of ``summary.json``
             (:data:`SUMMARY_BLOCKS`).
         section: the name under which :mod:`muvi.report` registers the builder
@@ -72,7 +74,9 @@ class AnalysisStep:
     name: str
     stage: str
     run: Callable[[StepContext], dict[str, Any]]
+    _: KW_ONLY
     tables: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
     summary_keys: tuple[str, ...] = ()
     section: str | None = None
 

@@ -4,7 +4,8 @@
 order it runs: the paper's (:data:`muvi.analysis.paper_steps.PAPER_STEPS`) and
 those beyond it (:data:`muvi.analysis.beyond.BEYOND_STEPS`). The pipeline runs
 them (:func:`run_stage`), counts its progress stages from them
-(:func:`stage_count`), and :func:`tables` lists the table files they write.
+(:func:`stage_count`), and :func:`tables` and :func:`figures` list the files
+they write.
 Adding an analysis is adding one step (:func:`register_step`), plus its report
 section builder in :mod:`muvi.report` under the step's ``section`` name.
 
@@ -38,6 +39,9 @@ DYNAMIC_TABLES = tuple(t for s in PAPER_STEPS if s.stage == "dynamic" for t in s
 """Tables of the paper's analyses written when the study has dynamic ratings."""
 BEYOND_TABLES = tuple(t for s in BEYOND_STEPS for t in s.tables)
 """Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
+BEYOND_FIGURES = tuple(f for s in BEYOND_STEPS for f in s.figures)
+"""Figures (glob patterns) of the analyses beyond the paper, each written in every
+format of :data:`muvi.analysis.outputs.FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
 
 
 def register_step(step: AnalysisStep, *, before: str | None = None) -> AnalysisStep:
@@ -103,6 +107,11 @@ def tables() -> list[str]:
     return [t for s in STEPS for t in s.tables]
 
 
+def figures() -> list[str]:
+    """Every figure name (glob pattern) a registered step may draw (``OUT/figures/<name>.*``)."""
+    return [f for s in STEPS for f in s.figures]
+
+
 def run_stage(
     stage: str, context: StepContext, step: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -135,11 +144,13 @@ def run_stage(
 
 
 __all__ = [
+    "BEYOND_FIGURES",
     "BEYOND_TABLES",
     "DYNAMIC_TABLES",
     "FIXED_STAGES",
     "STATIC_TABLES",
     "STEPS",
+    "figures",
     "SUMMARY_BLOCKS",
     "register_step",
     "run_stage",
