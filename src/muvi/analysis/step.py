@@ -26,8 +26,12 @@ STAGES = ("static", "dynamic", "beyond-static", "beyond-dynamic")
 dynamic ratings, ``beyond-static`` and ``beyond-dynamic`` likewise but only with
 the analyses beyond the paper (``muvi analyze --beyond``)."""
 
-SUMMARY_BLOCKS = {"static": None, "dynamic": "dynamic", "beyond-static": "beyond"}
-SUMMARY_BLOCKS["beyond-dynamic"] = "beyond"
+SUMMARY_BLOCKS: dict[str, str | None] = {
+    "static": None,
+    "dynamic": "dynamic",
+    "beyond-static": "beyond",
+    "beyond-dynamic": "beyond",
+}
 """The block of ``summary.json`` a stage's summary keys go in (None: the top level)."""
 
 
