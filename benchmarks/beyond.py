@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python benchmarks/beyond.py [--data ../shared/muvi] [--repeats 1]
 
-Runs :func:`muvi.analysis.run_analysis` on the study folder (default: the
+Runs :func:`muvi.workflows.analyze_dataset` on the study folder (default: the
 real public MuVi files beside the checkout) three ways: without the new
 steps (``--no-beyond``), with them (the CLI default: 1000 permutations,
 personalised models with field importance), and with them but without the
@@ -35,8 +35,8 @@ def _cpu() -> str:
 
 def main() -> None:
     from muvi.analysis.beyond import BeyondConfig
-    from muvi.analysis.pipeline import analyze_dataset
     from muvi.data.loaders import load_dataset
+    from muvi.workflows import analyze_dataset
 
     default = Path(__file__).resolve().parents[2] / "shared" / "muvi"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

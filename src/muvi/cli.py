@@ -336,7 +336,7 @@ def analyze(
     """Run every analysis of the study (the descriptive statistics and tests of
     Chua et al. 2022, §3-4) and write tables, figures, summary.json and report.html;
     dynamic analyses run when av_data.csv exists."""
-    from muvi.analysis import run_analysis
+    from muvi.workflows import run_analysis
 
     config = _beyond_config(beyond, personalised, permutations, lag_compensation)
     out_dir = _path(out)

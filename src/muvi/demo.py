@@ -71,11 +71,11 @@ def run_demo(
     Returns:
         The paths written.
     """
-    from muvi.analysis import run_analysis
     from muvi.data.simulator import simulate
     from muvi.models.protocol import demo_config
     from muvi.report import analysis_sections, write_report
     from muvi.report.models import evaluate_study, evaluation_sections
+    from muvi.workflows import run_analysis
 
     config = config or DemoConfig()
     tell = step or (lambda name: None)

@@ -7,20 +7,16 @@ import json
 import pandas as pd
 import pytest
 
-from muvi.analysis import analyze_dataset
 from muvi.analysis.beyond import BeyondConfig
 from muvi.analysis.modality_contribution import ContributionConfig
-from muvi.analysis.outputs import (
-    BEYOND_TABLES,
-    LAG_COMPENSATED_GOLD_FILE,
-    figure_path,
-    table_path,
-)
+from muvi.analysis.outputs import LAG_COMPENSATED_GOLD_FILE, figure_path, table_path
 from muvi.analysis.personalised import PersonalisedConfig
 from muvi.analysis.reliability import ReliabilityConfig
 from muvi.analysis.static_prediction import StaticPredictionConfig
+from muvi.analysis.steps import BEYOND_TABLES
 from muvi.cli import main
 from muvi.data.loaders import load_dataset
+from muvi.workflows import analyze_dataset
 
 FAST = BeyondConfig(
     reliability=ReliabilityConfig(n_splits=20, n_bootstrap=30, n_permutations=19),

@@ -548,7 +548,8 @@ def test_reliability_figure_of_the_real_labels(muvi_dir):
 def test_beyond_figures_are_written_as_png_and_svg(small_study, tmp_path):
     from muvi.analysis import beyond
     from muvi.analysis.modality_contribution import ContributionConfig
-    from muvi.analysis.outputs import BEYOND_FIGURES, FIGURE_FORMATS, figure_path, previous_outputs
+    from muvi.analysis.outputs import FIGURE_FORMATS, figure_path, previous_outputs
+    from muvi.analysis.steps import BEYOND_FIGURES
     from muvi.data.loaders import load_dataset
 
     assert style.FORMATS == FIGURE_FORMATS

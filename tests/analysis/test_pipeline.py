@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from muvi.analysis import analyze_dataset, run_analysis
-from muvi.analysis.outputs import DYNAMIC_TABLES, STATIC_TABLES, figure_path, table_path
+from muvi.analysis.outputs import figure_path, table_path
+from muvi.analysis.steps import DYNAMIC_TABLES, STATIC_TABLES
 from muvi.cli import main
 from muvi.data.dataset import MuviDataset
 from muvi.data.schema import GEMS_CATEGORIES, GEMS_LABELS, MODALITIES
 from muvi.errors import DataError
+from muvi.workflows import analyze_dataset, run_analysis
 
 PNG = b"\x89PNG\r\n\x1a\n"
 GROUPINGS = {"modality", "overlay", "gender", "training", "familiarity"}

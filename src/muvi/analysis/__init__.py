@@ -13,8 +13,9 @@ One module per analysis, each a set of functions over the tidy tables of
   (:mod:`~muvi.analysis.personalised`), the modality that carries the audiovisual
   rating (:mod:`~muvi.analysis.modality_contribution`) and rater lag
   (:mod:`muvi.annotations.lag`);
-- :func:`run_analysis` runs them all on a study folder and writes tables,
-  figures, ``summary.json`` and ``report.html`` (``muvi analyze``).
+- :mod:`~muvi.analysis.steps` lists them all as steps; :func:`run_analysis` runs
+  them on a study folder and writes tables, figures and ``summary.json``
+  (``muvi analyze``, :func:`muvi.workflows.run_analysis`, adds ``report.html``).
 """
 
 from muvi.analysis.pipeline import analyze_dataset, run_analysis

@@ -6,8 +6,9 @@
     OUT/report.html           everything below in one self-contained page
     OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
-    OUT/tables/<name>.csv     every result table
-    OUT/figures/<name>.png    every figure, PNG at 300 dpi...
+    OUT/tables/<name>.csv     every result table (names: each step's ``tables``,
+                              :mod:`muvi.analysis.steps`)
+    OUT/figures/<name>.png    every figure (names: each step's ``figures``), PNG at 300 dpi...
     OUT/figures/<name>.svg    ...and the same figure as SVG (vector)
 
 Examples:
@@ -26,77 +27,9 @@ AGREEMENT_FILE = "agreement.csv"
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
 
-STATIC_TABLES = (
-    "participants",
-    "participant_counts",
-    "annotation_counts",
-    "annotations_per_item",
-    "annotations_per_item_range",
-    "excluded_annotations",
-    "data_issues",
-    "gems_labels",
-    "gems_categories",
-    "gems_superfactors",
-    "gems_labels_per_annotation",
-    "gems_distinct_labels_per_item",
-    "label_correlations",
-    "label_correlation_matrix",
-    "chi_square",
-    "chi_square_deviations",
-)
-"""Tables written for every study (static files only suffice)."""
-
-DYNAMIC_TABLES = (
-    "rating_means",
-    "modality_correlations",
-    "modality_correlation_summary",
-    "annotation_medians",
-    "normality_tests",
-    "overlay_tests",
-    "modality_tests",
-    "agreement_summary",
-    "agreement_pooled",
-)
-"""Tables written when the study has dynamic ratings."""
-
-
-BEYOND_TABLES = (
-    "item_reliability",
-    "item_effect_tests",
-    "item_share_agreement",
-    "static_prediction",
-    "personalised_gains",
-    "personalised_fields",
-    "rater_lags",
-    "rater_lag_distribution",
-    "lag_compensated_agreement",
-    "modality_contribution",
-    "modality_contribution_distribution",
-    "incongruent_items",
-)
-"""Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
-
-BEYOND_FIGURES = (
-    "item_reliability",
-    "static_prediction_*",
-    "personalised_gains",
-    "rater_lags",
-    "modality_contribution",
-)
-"""Figures (glob patterns) of the analyses beyond the paper, each written in every
-format of :data:`FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
-
 LAG_COMPENSATED_GOLD_FILE = "lag_compensated_gold_standard.csv"
 """``OUT/lag_compensated_gold_standard.csv`` (``muvi analyze --lag-compensation``)."""
 
-
-FIGURE_PATTERNS = (
-    "gems_labels_*",
-    "label_cooccurrence",
-    "observed_expected_*",
-    "density_*",
-)
-"""Names (glob patterns) of the figures written by an analysis run."""
 
 FIGURE_FORMATS = ("png", "svg")
 """The files of every figure: a PNG at 300 dpi and an SVG (as
@@ -110,13 +43,14 @@ def previous_outputs(out_dir: str | Path) -> list[Path]:
         >>> previous_outputs("/nonexistent")
         []
     """
+    from muvi.analysis import steps  # the steps write their tables under this layout
+
     out = Path(out_dir)
     found = [out / name for name in (SUMMARY_FILE, REPORT_FILE, GOLD_STANDARD_FILE, AGREEMENT_FILE)]
     found.append(out / LAG_COMPENSATED_GOLD_FILE)
-    found += [table_path(out, name) for name in (*STATIC_TABLES, *DYNAMIC_TABLES)]
-    found += [table_path(out, name) for name in BEYOND_TABLES]
+    found += [table_path(out, name) for name in steps.tables()]
     found += sorted((out / TABLES_DIR).glob("contingency_*.csv"))
-    for pattern in (*FIGURE_PATTERNS, *BEYOND_FIGURES):
+    for pattern in steps.figures():
         for suffix in FIGURE_FORMATS:
             found += sorted((out / FIGURES_DIR).glob(f"{pattern}.{suffix}"))
     return [path for path in found if path.is_file()]

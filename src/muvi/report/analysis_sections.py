@@ -1,7 +1,9 @@
-"""The report sections of the study's analyses, read back from an output folder.
+"""The report sections of the paper's analyses, read back from an output folder.
 
-:func:`analysis_sections` turns what :func:`muvi.analysis.run_analysis` wrote
-(tables, figures and the summary) into :class:`ReportSection` objects, so a
+Each builder here turns what one step of :mod:`muvi.analysis.steps` wrote
+(tables, figures and the summary) into a :class:`ReportSection`; they are
+registered by step in :mod:`muvi.report.step_sections`, whose
+:func:`~muvi.report.step_sections.analysis_sections` gives them in order, so a
 caller (``muvi analyze``, the demo) can put them in one report together with
 sections of its own, such as model results.
 """
@@ -207,28 +209,29 @@ def _static_effects_section(out_dir: Path) -> ReportSection:
     return ReportSection("Effects on static labels", html=text, tables=tables, figures=figures)
 
 
-def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
-    sections = []
+def _distribution_section(out_dir: Path) -> ReportSection:
     means = _read(out_dir, "rating_means")
-    sections.append(
-        ReportSection(
-            "Valence and arousal distribution",
-            html=_p("All 2 Hz samples of the kept annotations, within the analysis window."),
-            tables={"Mean ratings": means} if means is not None else {},
-            figures=_figures(out_dir, {f"Rating density, {m}": f"density_{m}" for m in MODALITIES}),
-        )
+    return ReportSection(
+        "Valence and arousal distribution",
+        html=_p("All 2 Hz samples of the kept annotations, within the analysis window."),
+        tables={"Mean ratings": means} if means is not None else {},
+        figures=_figures(out_dir, {f"Rating density, {m}": f"density_{m}" for m in MODALITIES}),
     )
+
+
+def _modality_agreement_section(out_dir: Path) -> ReportSection:
     summary = _read(out_dir, "modality_correlation_summary")
-    sections.append(
-        ReportSection(
-            "Modality agreement",
-            html=_p(
-                "Per item, the mean series of each modality; Pearson r between the mean "
-                "series of two modalities; mean and SD over items."
-            ),
-            tables={"Correlation between modalities": summary} if summary is not None else {},
-        )
+    return ReportSection(
+        "Modality agreement",
+        html=_p(
+            "Per item, the mean series of each modality; Pearson r between the mean "
+            "series of two modalities; mean and SD over items."
+        ),
+        tables={"Correlation between modalities": summary} if summary is not None else {},
     )
+
+
+def _dynamic_effects_section(out_dir: Path) -> ReportSection:
     tables = {}
     for caption, name in (
         ("Kolmogorov-Smirnov test of normality of the annotation medians", "normality_tests"),
@@ -238,19 +241,20 @@ def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
         table = _read(out_dir, name)
         if table is not None:
             tables[caption] = table
-    sections.append(
-        ReportSection(
-            "Effects on dynamic ratings",
-            html=_p(
-                "Each annotation is summarised by its median valence and arousal. Normality: "
-                "one-sample two-sided Kolmogorov-Smirnov test against a normal distribution "
-                "with the sample's own mean and SD (no Lilliefors correction). Overlay: "
-                "two-sided Mann-Whitney U (statistic: U of the overlaid group). Modality: "
-                "Kruskal-Wallis H with the median of each modality."
-            ),
-            tables=tables,
-        )
+    return ReportSection(
+        "Effects on dynamic ratings",
+        html=_p(
+            "Each annotation is summarised by its median valence and arousal. Normality: "
+            "one-sample two-sided Kolmogorov-Smirnov test against a normal distribution "
+            "with the sample's own mean and SD (no Lilliefors correction). Overlay: "
+            "two-sided Mann-Whitney U (statistic: U of the overlaid group). Modality: "
+            "Kruskal-Wallis H with the median of each modality."
+        ),
+        tables=tables,
     )
+
+
+def _agreement_section(out_dir: Path) -> ReportSection:
     agreement = _read(out_dir, "agreement_summary")
     pooled = _read(out_dir, "agreement_pooled")
     agreement_tables: dict[str, pd.DataFrame] = {}
@@ -258,19 +262,16 @@ def _dynamic_sections(out_dir: Path) -> list[ReportSection]:
         agreement_tables["Leave-one-out CCC"] = agreement
     if pooled is not None:
         agreement_tables["Leave-one-out CCC pooled over all modalities"] = pooled
-    sections.append(
-        ReportSection(
-            "Inter-rater agreement",
-            html=_p(
-                "For each annotation, Lin's CCC with the EWE of the other annotators of the "
-                "same item and modality; mean and SD per modality, and over every annotation "
-                "of all modalities pooled (agreement.csv lists every annotation; "
-                "gold_standard.csv the EWE of every item and modality)."
-            ),
-            tables=agreement_tables,
-        )
+    return ReportSection(
+        "Inter-rater agreement",
+        html=_p(
+            "For each annotation, Lin's CCC with the EWE of the other annotators of the "
+            "same item and modality; mean and SD per modality, and over every annotation "
+            "of all modalities pooled (agreement.csv lists every annotation; "
+            "gold_standard.csv the EWE of every item and modality)."
+        ),
+        tables=agreement_tables,
     )
-    return sections
 
 
 PUBLIC_RELEASE_TITLE = "MuVi public release"
@@ -335,33 +336,6 @@ def study_title(folder: str | Path, metadata: dict[str, Any], *, simulated: bool
         return PUBLIC_RELEASE_TITLE
     path = Path(folder)
     return f"MuVi study: {path.resolve().name or path}"
-
-
-def analysis_sections(out_dir: str | Path, summary: dict[str, Any]) -> list[ReportSection]:
-    """The report sections of an analysis run.
-
-    Args:
-        out_dir: the folder :func:`muvi.analysis.run_analysis` wrote.
-        summary: its summary (the contents of ``summary.json``).
-
-    Returns:
-        Sections for the study size, participants, GEMS labels, label
-        co-occurrence, effects on static labels and, when the summary has a
-        ``dynamic`` block, the four dynamic analyses.
-    """
-    out = Path(out_dir)
-    sections = [
-        _study_section(out, summary),
-        _participants_section(out, summary),
-        _gems_section(out, summary),
-        _cooccurrence_section(out, summary),
-        _static_effects_section(out),
-    ]
-    if summary.get("dynamic"):
-        sections.extend(_dynamic_sections(out))
-    if summary.get("paper"):
-        sections.append(paper_section(summary["paper"]))
-    return sections
 
 
 def paper_table(block: dict[str, Any]) -> pd.DataFrame:

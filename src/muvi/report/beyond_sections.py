@@ -1,9 +1,9 @@
 """The report sections of the analyses beyond the paper (issue 15), read back from an output folder.
 
-:func:`beyond_sections` turns what :mod:`muvi.analysis.beyond` wrote into
+Builders that turn what the steps of :mod:`muvi.analysis.beyond` wrote into
 :class:`ReportSection` objects: item reliability, static emotion from the
 features, personalised perception, rater lag and the modality that carries
-the audiovisual rating.
+the audiovisual rating (registered by step in :mod:`muvi.report.step_sections`).
 """
 
 from __future__ import annotations
@@ -257,32 +257,3 @@ def _contribution_section(out: Path, block: dict[str, Any]) -> ReportSection:
         tables=tables,
         figures=figures,
     )
-
-
-def beyond_sections(
-    out_dir: str | Path, summary: dict[str, Any], *, simulated: bool = False
-) -> list[ReportSection]:
-    """The report sections of the analyses beyond the paper.
-
-    Args:
-        out_dir: the folder :func:`muvi.analysis.run_analysis` wrote.
-        summary: its summary (with a ``beyond`` block).
-        simulated: the study is simulated (said in the text).
-
-    Returns:
-        One section per analysis that ran (none without a ``beyond`` block).
-    """
-    out = Path(out_dir)
-    block = summary.get("beyond")
-    if not block:
-        return []
-    sections = [
-        _reliability_section(out, block.get("reliability", {}), simulated),
-        _prediction_section(out, block.get("static_prediction")),
-        _personalised_section(out, block.get("personalised")),
-    ]
-    if block.get("lag"):
-        sections.append(_lag_section(out, block["lag"]))
-    if block.get("modality_contribution"):
-        sections.append(_contribution_section(out, block["modality_contribution"]))
-    return sections

@@ -1,0 +1,91 @@
+"""What one analysis of ``muvi analyze`` is: an :class:`AnalysisStep`.
+
+The steps themselves are listed once, in :mod:`muvi.analysis.steps`; the
+pipeline runs them in that order, counts its progress stages from them, and
+removes the tables they declare before a new run. Each step names the report
+section that shows it; the builders of those sections live in
+:mod:`muvi.report` (analysis is upstream of report and does not import it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from muvi.data.dataset import MuviDataset
+
+if TYPE_CHECKING:
+    from muvi.analysis.beyond import BeyondConfig
+
+STAGES = ("static", "dynamic", "beyond-static", "beyond-dynamic")
+"""When a step runs: ``static`` on every study, ``dynamic`` when the study has
+dynamic ratings, ``beyond-static`` and ``beyond-dynamic`` likewise but only with
+the analyses beyond the paper (``muvi analyze --beyond``)."""
+
+SUMMARY_BLOCKS: dict[str, str | None] = {
+    "static": None,
+    "dynamic": "dynamic",
+    "beyond-static": "beyond",
+    "beyond-dynamic": "beyond",
+}
+"""The block of ``summary.json`` a stage's summary keys go in (None: the top level)."""
+
+
+@dataclass
+class StepContext:
+    """What a step works on.
+
+    Attributes:
+        data: the quality-filtered study.
+        excluded: the annotations the quality filter left out (with their reason).
+        out: the output folder (:mod:`muvi.analysis.outputs`).
+        figures: draw figures.
+        beyond: the settings of the analyses beyond the paper (None: not run).
+        shared: results one step leaves for a later one (e.g. the item
+            feature summaries of the beyond steps).
+    """
+
+    data: MuviDataset
+    excluded: pd.DataFrame
+    out: Path
+    figures: bool = True
+    beyond: BeyondConfig | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalysisStep:
+    """One analysis of ``muvi analyze`` (the fields after ``run`` are keyword-only).
+
+    Attributes:
+        name: its progress stage (the message shown while it runs); unique.
+        stage: one of :data:`STAGES`.
+        run: computes it: writes its tables and figures under ``context.out``
+            and returns its summary keys (exactly :attr:`summary_keys`).
+        tables: the names of the tables it may write (``OUT/tables/<name>.csv``).
+        figures: the names (glob patterns) of the figures it may draw
+            (``OUT/figures/<name>.png`` and ``.svg``).
+        summary_keys: the keys it fills, in its stage's block of ``summary.json``
+            (:data:`SUMMARY_BLOCKS`).
+        section: the name under which :mod:`muvi.report` registers the builder
+            of its report section (None: no section of its own).
+    """
+
+    name: str
+    stage: str
+    run: Callable[[StepContext], dict[str, Any]]
+    _: KW_ONLY
+    tables: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    summary_keys: tuple[str, ...] = ()
+    section: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(
+                f"step {self.name!r}: stage must be one of {', '.join(STAGES)}, not {self.stage!r}"
+            )
