@@ -119,10 +119,10 @@ def test_early_stopping_keeps_the_best_epoch_and_restores_its_weights():
     history = train_network(net, train, validation, config)
     losses = history.validation_loss
     assert history.best_epoch == int(np.argmin(losses))
-    if (
-        history.epochs < config.max_epochs
-    ):  # stopped early: exactly `patience` epochs after the best
-        assert history.epochs == history.best_epoch + config.patience + 1
+    # the validation loss rises soon, so training stops early: exactly `patience` epochs
+    # after the best one
+    assert history.epochs < config.max_epochs
+    assert history.epochs == history.best_epoch + config.patience + 1
     with torch.no_grad():
         restored = torch.nn.functional.mse_loss(
             _forward_batch(net.eval(), validation.rows, validation.positions), validation.targets

@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 
 from muvi.cli import app, main
 
-pytest.importorskip("muvi.data.simulator")
-
 
 def test_evaluate_writes_results_json_tables_and_figures(small_study, tmp_path):
     out = tmp_path / "eval"

@@ -232,7 +232,6 @@ def test_simulated_study_arousal_is_better_from_audio_than_visual(request):
     """On the simulator's study (arousal mostly from audio), the LASSO baseline
     predicts arousal better from audio features than from visual features, in
     the isolated conditions (exp 1 vs 2) and in the audiovisual one (3 vs 4)."""
-    pytest.importorskip("muvi.data.simulator")
     from muvi.data.loaders import load_dataset
     from muvi.models.protocol import prepare_study
 

@@ -35,9 +35,6 @@ from muvi.models.lstm import (
 )
 from muvi.models.training import TrainingConfig
 
-MODEL_KINDS = ("lasso", *ARCHITECTURES)
-"""The ``model`` values of ``results.json``."""
-
 
 @dataclass(frozen=True)
 class Experiment:

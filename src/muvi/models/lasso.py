@@ -31,7 +31,6 @@ class LassoConfig:
         eps: ratio of the smallest to the largest candidate alpha.
         inner_folds: grouped inner cross-validation folds (at most the number
             of training items).
-        lag: the row of sample t - lag predicts the rating at t (0: same step).
         history: first scored sample, to score the same samples as the LSTMs.
         max_iter: coordinate-descent iterations.
         tol: coordinate-descent tolerance.
@@ -40,7 +39,6 @@ class LassoConfig:
     n_alphas: int = 30
     eps: float = 1e-3
     inner_folds: int = 5
-    lag: int = 0
     history: int = HISTORY
     max_iter: int = 5000
     tol: float = 1e-3
@@ -77,11 +75,9 @@ class LassoRegressor:
         for s in self.feature_sets:
             if s not in data.features:
                 raise DataError(f"the LASSO model needs {s} features")
-        start = self.config.history - self.config.lag
-        stop = data.n_samples - self.config.lag
-        parts = [
-            self.scalers_[s].transform(data.features[s][:, start:stop]) for s in self.feature_sets
-        ]
+        # the row of sample t predicts the rating at t (same step)
+        start = self.config.history
+        parts = [self.scalers_[s].transform(data.features[s][:, start:]) for s in self.feature_sets]
         return np.concatenate(parts, axis=-1)
 
     def fit(self, train: SeriesSet, validation: SeriesSet | None = None) -> LassoRegressor:

@@ -18,7 +18,7 @@ the training items, and train with :func:`muvi.models.training.train_network`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -684,7 +684,6 @@ class PairInitialisers:
 
     audio: LSTMRegressor
     visual: LSTMRegressor
-    trained_on: dict[str, list[str]] = field(default_factory=dict)
 
 
 class PairRegressor(LateFusionRegressor):

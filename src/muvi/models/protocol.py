@@ -32,7 +32,6 @@ from muvi.models.final import (
 )
 from muvi.models.grid import (
     EXPERIMENTS,
-    MODEL_KINDS,
     EvaluationConfig,
     Experiment,
     build_model,
@@ -44,7 +43,6 @@ from muvi.models.results import RESULT_FILES, EvaluationResults, write_results
 __all__ = [
     "EXPERIMENTS",
     "FINAL_VALIDATION_SHARE",
-    "MODEL_KINDS",
     "RESULT_FILES",
     "EvaluationConfig",
     "EvaluationResults",
