@@ -84,6 +84,10 @@ def test_one_panel_per_experiment_on_the_given_figure(evaluated):
         models = [line.get_label() for line in ax.lines if line.get_label() != "Annotators (EWE)"]
         assert models == [model_name(code)]
     assert fig.axes[-1].get_xlabel() == "Time (s)" and fig.axes[0].get_xlabel() == ""
+    # the ratings are named once, in the first panel's legend; later ones name their models
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes]
+    assert "Annotators (EWE)" in legends[0] and legends[0][-1] == "LASSO, audio"
+    assert legends[1:] == [["LASSO, visual"], ["LASSO, audio+visual"]]
     # and beside other panels, on a sub-figure
     outer = Figure(figsize=(10, 6), layout="constrained")
     left, right = outer.subfigures(1, 2)

@@ -162,6 +162,13 @@ def prediction_figure(
             ax.set_title(title, loc="left")
         for ax in axes[:-1]:
             ax.set_xlabel("")
+        # the ratings' entries once, in the first panel's legend; the others list their models
+        ratings = ("Single annotators", "Annotators (EWE)", "Annotators (EWE) ± SD")
+        for ax in axes[1:]:
+            handles, labels = ax.get_legend_handles_labels()
+            kept = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab not in ratings]
+            if kept:
+                style.legend_outside(ax, handles=[h for h, _ in kept], labels=[x for _, x in kept])
         heading = f"{media_id}: {MODALITY_NAMES.get(modality, modality)}, {dimension}"
         if results.simulated:
             heading += " (SIMULATED study)"
