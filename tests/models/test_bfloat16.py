@@ -132,5 +132,5 @@ def test_auto_keeps_float32_where_bfloat16_moved_results(study_factory) -> None:
     audio = fitted[(42, 0, "arousal", "exp1_lstm")]
     visual = fitted[(42, 0, "arousal", "exp2_lstm")]
     assert audio.history_.precision == "float32"
-    assert audio.training.precision == "float32"
+    assert audio.training_.precision == "float32"
     assert visual.history_.precision == ("bfloat16" if native else "float32")

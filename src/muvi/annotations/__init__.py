@@ -1,4 +1,4 @@
-"""Processing the ratings (SPEC section 4).
+"""Processing the ratings, as described in Chua et al. 2022.
 
 Raw cursor logs -> regular 2 Hz series (:func:`resample_logs`), the analysis
 window (:func:`analysis_window`; 118 samples in the paper, a study's own from

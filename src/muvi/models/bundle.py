@@ -145,7 +145,7 @@ def save_bundle(
         "dimension": dimension,
         "feature_sets": list(model.feature_sets),
         "n_features": {s: len(n) for s, n in model.feature_names_.items()},
-        "params": model.get_params(),
+        "params": model.manifest_params(),
         "files": files,
         "versions": _versions(),
         "simulated": bool(simulated),

@@ -392,16 +392,16 @@ def fit_grid_networks(
     def train(entries: list[tuple[GridKey, Any, Any, Any]]) -> None:
         groups: dict[tuple[Any, ...], list[tuple[GridKey, Any, Any, Any]]] = {}
         for entry in entries:
-            # precision auto becomes float32 where bfloat16 moved results (one stack, one precision)
-            entry[1].training = entry[1].effective_training()
-            key = (_stack_key(entry[1].net_), entry[1].training.precision)
+            # precision auto became float32 in prepare (training_) where bfloat16 moved
+            # results (one stack, one precision)
+            key = (_stack_key(entry[1].net_), entry[1].training_.precision)
             groups.setdefault(key, []).append(entry)
         tasks = [
             (
                 [e[1].net_ for e in group],
                 [e[2] for e in group],
                 [e[3] for e in group],
-                replace(config.training, precision=group[0][1].training.precision),
+                replace(config.training, precision=group[0][1].training_.precision),
                 [e[0][0] for e in group],
             )
             for group in groups.values()

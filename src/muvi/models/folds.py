@@ -1,4 +1,4 @@
-"""The study's cross-validation folds (SPEC section 7).
+"""The study's cross-validation folds (Chua et al. 2022, section 5).
 
 The items in ``video_urls.csv`` order are split by ``KFold(5, shuffle=True,
 random_state=42)``; each fold's held-out items are split in half by

@@ -11,9 +11,10 @@ that rows of one item never sit on both sides of an inner split.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LassoCV
 from sklearn.model_selection import GroupKFold
 
@@ -44,14 +45,19 @@ class LassoConfig:
     tol: float = 1e-3
 
 
-class LassoRegressor:
+class LassoRegressor(BaseEstimator):  # type: ignore[misc]
     """LASSO per time step on one or more feature sets (concatenated).
 
     Args:
         feature_sets: e.g. ``("audio",)`` or ``("audio", "visual")``.
-        config: hyper-parameters.
+        config: hyper-parameters (None: the defaults of :class:`LassoConfig`).
+
+    The estimator follows scikit-learn's conventions: the constructor stores
+    its arguments as given, ``get_params``/``set_params`` mirror it and
+    ``sklearn.base.clone`` gives an unfitted copy.
 
     Attributes (after fit):
+        config_: the :class:`LassoConfig` used.
         alpha_: the chosen regularisation strength.
         coef_: (n_features,) coefficients on min-max scaled features.
         intercept_: the intercept.
@@ -64,11 +70,19 @@ class LassoRegressor:
     def __init__(
         self, feature_sets: tuple[str, ...] = ("audio",), config: LassoConfig | None = None
     ) -> None:
-        self.feature_sets = tuple(feature_sets)
-        self.config = config if config is not None else LassoConfig()
+        self.feature_sets = feature_sets
+        self.config = config
 
-    def get_params(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "feature_sets": list(self.feature_sets)}
+    def _settings(self) -> LassoConfig:
+        """The configuration in use: the fitted one, else ``config`` or the defaults."""
+        fitted = getattr(self, "config_", None)
+        if fitted is not None:
+            return cast(LassoConfig, fitted)
+        return self.config if self.config is not None else LassoConfig()
+
+    def manifest_params(self) -> dict[str, Any]:
+        """The hyper-parameters as plain JSON values (what a bundle's manifest stores)."""
+        return {"config": asdict(self._settings()), "feature_sets": list(self.feature_sets)}
 
     def _rows(self, data: SeriesSet) -> np.ndarray:
         """(n_items, n_scored, n_features) scaled rows that predict samples history..n-1."""
@@ -76,7 +90,7 @@ class LassoRegressor:
             if s not in data.features:
                 raise DataError(f"the LASSO model needs {s} features")
         # the row of sample t predicts the rating at t (same step)
-        start = self.config.history
+        start = self._settings().history
         parts = [self.scalers_[s].transform(data.features[s][:, start:]) for s in self.feature_sets]
         return np.concatenate(parts, axis=-1)
 
@@ -91,23 +105,24 @@ class LassoRegressor:
         Returns:
             self.
         """
+        self.config_ = self.config if self.config is not None else LassoConfig()
         self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
         self.feature_names_ = {s: list(train.feature_names[s]) for s in self.feature_sets}
         rows = self._rows(train)
         n_items, n_scored, n_features = rows.shape
         X = rows.reshape(n_items * n_scored, n_features).astype(np.float64)
-        y = np.asarray(train.targets[:, self.config.history :], dtype=np.float64).reshape(-1)
+        y = np.asarray(train.targets[:, self.config_.history :], dtype=np.float64).reshape(-1)
         groups = np.repeat(np.arange(n_items), n_scored)
-        n_inner = min(self.config.inner_folds, n_items)
+        n_inner = min(self.config_.inner_folds, n_items)
         if n_inner < 2:
             raise DataError("LASSO needs at least 2 training items for its inner cross-validation")
         splits = list(GroupKFold(n_splits=n_inner).split(X, y, groups))
         search = LassoCV(
-            alphas=self.config.n_alphas,
-            eps=self.config.eps,
+            alphas=self.config_.n_alphas,
+            eps=self.config_.eps,
             cv=splits,
-            max_iter=self.config.max_iter,
-            tol=self.config.tol,
+            max_iter=self.config_.max_iter,
+            tol=self.config_.tol,
             n_jobs=1,
             precompute=True,
         ).fit(X, y)
@@ -123,7 +138,7 @@ class LassoRegressor:
             raise RuntimeError("LassoRegressor.predict called before fit")
         rows = self._rows(data)
         out = np.full(data.targets.shape, np.nan)
-        out[:, self.config.history :] = rows @ self.coef_ + self.intercept_
+        out[:, self._settings().history :] = rows @ self.coef_ + self.intercept_
         return out
 
     def coefficients(self) -> dict[str, float]:

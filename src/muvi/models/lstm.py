@@ -19,10 +19,11 @@ the training items, and train with :func:`muvi.models.training.train_network`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from torch import nn
 
 from muvi.models.recurrence import stacked_two_layer_lstm, two_layer_lstm
@@ -442,17 +443,21 @@ class LateFusionNet(WindowNet):
 # --------------------------------------------------------------------------
 
 
-class SequenceRegressor:
-    """Shared machinery of the LSTM estimators (scikit-learn style).
+class SequenceRegressor(BaseEstimator):  # type: ignore[misc]
+    """Shared machinery of the LSTM estimators, following scikit-learn's conventions.
 
-    Subclasses set ``architecture`` and build their net in ``_build``. Learned
-    state lives in attributes ending in ``_``: ``scalers_`` (feature set ->
-    :class:`MinMaxScaling`), ``feature_names_`` (feature set -> columns),
-    ``net_`` and ``history_``.
+    The constructor stores its arguments as given (``training=None`` means the
+    paper's :class:`TrainingConfig` defaults, resolved when used), so
+    ``get_params``/``set_params`` mirror it and ``sklearn.base.clone`` gives an
+    unfitted copy. Subclasses set ``architecture`` and build their net in
+    ``_build``. Learned state lives in attributes ending in ``_``:
+    ``scalers_`` (feature set -> :class:`MinMaxScaling`), ``feature_names_``
+    (feature set -> columns), ``training_`` (the training configuration used,
+    ``precision="auto"`` resolved), ``net_`` and ``history_``.
     """
 
-    architecture: str = ""
-    feature_sets: tuple[str, ...] = ()
+    architecture: ClassVar[str] = ""
+    FEATURE_SETS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -461,14 +466,27 @@ class SequenceRegressor:
         history: int = HISTORY,
     ) -> None:
         self.block = block
-        self.training = training if training is not None else TrainingConfig()
+        self.training = training
         self.history = history
 
-    # -- configuration, for bundles
-    def get_params(self) -> dict[str, Any]:
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        """The feature sets the model reads."""
+        return self.FEATURE_SETS
+
+    def training_config(self) -> TrainingConfig:
+        """The training configuration in use: the fitted ``training_``, else
+        ``training``, else the paper's defaults."""
+        fitted = getattr(self, "training_", None)
+        if fitted is not None:
+            return cast(TrainingConfig, fitted)
+        return self.training if self.training is not None else TrainingConfig()
+
+    def manifest_params(self) -> dict[str, Any]:
+        """The hyper-parameters as plain JSON values (what a bundle's manifest stores)."""
         return {
             "block": asdict(self.block),
-            "training": asdict(self.training),
+            "training": asdict(self.training_config()),
             "history": self.history,
             "feature_sets": list(self.feature_sets),
         }
@@ -516,7 +534,8 @@ class SequenceRegressor:
         self._check_features(train)
         self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
         self.feature_names_ = {s: list(train.feature_names[s]) for s in self.feature_sets}
-        seed_everything(self.training.seed)
+        self.training_: TrainingConfig = self.effective_training()
+        seed_everything(self.training_.seed)
         n_features = {s: train.features[s].shape[-1] for s in self.feature_sets}
         self.net_: WindowNet | None = self._build(n_features)
         self._initialise(self.net_)
@@ -548,15 +567,14 @@ class SequenceRegressor:
         from muvi.models.batched import train_stacked
 
         net, train_windows, val = self.prepare(train, validation)
-        self.training = self.effective_training()
-        if self.training.batched:
-            history = train_stacked([net], [train_windows], [val], self.training)[0]
+        if self.training_.batched:
+            history = train_stacked([net], [train_windows], [val], self.training_)[0]
         else:
-            if self.training.precision != "float32":
+            if self.training_.precision != "float32":
                 from muvi.errors import MuviError
 
                 raise MuviError("one-at-a-time training runs in float32 only (use batched)")
-            history = train_network(net, train_windows, val, self.training)
+            history = train_network(net, train_windows, val, self.training_)
         return self.fitted(history)
 
     def predict(self, data: SeriesSet, precision: str | None = None) -> np.ndarray:
@@ -596,25 +614,26 @@ class SequenceRegressor:
         return out
 
     def effective_training(self) -> TrainingConfig:
-        """``training`` with ``precision="auto"`` resolved to float32 where
-        :data:`muvi.models.precision.AUTO_KEEPS_FLOAT32` says bfloat16 moved
-        this kind of model's results."""
+        """``training`` (or the defaults) with ``precision="auto"`` resolved to
+        float32 where :data:`muvi.models.precision.AUTO_KEEPS_FLOAT32` says
+        bfloat16 moved this kind of model's results."""
         from dataclasses import replace
 
         from muvi.models.precision import effective_precision
 
+        training = self.training if self.training is not None else TrainingConfig()
         setting = effective_precision(
-            self.training.precision, self.architecture, tuple(self.feature_sets)
+            training.precision, self.architecture, tuple(self.feature_sets)
         )
-        if setting == self.training.precision:
-            return self.training
-        return replace(self.training, precision=setting)
+        if setting == training.precision:
+            return training
+        return replace(training, precision=setting)
 
     def prediction_device(self) -> torch.device:
         """Where :meth:`predict` runs: the CPU when ``training.device`` is
         ``cpu``, otherwise a CUDA GPU when torch sees one (a model trained on
         a GPU still predicts on a machine without one)."""
-        if self.training.device != "cpu" and torch.cuda.is_available():
+        if self.training_config().device != "cpu" and torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("cpu")
 
@@ -625,7 +644,7 @@ class SequenceRegressor:
         ``training.precision``, resolved on ``device`` (default the CPU)."""
         from muvi.models.precision import resolve_precision
 
-        setting = precision if precision is not None else self.training.precision
+        setting = precision if precision is not None else self.training_config().precision
         return resolve_precision(setting, device or torch.device("cpu"))[0]
 
 
@@ -650,7 +669,11 @@ class LSTMRegressor(SequenceRegressor):
     ) -> None:
         super().__init__(block, training, history)
         self.features = features
-        self.feature_sets = (features,)
+
+    @property
+    def feature_sets(self) -> tuple[str, ...]:
+        """``(features,)``."""
+        return (self.features,)
 
     def _build(self, n_features: dict[str, int]) -> WindowNet:
         return UnimodalNet(n_features[self.features], (self.features,), self.block)
@@ -660,7 +683,7 @@ class EarlyFusionRegressor(SequenceRegressor):
     """A1 early fusion: audio and visual rows concatenated per step, one block."""
 
     architecture = "early_fusion"
-    feature_sets = ("audio", "visual")
+    FEATURE_SETS = ("audio", "visual")
 
     def _build(self, n_features: dict[str, int]) -> WindowNet:
         width = sum(n_features[s] for s in self.feature_sets)
@@ -671,7 +694,7 @@ class LateFusionRegressor(SequenceRegressor):
     """A2 late fusion: one block per modality, fused by dense 256 ReLU and dense 1 tanh."""
 
     architecture = "late_fusion"
-    feature_sets = ("audio", "visual")
+    FEATURE_SETS = ("audio", "visual")
 
     def _build(self, n_features: dict[str, int]) -> WindowNet:
         return LateFusionNet({s: n_features[s] for s in self.feature_sets}, self.block)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,9 @@ from typing import TYPE_CHECKING
 from muvi.errors import DataError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
     from muvi.report.html import ReportSection
 
 from muvi.models.cv import StudyData, prepare_study, run_evaluation
@@ -34,25 +38,159 @@ def figure_items(
     return [m for m in results.folds[0].test if m in tested][:n]
 
 
+_EXPERIMENT = re.compile(r"^exp(\d+)_")
+"""A model code of the grid: ``exp<N>_<kind>``."""
+
+
+def _experiment_groups(names: Sequence[str]) -> dict[str, list[str]]:
+    """Model codes grouped by experiment (``exp3_lasso`` and ``exp3_lstm`` share
+    a panel), in order of appearance; a name outside the grid is its own group."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        match = _EXPERIMENT.match(name)
+        key = f"Experiment {int(match.group(1))}" if match else name
+        groups.setdefault(key, []).append(name)
+    return groups
+
+
+def prediction_panel(
+    results: EvaluationResults,
+    study: StudyData,
+    media_id: str,
+    modality: str,
+    dimension: str,
+    names: Sequence[str] = (),
+    *,
+    ax: Axes | None = None,
+) -> Axes:
+    """One comparison: an item's ratings in one condition and dimension (every
+    annotator in light grey, the gold standard (EWE) in black with its ± SD
+    band) and the predictions of a few models under their display names.
+
+    Args:
+        results: the evaluation results (their ``predictions``).
+        study: the study the models were evaluated on (ratings and gold standard).
+        media_id: a test item.
+        modality: the target condition (``music``, ``visual``, ``audiovisual``).
+        dimension: ``valence`` or ``arousal``.
+        names: the model codes to draw (default: every model of this target).
+        ax: the axes to draw on (default: a new figure at column width).
+
+    Returns:
+        The axes drawn on.
+    """
+    from muvi.plotting import style
+
+    ax = style.axes_or_new(ax, style.COLUMN_WIDTH_IN * 1.6, 2.0)
+    preds = results.predictions
+    chosen = preds[
+        (preds["media_id"] == media_id)
+        & (preds["dimension"] == dimension)
+        & (preds["target_modality"] == modality)
+    ]
+    wanted = list(names) or list(dict.fromkeys(chosen["name"]))
+    gold = study.gold[(study.gold["media_id"] == media_id) & (study.gold["modality"] == modality)]
+    gold = gold.sort_values("sample")
+    samples = gold["sample"].to_numpy()
+    curves = {}
+    for name in wanted:
+        part = chosen[chosen["name"] == name].set_index("sample")["prediction"]
+        curves[str(name)] = part.reindex(samples).to_numpy(dtype=float)
+    annotators = []
+    if study.dynamic is not None:
+        raters = study.dynamic[
+            (study.dynamic["media_id"] == media_id) & (study.dynamic["modality"] == modality)
+        ]
+        for _, series in raters.groupby("participant_id"):
+            values = series.set_index("sample")[dimension]
+            annotators.append(values.reindex(samples).to_numpy(dtype=float))
+    return style.draw_curves(
+        ax,
+        samples * 0.5,
+        curves,
+        dimension=dimension,
+        gold=gold[dimension].to_numpy(dtype=float),
+        gold_std=gold[f"{dimension}_std"].to_numpy(dtype=float),
+        annotators=annotators,
+    )
+
+
+def prediction_figure(
+    results: EvaluationResults,
+    study: StudyData,
+    media_id: str,
+    modality: str,
+    dimension: str,
+    *,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """An item's ratings against the models' predictions, one panel per
+    experiment (the LASSO and the network of an experiment share a panel), so
+    that no panel holds more than a few models.
+
+    Args:
+        results: the evaluation results.
+        study: the study the models were evaluated on.
+        media_id: a test item.
+        modality: the target condition.
+        dimension: ``valence`` or ``arousal``.
+        fig: the figure (or sub-figure) to draw on, cleared first; default a
+            new one at page width.
+
+    Returns:
+        The figure drawn on (save it with :func:`muvi.plotting.style.save_figure`).
+    """
+    from muvi.plotting import style
+    from muvi.plotting.names import EXPERIMENT_FEATURES, MODALITY_NAMES
+
+    preds = results.predictions
+    chosen = preds[
+        (preds["media_id"] == media_id)
+        & (preds["dimension"] == dimension)
+        & (preds["target_modality"] == modality)
+    ]
+    groups = _experiment_groups(list(dict.fromkeys(chosen["name"].astype(str))))
+    n = max(len(groups), 1)
+    fig = style.figure_or_new(fig, style.PAGE_WIDTH_IN, 0.4 + 1.45 * n)
+    with style.figure_style():
+        axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
+        for ax, (title, names) in zip(axes, groups.items(), strict=False):
+            prediction_panel(results, study, media_id, modality, dimension, names, ax=ax)
+            match = _EXPERIMENT.match(names[0])
+            if match and int(match.group(1)) in EXPERIMENT_FEATURES:
+                title += f" ({EXPERIMENT_FEATURES[int(match.group(1))]} features)"
+            ax.set_title(title, loc="left")
+        for ax in axes[:-1]:
+            ax.set_xlabel("")
+        # the ratings' entries once, in the first panel's legend; the others list their models
+        ratings = ("Single annotators", "Annotators (EWE)", "Annotators (EWE) ± SD")
+        for ax in axes[1:]:
+            handles, labels = ax.get_legend_handles_labels()
+            kept = [(h, lab) for h, lab in zip(handles, labels, strict=True) if lab not in ratings]
+            if kept:
+                style.legend_outside(ax, handles=[h for h, _ in kept], labels=[x for _, x in kept])
+        heading = f"{media_id}: {MODALITY_NAMES.get(modality, modality)}, {dimension}"
+        if results.simulated:
+            heading += " (SIMULATED study)"
+        fig.suptitle(heading)
+    return fig
+
+
 def write_figures(
     results: EvaluationResults,
     study: StudyData,
     out_dir: str | Path,
     items: Sequence[str] = (),
 ) -> list[Path]:
-    """For each chosen item, modality and dimension: every annotator's series,
-    the EWE with its ± std band and the models' predictions (one PNG each).
+    """For each chosen item, target condition and dimension, a
+    :func:`prediction_figure` (PNG at 300 dpi and SVG).
 
     Returns:
-        The PNG files written (in ``out_dir/figures``).
+        The PNG files written (in ``out_dir/figures``; the SVGs lie beside them).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from muvi.plotting import style
 
     folder = Path(out_dir) / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     preds = results.predictions
     for media_id in figure_items(results, items):
@@ -65,41 +203,9 @@ def write_figures(
                 ]
                 if chosen.empty:
                     continue
-                gold = study.gold[
-                    (study.gold["media_id"] == media_id) & (study.gold["modality"] == modality)
-                ]
-                fig, ax = plt.subplots(figsize=(8, 3.6))
-                if study.dynamic is not None:
-                    raters = study.dynamic[
-                        (study.dynamic["media_id"] == media_id)
-                        & (study.dynamic["modality"] == modality)
-                    ]
-                    for k, (_, series) in enumerate(raters.groupby("participant_id")):
-                        ax.plot(
-                            series["sample"] * 0.5,
-                            series[dimension],
-                            color="0.75",
-                            lw=0.7,
-                            label="annotators" if k == 0 else None,
-                        )
-                t = gold["sample"].to_numpy() * 0.5
-                mean, std = gold[dimension].to_numpy(), gold[f"{dimension}_std"].to_numpy()
-                ax.fill_between(
-                    t, mean - std, mean + std, color="tab:blue", alpha=0.2, label="EWE ± std"
-                )
-                ax.plot(t, mean, color="tab:blue", lw=2, label="EWE")
-                for name, part in chosen.groupby("name", sort=False):
-                    ax.plot(part["sample"] * 0.5, part["prediction"], lw=1.4, label=str(name))
-                title = f"{media_id}: {modality} {dimension}"
-                if results.simulated:
-                    title += " (SIMULATED study)"
-                ax.set(title=title, xlabel="time (s)", ylabel=dimension, ylim=(-1.05, 1.05))
-                ax.legend(fontsize=7, loc="upper right", ncol=2)
-                fig.tight_layout()
+                fig = prediction_figure(results, study, media_id, modality, dimension)
                 path = folder / f"{media_id}_{modality}_{dimension}.png"
-                fig.savefig(path, dpi=110)
-                plt.close(fig)
-                written.append(path)
+                written.append(style.save_figure(fig, path))
     return written
 
 
@@ -151,8 +257,9 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
         sections.append(
             ReportSection(
                 "Predictions against the ratings",
-                "<p>Grey: every annotator; blue: the EWE with its ± std band; "
-                "coloured lines: models scored on this test item.</p>",
+                "<p>One panel per experiment. Light grey: every annotator; black: the "
+                "gold standard (EWE) with its ± SD band; coloured lines: the models scored "
+                "on this test item; triangles on an edge: a prediction beyond the axis.</p>",
                 {},
                 figures,
             )

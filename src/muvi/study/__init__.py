@@ -1,4 +1,4 @@
-"""The web application for running a MuVi-style annotation study (SPEC section 10).
+"""The web application for running a MuVi-style annotation study (as in Chua et al. 2022).
 
 - :mod:`muvi.study.app`: the ASGI application (:func:`~muvi.study.app.create_app`),
   which wires the routers, the middleware and the error pages together;
