@@ -258,13 +258,11 @@ def download(
     console.print(
         f"{len(report.downloaded)} downloaded, {len(report.resumed)} resumed, "
         f"{len(report.skipped)} already complete; manifest: {report.manifest}",
-        highlight=False,
     )
     if report.unverified:
         console.print(
             f"no published checksum for {', '.join(report.unverified)}: "
             "its sha256 is recorded in the manifest",
-            highlight=False,
         )
 
 
@@ -356,7 +354,6 @@ def analyze(
         f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'}); "
         f"analysis window {window['samples']} samples ({window['seconds']:g} s), "
         f"from {window['source']}",
-        highlight=False,
     )
 
 
@@ -424,7 +421,6 @@ def demo_command(
     console.print(
         f"SIMULATED demo written: report {paths.report}; data {paths.study}; "
         f"analysis {paths.analysis}; models {paths.evaluation}",
-        highlight=False,
     )
 
 
@@ -434,7 +430,7 @@ def demo_command(
 def _say_training_note() -> None:
     """Print, once, the device and precision that :func:`_model_config` chose."""
     if _output.training_note:
-        console.print(_output.training_note, highlight=False)
+        console.print(_output.training_note)
         _output.training_note = ""
 
 
@@ -600,7 +596,6 @@ def evaluate_command(
         console.print(
             f"{row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f} ± {row.ccc_std:5.3f}  "
             f"RMSE {row.rmse_mean:5.3f} ± {row.rmse_std:5.3f}  (n={row.n_items})",
-            highlight=False,
         )
     if results.simulated:
         console.print("these results come from a SIMULATED study", style="bold yellow")
@@ -912,7 +907,7 @@ def weights_fetch(
             path = fetch_weights(
                 name, folder, source=_path(source) if source else None, force=force, progress=show
             )
-            bar.console.print(f"{name}: {path}", highlight=False)
+            bar.console.print(f"{name}: {path}")
 
 
 @weights_app.command("path")
@@ -954,8 +949,6 @@ def study_serve(
     application = create_app(db, _path(media))
     console.print(
         f"MuVi study server on http://{host}:{port}/runner (database {db})",
-        markup=False,
-        highlight=False,
     )
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
@@ -986,8 +979,6 @@ def study_create_runner(
     role = "admin" if runner.is_admin else "runner"
     console.print(
         f"{role} {runner.username!r} created; log in at /runner/login",
-        markup=False,
-        highlight=False,
     )
 
 
@@ -1013,8 +1004,6 @@ def study_set_password(
         ended = set_runner_password(session, username, password)
     console.print(
         f"password of {username!r} changed; {ended} open session(s) ended",
-        markup=False,
-        highlight=False,
     )
 
 
@@ -1037,8 +1026,6 @@ def study_export(
         f"exported study {summary.study!r} to {summary.folder}: {summary.participants} participants, "
         f"{summary.static_annotations} static and {summary.dynamic_annotations} dynamic annotations "
         f"({summary.raw_samples} raw samples, mean interval {summary.mean_interval_s:.3f} s)",
-        markup=False,
-        highlight=False,
     )
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 
 from muvi.data import schema
 from muvi.data.dataset import MuviDataset
-from muvi.data.window import study_window
+from muvi.data.window import AnalysisWindow, study_window
 from muvi.errors import DataError
 
 __all__ = [
@@ -1081,6 +1081,27 @@ def load_visual_features(
 # --------------------------------------------------------------------------
 
 
+def _metadata_window(
+    metadata: dict[str, Any], path: Path, override: int | None = None
+) -> AnalysisWindow:
+    """:func:`muvi.data.window.study_window`, a problem named in the study's metadata file."""
+    try:
+        return study_window(metadata, override)
+    except DataError as err:
+        raise DataError(err.problem, file=path) from None
+
+
+def feature_rows_allowed(window_samples: int) -> tuple[int, int]:
+    """The row counts a study's 2 Hz feature file may have: its analysis window plus the
+    1 s margin (119 or 120 for the published 60 s excerpts).
+
+    Examples:
+        >>> feature_rows_allowed(118), feature_rows_allowed(38)
+        ((119, 120), (39, 40))
+    """
+    return (window_samples + 1, window_samples + 2)
+
+
 def _load_metadata(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
@@ -1175,12 +1196,10 @@ def load_dataset(
     known = set(participants["participant_id"].tolist())
     _check_participants_known(static, known, static_file, participants_file, in_file_order=True)
 
-    metadata = _load_metadata(root / schema.METADATA_FILE)
-    try:
-        window = study_window(metadata, window_samples)
-        own_window = study_window(metadata).n_samples  # the study's, whatever the user asks
-    except DataError as err:  # name the study's own metadata file
-        raise DataError(err.problem, file=root / schema.METADATA_FILE) from None
+    metadata_file = root / schema.METADATA_FILE
+    metadata = _load_metadata(metadata_file)
+    window = _metadata_window(metadata, metadata_file, window_samples)
+    own_window = _metadata_window(metadata, metadata_file).n_samples  # whatever the user asks
     dynamic = None
     dynamic_file = root / schema.DYNAMIC_FILE
     if dynamic_file.exists():
@@ -1208,8 +1227,7 @@ def load_dataset(
 
     audio = None
     if (root / schema.EMOBASE_DIR).is_dir():
-        # 2 Hz feature rows: the window plus the 1 s margin (119 or 120 for 60 s excerpts)
-        rows = (own_window + 1, own_window + 2)
+        rows = feature_rows_allowed(own_window)
         if features:
             audio = load_emobase(root / schema.EMOBASE_DIR, catalog, rows_allowed=rows)
         else:  # not needed, but a damaged file is reported now rather than by a later model

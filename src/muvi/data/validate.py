@@ -18,7 +18,6 @@ Examples:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,8 @@ from muvi.data.loaders import (
     _check_participants_known,
     _Invalid,
     _load_metadata,
+    _metadata_window,
+    feature_rows_allowed,
     load_dynamic,
     load_emobase,
     load_participants,
@@ -39,7 +40,6 @@ from muvi.data.loaders import (
     load_video_urls,
     load_visual_features,
 )
-from muvi.data.window import study_window
 from muvi.errors import DataError
 
 __all__ = ["ValidationResult", "validate_study"]
@@ -128,19 +128,15 @@ def validate_study(root: str | Path) -> ValidationResult:
     # a study's own excerpt length sets its analysis window, and with it the rows an
     # emobase file may have; a problem with the metadata is reported with that file, last
     metadata_file = root / schema.METADATA_FILE
-
-    def metadata_window(_: list[DataError]) -> int:
-        metadata = _load_metadata(metadata_file)
-        try:
-            return study_window(metadata).n_samples
-        except DataError as err:  # name the study's own metadata file
-            raise DataError(err.problem, file=metadata_file) from None
-
     window_samples = schema.ANALYSIS_SAMPLES
+    metadata_problem: DataError | None = None
     if metadata_file.exists():
-        with contextlib.suppress(DataError):  # reported below, in the metadata file's place
-            window_samples = metadata_window([])
-    feature_rows = (window_samples + 1, window_samples + 2)
+        try:
+            metadata = _load_metadata(metadata_file)
+            window_samples = _metadata_window(metadata, metadata_file).n_samples
+        except DataError as err:
+            metadata_problem = err
+    feature_rows = feature_rows_allowed(window_samples)
 
     urls_file = root / schema.VIDEO_URLS_FILE
     items = _check(result, urls_file.name, lambda _: load_video_urls(urls_file))
@@ -242,5 +238,10 @@ def validate_study(root: str | Path) -> ValidationResult:
             result.counts["visual feature columns"] = table.shape[1]
 
     if metadata_file.exists():
-        _check(result, metadata_file.name, metadata_window)
+
+        def metadata_checked(_: list[DataError]) -> None:
+            if metadata_problem is not None:
+                raise metadata_problem
+
+        _check(result, metadata_file.name, metadata_checked)
     return result
