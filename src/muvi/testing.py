@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from muvi.errors import MuviError
 from muvi.features import weights as wts
@@ -26,6 +26,26 @@ TEST_MODEL_NOTE: Final = "small randomly initialised test model (outputs are mea
 TEST_MODEL_LICENCE: Final = "MIT (built by MuVi for tests; random weights)"
 
 
+def _register_test_model(
+    path: Path, name: str, what: str, config: dict[str, Any] | None = None
+) -> tuple[str, Path]:
+    """Register a saved test model under its catalogue name (family, architecture and
+    classes from the catalogue), marked as a test model."""
+    spec = wts.KNOWN_WEIGHTS[name]
+    wts.register_weights_file(
+        path,
+        name=name,
+        family=spec.family,
+        architecture=spec.architecture,
+        config=config,
+        classes=spec.classes,
+        description=f"{what}: {TEST_MODEL_NOTE}",
+        licence=TEST_MODEL_LICENCE,
+        test_model=True,
+    )
+    return name, path
+
+
 def build_faces_model(folder: Path, *, width: float = 0.125) -> tuple[str, Path]:
     """Save a small random VGG19-FER in the release's layout and register it."""
     import torch
@@ -35,18 +55,9 @@ def build_faces_model(folder: Path, *, width: float = 0.125) -> tuple[str, Path]
     spec = wts.KNOWN_WEIGHTS[FER_WEIGHTS]
     path = Path(folder) / spec.file_name
     torch.save({"net": FerVgg(width=width).state_dict(), "acc": 0.0, "epoch": 0}, path)
-    wts.register_weights_file(
-        path,
-        name=FER_WEIGHTS,
-        family="faces",
-        architecture=spec.architecture,
-        config={"width": width},
-        classes=spec.classes,
-        description=f"VGG19-FER at width {width}: {TEST_MODEL_NOTE}",
-        licence=TEST_MODEL_LICENCE,
-        test_model=True,
+    return _register_test_model(
+        path, FER_WEIGHTS, f"VGG19-FER at width {width}", config={"width": width}
     )
-    return FER_WEIGHTS, path
 
 
 def build_scenes_model(
@@ -61,18 +72,9 @@ def build_scenes_model(
     state = {f"module.{k}": v for k, v in build_scene_network(config).state_dict().items()}
     path = Path(folder) / spec.file_name
     torch.save({"epoch": 0, "arch": "resnet", "state_dict": state, "best_prec1": 0.0}, path)
-    wts.register_weights_file(
-        path,
-        name=PLACES_WEIGHTS,
-        family="scenes",
-        architecture=spec.architecture,
-        config=config,
-        classes=spec.classes,
-        description=f"ResNet{layers} width {width_per_group}: {TEST_MODEL_NOTE}",
-        licence=TEST_MODEL_LICENCE,
-        test_model=True,
+    return _register_test_model(
+        path, PLACES_WEIGHTS, f"ResNet{layers} width {width_per_group}", config=config
     )
-    return PLACES_WEIGHTS, path
 
 
 def build_objects_model(folder: Path) -> tuple[str, Path]:
@@ -83,17 +85,7 @@ def build_objects_model(folder: Path) -> tuple[str, Path]:
     spec = wts.KNOWN_WEIGHTS[DEFAULT_DETECTOR]
     path = Path(folder) / spec.file_name
     torch.save(build_detector(spec.architecture).state_dict(), path)
-    wts.register_weights_file(
-        path,
-        name=DEFAULT_DETECTOR,
-        family="objects",
-        architecture=spec.architecture,
-        classes=spec.classes,
-        description=f"SSDlite320 MobileNetV3: {TEST_MODEL_NOTE}",
-        licence=TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return DEFAULT_DETECTOR, path
+    return _register_test_model(path, DEFAULT_DETECTOR, "SSDlite320 MobileNetV3")
 
 
 def build_actions_model(folder: Path, *, width: float = 0.0625) -> tuple[str, Path]:
@@ -113,18 +105,7 @@ def build_actions_model(folder: Path, *, width: float = 0.0625) -> tuple[str, Pa
         if isinstance(module, torch.nn.Conv3d):
             torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     torch.save(net.state_dict(), path)
-    wts.register_weights_file(
-        path,
-        name=I3D_WEIGHTS,
-        family="actions",
-        architecture=spec.architecture,
-        config={"width": width},
-        classes=spec.classes,
-        description=f"I3D at width {width}: {TEST_MODEL_NOTE}",
-        licence=TEST_MODEL_LICENCE,
-        test_model=True,
-    )
-    return I3D_WEIGHTS, path
+    return _register_test_model(path, I3D_WEIGHTS, f"I3D at width {width}", config={"width": width})
 
 
 _BUILDERS: Final[dict[str, Callable[[Path], tuple[str, Path]]]] = {
