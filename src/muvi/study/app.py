@@ -44,22 +44,26 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from muvi.errors import MuviError
-from muvi.study import online, participant_api, participant_routes, runner_routes, service
+from muvi.study import (
+    online,
+    online_routes,
+    participant_api,
+    participant_routes,
+    runner_routes,
+    service,
+)
 from muvi.study.db import open_database
 from muvi.study.deps import (
     CSRF_COOKIE,
-    DB,
     PARTICIPANT_COOKIE,
     SESSION_COOKIE,
     LoginRequired,
-    ParticipantDep,
     PasswordGate,
     StudyServer,
     https,
     participant_csrf_token,
     render,
 )
-from muvi.study.online_routes import online_router
 from muvi.study.participant_api import MAX_BATCH, CursorSampleIn, SampleBatch
 from muvi.study.security import (
     DEFAULT_SECURITY,
@@ -136,7 +140,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/media", MediaFiles(directory=str(media)), name="media")
 
-    app.include_router(online_router(render, DB, ParticipantDep, server.participant_csrf))
+    app.include_router(online_routes.router)
     app.include_router(runner_routes.router)
     app.include_router(participant_routes.router)
     app.include_router(participant_api.router)
