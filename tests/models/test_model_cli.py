@@ -21,6 +21,8 @@ def test_evaluate_writes_results_json_tables_and_figures(small_study, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())
     assert doc["simulated"] is True
+    assert "DEFECTS" not in result.output and doc["defects"] == []  # nothing by default
+    assert doc["profile"] == "paper" and doc["reported_error"] == "rmse"
     assert {e["name"] for e in doc["experiments"]} == {"exp1_lstm", "exp2_lstm"}
     for e in doc["experiments"]:
         assert set(e) == {"name", "model", "target_modality", "features", "dimension",
