@@ -13,7 +13,8 @@ with the same seed:
   batches; the stacked batch is padded and padded windows carry no loss);
 * its own dropout masks, from its own generator seeded with its seed, drawn
   in the same order and shapes (:class:`muvi.models.stacking.StackedDropout`);
-* its own Adam state: each network's parameters are their own tensors for
+* its own Adam state (and, under Keras's epsilon placement, its own
+  epsilon per step): each network's parameters are their own tensors for
   PyTorch's fused Adam (stacked anew each step, so the gradients come back
   per network); a network without a batch in a step, or stopped, has no
   gradient and Adam leaves it, and its step count, alone;
@@ -38,7 +39,14 @@ import torch
 from muvi.errors import MuviError
 from muvi.models.precision import precision_name, resolve_precision
 from muvi.models.stacking import StackedDropout
-from muvi.models.training import TrainingConfig, TrainingHistory, WindowData, resolve_device
+from muvi.models.training import (
+    TrainingConfig,
+    TrainingHistory,
+    WindowData,
+    adam_optimiser,
+    before_adam_step,
+    resolve_device,
+)
 
 if TYPE_CHECKING:
     from muvi.models.lstm import WindowNet
@@ -177,18 +185,22 @@ def train_stacked(
         if ok:
             val_of[k] = next(it)
 
-    optimiser = torch.optim.Adam(
-        [p for ps in params for p in ps], lr=config.learning_rate, fused=True
+    # one parameter group per network under Keras's epsilon placement (its
+    # epsilon depends on the network's own step count); one group otherwise
+    optimiser = adam_optimiser(
+        params if config.keras_adam else [[p for ps in params for p in ps]], config
     )
     orders = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
     dropouts = [torch.Generator(device=device).manual_seed(s) for s in seeds]
     sizes = [len(t) for t in train]
     histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
     best_loss = [math.inf] * n_nets
-    best = [[p.detach().clone() for p in ps] if config.restore_best else [] for ps in params]
+    # the best epoch's weights: restored at the end (restore_best), or else
+    # handed back in the history (PAIR starts from them, as in the authors' code)
+    best = [[p.detach().clone() for p in ps] for ps in params]
     waited = [0] * n_nets
     active = list(range(n_nets))
-    batch = config.batch_size
+    batch = config.batch_size_for(template)
     start = time.perf_counter()
     for epoch in range(config.max_epochs):
         if not active:
@@ -227,6 +239,7 @@ def train_stacked(
                 if c == 0:  # no batch left for this network: no update, no Adam step
                     for p in params[k]:
                         p.grad = None
+            before_adam_step(optimiser, config)
             optimiser.step()
             totals += per_net.detach() * counts[s]
         train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()
@@ -240,8 +253,7 @@ def train_stacked(
                 hist.validation_loss.append(loss)
                 if loss < best_loss[k]:
                     best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
-                    if config.restore_best:
-                        best[k] = [p.detach().clone() for p in params[k]]
+                    best[k] = [p.detach().clone() for p in params[k]]
                 else:
                     waited[k] += 1
                 if waited[k] < config.patience:
@@ -258,6 +270,10 @@ def train_stacked(
             if k in val_of and config.restore_best:
                 for p, b in zip(params[k], best[k], strict=True):
                     p.copy_(b)
+            elif k in val_of:
+                histories[k].best_state = {
+                    name: b.cpu() for name, b in zip(names, best[k], strict=True)
+                }
             net.eval()
             histories[k].seconds = seconds
     return histories
