@@ -158,3 +158,48 @@ def test_when_stopping_never_triggers_the_epoch_limit_is_scored(batched):
     # the paper's setting restores the best epoch here too
     _, paper, restored = _train(batched, replace(config, restore_best=True))
     assert restored == pytest.approx(min(paper.validation_loss), rel=1e-5)
+
+
+# --------------------------------------------------------------------------
+# the unimodal head's initialiser, and the CCC the code prints
+# --------------------------------------------------------------------------
+
+
+def test_unimodal_head_is_keras_dense_tanh():
+    """``Dense(1, activation="tanh")`` on the 128 (here 16) outputs of LSTM2:
+    Glorot-uniform kernel, limit sqrt(6 / (16 + 1)), zero bias."""
+    seed_everything(2)
+    net = UnimodalNet(5, ("audio",), BLOCK)
+    head = net.head
+    assert head.in_features == 16 and head.out_features == 1
+    limit = (6.0 / (16 + 1)) ** 0.5
+    assert float(head.weight.detach().abs().max()) <= limit
+    assert torch.count_nonzero(head.bias) == 0
+    with torch.no_grad():
+        x = torch.rand(3, 4, 5)
+        out = net.eval()({"main": x})
+        last = net.block("main")(x)  # (3, 16): LSTM2's last step
+        by_hand = torch.tanh(last @ head.weight.T + head.bias).squeeze(-1)
+    assert out.shape == (3,)
+    torch.testing.assert_close(out, by_hand)
+
+
+def test_the_ccc_the_code_prints_is_muvis_population_ccc():
+    """The code's CCC is audtorch's ``concordance_cc``: Pearson's r times the
+    Bessel-corrected standard deviations, with the squared mean difference
+    divided by (n - 1) / n; written out here, it equals Lin's population CCC
+    (muvi's :func:`muvi.annotations.metrics.ccc`)."""
+    from muvi.annotations.metrics import ccc
+
+    rng = np.random.default_rng(4)
+    for n in (5, 114):
+        x = rng.normal(size=n)
+        y = 0.5 * x + rng.normal(scale=0.3, size=n) + 0.2
+        r = np.corrcoef(x, y)[0, 1]
+        sx, sy = x.std(ddof=1), y.std(ddof=1)
+        bessel = (n - 1) / n
+        audtorch = 2 * r * sx * sy / (sx * sx + sy * sy + (x.mean() - y.mean()) ** 2 / bessel)
+        assert ccc(x, y) == pytest.approx(audtorch, rel=1e-12)
+        # and not the uncorrected form (sample deviations without the 1/bessel)
+        plain = 2 * r * sx * sy / (sx * sx + sy * sy + (x.mean() - y.mean()) ** 2)
+        assert ccc(x, y) != pytest.approx(plain, rel=1e-6)
