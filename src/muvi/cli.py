@@ -499,7 +499,7 @@ _PROFILE_HELP = (
     "paper (default: the paper's text) or reference-code (the authors' published code: "
     "linear dense 256 before LSTM 256 and LSTM 128, Keras's initialisers, one bias per LSTM "
     "and Adam epsilon 1e-7, batch 512 for A2 and PAIR, the last epoch's weights scored, "
-    "MSE printed)."
+    "MSE printed, feature scaling fitted on the rows inside some window)."
 )
 _DEFECTS_HELP = (
     "Replicate defects of the authors' code, comma separated: pair-leak (PAIR starts in every "

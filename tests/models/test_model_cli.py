@@ -164,6 +164,7 @@ def test_evaluate_under_the_reference_code_profile_and_a_defect_says_so(small_st
     assert doc["profile"] == "reference-code" and doc["defects"] == ["chunked-scoring"]
     assert doc["config"]["block"]["hidden"] == [256, 128]
     assert doc["config"]["training"]["batch_size_fusion"] == 512
+    assert doc["config"]["training"]["scaling_rows"] == "windows"
     mse = doc["experiments"][0]["mse_mean"]
     assert f"MSE {mse:5.3f}" in row
 

@@ -71,6 +71,7 @@ def test_reference_code_profile_sets_the_codes_values():
     assert training.restore_best is False
     assert training.learning_rate == 1e-4 and training.patience == 7
     assert training.max_epochs == 100
+    assert training.scaling_rows == "windows"  # the code's scaler sees samples 0..116
     assert config.reported_error == "mse" and printed_error(config) == "mse"
     assert config.defects == frozenset()  # defects belong to no profile
     paper = profile_config("paper", config)
@@ -114,6 +115,7 @@ def test_each_departure_switches_back_alone(departure):
         "batch-sizes": [("training", "batch_size_fusion")],
         "restore-best": [("training", "restore_best")],
         "metric": [(None, "reported_error")],
+        "scaling-rows": [("training", "scaling_rows")],
     }
     every = [f for fs in fields.values() for f in fs]
 

@@ -38,7 +38,13 @@ from muvi.models.training import (
     seed_everything,
     train_network,
 )
-from muvi.models.windows import HISTORY, MinMaxScaling, SeriesSet, window_positions
+from muvi.models.windows import (
+    HISTORY,
+    MinMaxScaling,
+    SeriesSet,
+    scaling_samples,
+    window_positions,
+)
 
 PROJECTION_ACTIVATIONS: tuple[str | None, ...] = (None, "relu")
 """Activations of the optional per-step dense projection: None (linear, the
@@ -623,7 +629,7 @@ class SequenceRegressor(BaseEstimator):  # type: ignore[misc]
         self, train: SeriesSet, validation: SeriesSet | None = None
     ) -> tuple[WindowNet, WindowData, WindowData | None]:
         """Everything of :meth:`fit` before training: scale features on the
-        training items, build and initialise the net (seeded with
+        training items (their rows chosen by ``training.scaling_rows``), build and initialise the net (seeded with
         ``training.seed``), and make the windows.
 
         Returns:
@@ -633,9 +639,12 @@ class SequenceRegressor(BaseEstimator):  # type: ignore[misc]
             trains many prepared nets together and then calls :meth:`fitted`.
         """
         self._check_features(train)
-        self.scalers_ = {s: MinMaxScaling().fit(train.features[s]) for s in self.feature_sets}
-        self.feature_names_ = {s: list(train.feature_names[s]) for s in self.feature_sets}
         self.training_: TrainingConfig = self.effective_training()
+        rows = scaling_samples(train.n_samples, self.history, self.training_.scaling_rows)
+        self.scalers_ = {
+            s: MinMaxScaling().fit(train.features[s][:, rows]) for s in self.feature_sets
+        }
+        self.feature_names_ = {s: list(train.feature_names[s]) for s in self.feature_sets}
         seed_everything(self.training_.seed)
         n_features = {s: train.features[s].shape[-1] for s in self.feature_sets}
         self.net_: WindowNet | None = self._build(n_features)

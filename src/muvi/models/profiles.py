@@ -24,6 +24,9 @@ batch-sizes     512 for A2 and PAIR, 256 elsewhere        256 everywhere
 restore-best    the last epoch's weights are scored,      the best epoch's weights
                 7 past the best (``restore_best=False``)
 metric          MSE printed (``reported_error="mse"``)    RMSE
+scaling-rows    min-max scaling fitted on the rows in     fitted on every row of the
+                some window, samples 0..116 of 118        training items, 0..117
+                (``scaling_rows="windows"``)
 =============== ======================================== ===============================
 
 The two defects of the code (``pair-leak``, ``chunked-scoring``) are not part
@@ -64,7 +67,14 @@ PROFILES: tuple[str, ...] = PROFILE_NAMES
 """``paper`` (the paper's text, muvi's default) and ``reference-code`` (the
 authors' published code)."""
 
-DEPARTURES: tuple[str, ...] = ("block", "initialisers", "batch-sizes", "restore-best", "metric")
+DEPARTURES: tuple[str, ...] = (
+    "block",
+    "initialisers",
+    "batch-sizes",
+    "restore-best",
+    "metric",
+    "scaling-rows",
+)
 """The settings in which the code departs from the paper, each switchable alone."""
 
 DEPARTURE_DESCRIPTIONS: dict[str, str] = {
@@ -75,6 +85,9 @@ DEPARTURE_DESCRIPTIONS: dict[str, str] = {
     "batch-sizes": "A2 and PAIR trained in batches twice as large (code: 512 beside 256)",
     "restore-best": "the last epoch's weights are scored (7 past the best), not the best epoch's",
     "metric": "the MSE is printed, not the RMSE",
+    "scaling-rows": (
+        "feature scaling fitted on the rows inside some window (the last row of every item left out)"
+    ),
 }
 """One line per departure, for tables and help texts."""
 
@@ -158,6 +171,7 @@ def profile_config(profile: str, base: EvaluationConfig | None = None) -> Evalua
                 keras_adam=_PAPER_TRAINING.keras_adam,
                 batch_size_fusion=None,
                 restore_best=True,
+                scaling_rows=_PAPER_TRAINING.scaling_rows,
             ),
             reported_error="rmse",
         )
@@ -171,6 +185,7 @@ def profile_config(profile: str, base: EvaluationConfig | None = None) -> Evalua
             keras_adam=True,
             batch_size_fusion=2 * training.batch_size,
             restore_best=False,
+            scaling_rows="windows",
         ),
         reported_error="mse",
     )
@@ -217,6 +232,10 @@ def switch_departure(config: EvaluationConfig, departure: str) -> EvaluationConf
         return replace(config, training=replace(training, batch_size_fusion=None))
     if departure == "restore-best":
         return replace(config, training=replace(training, restore_best=True))
+    if departure == "scaling-rows":
+        return replace(
+            config, training=replace(training, scaling_rows=_PAPER_TRAINING.scaling_rows)
+        )
     return replace(config, reported_error="rmse")
 
 

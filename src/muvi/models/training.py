@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from muvi.errors import MuviError
+from muvi.models.windows import SCALING_ROWS
 
 if TYPE_CHECKING:
     from muvi.models.lstm import WindowNet
@@ -75,6 +76,12 @@ class TrainingConfig:
         batch_size_fusion: windows per step for A2 and PAIR (the late-fusion
             networks); None: ``batch_size`` (the paper: 256 for every model;
             the authors' code: 512 for A2 and PAIR).
+        scaling_rows: the feature rows of the training items that fit the
+            min-max scaling: ``all`` (every row of the analysis window,
+            muvi's default; the paper does not say) or ``windows`` (only the
+            rows inside some input window, the authors' code: its
+            ``MinMaxScaler`` is fitted on the stacked windows, i.e. samples
+            0..116 of 118; see :func:`muvi.models.windows.scaling_samples`).
     """
 
     learning_rate: float = 1e-4
@@ -90,8 +97,13 @@ class TrainingConfig:
     adam_epsilon: float = 1e-8
     keras_adam: bool = False
     batch_size_fusion: int | None = None
+    scaling_rows: str = "all"
 
     def __post_init__(self) -> None:
+        if self.scaling_rows not in SCALING_ROWS:
+            raise TrainingConfigError(
+                f"scaling_rows must be {' or '.join(SCALING_ROWS)}, not {self.scaling_rows!r}"
+            )
         fusion = self.batch_size_fusion
         if self.batch_size < 1 or (fusion is not None and fusion < 1):
             raise TrainingConfigError(

@@ -168,6 +168,45 @@ def window_positions(n_items: int, n_samples: int, history: int = HISTORY) -> np
     return starts[:, None] + np.arange(history)[None, :]
 
 
+SCALING_ROWS: tuple[str, ...] = ("all", "windows")
+"""Which feature rows of the training items fit the min-max scaling: ``all``
+(every row of the analysis window, muvi's default; the paper does not say) or
+``windows`` (only rows inside some input window, as the authors' code fits its
+``MinMaxScaler`` on the stacked windows: samples 0..116 of 118)."""
+
+
+def scaling_samples(n_samples: int, history: int = HISTORY, rows: str = "all") -> np.ndarray:
+    """The sample indices of every item whose feature rows fit the scaling.
+
+    Args:
+        n_samples: samples per item (118 in the study).
+        history: rows per window.
+        rows: ``all`` (every sample) or ``windows`` (the samples that lie in
+            some window: windows predict samples ``history..n_samples-1``
+            from the rows before them, so the last sample is in none).
+
+    Returns:
+        Sorted sample indices.
+
+    Raises:
+        DataError: ``rows`` is neither ``all`` nor ``windows``, or no window
+            fits in ``n_samples`` samples.
+
+    Examples:
+        >>> scaling_samples(6, 4, "windows").tolist(), scaling_samples(6, 4).tolist()
+        ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5])
+        >>> int(scaling_samples(118, 4, "windows")[-1])
+        116
+    """
+    if rows not in SCALING_ROWS:
+        raise DataError(f"scaling rows must be all or windows, not {rows!r}")
+    if rows == "all":
+        return np.arange(n_samples)
+    if n_samples <= history:
+        raise DataError(f"no window of {history} rows fits in {n_samples} samples")
+    return np.unique(window_positions(1, n_samples, history))
+
+
 def window_targets(targets: np.ndarray, history: int = HISTORY) -> np.ndarray:
     """The rating each window predicts: samples history..n-1 of every item, flattened.
 
