@@ -609,14 +609,14 @@ def _evaluate_lag_compensated(
     from muvi.annotations.lag import LAG_SOURCES, lag_compensated_dataset
     from muvi.data.loaders import load_dataset
     from muvi.models.protocol import prepare_study, run_evaluation, write_results
-    from muvi.report.models import write_figures
+    from muvi.report.models import results_paper_block, write_figures
 
     if source not in LAG_SOURCES:
         raise MuviError(f"--lag-compensation is none, {', '.join(LAG_SOURCES)}, not {source!r}")
     dataset, lags = lag_compensated_dataset(load_dataset(data), source)
     study = prepare_study(dataset)
     results = run_evaluation(study, config, advance)
-    paths = write_results(results, out)
+    paths = write_results(results, out, results_paper_block)
     write_figures(results, study, out, figure_items)
     paths["figures"] = out / "figures"
     paths["rater_lags"] = out / "rater_lags.csv"
