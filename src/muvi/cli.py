@@ -440,16 +440,18 @@ def _model_config(
     dimensions: str,
     epochs: int,
     device: str,
-    block: str,
+    profile: str = "paper",
     threads: int = 2,
     workers: int = 1,
     precision: str = "float32",
     batched: bool = True,
     scheduler: str | None = None,
+    defects: str = "",
 ):  # -> EvaluationConfig (imported lazily: torch is heavy)
-    from muvi.models.architectures import block_config
     from muvi.models.precision import resolve_precision
+    from muvi.models.profiles import PROFILES, profile_config
     from muvi.models.protocol import EvaluationConfig
+    from muvi.models.reference_code import parse_defects
     from muvi.models.training import TrainingConfig, resolve_device
 
     def split(text: str) -> tuple[str, ...]:
@@ -461,7 +463,12 @@ def _model_config(
         raise MuviError(
             f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}"
         ) from err
-    shape = block_config(block)
+    if profile not in PROFILES:
+        raise MuviError(f"--profile is {' or '.join(PROFILES)}, not {profile!r}")
+    try:
+        chosen_defects = parse_defects(defects)
+    except MuviError as err:
+        raise MuviError(f"--replicate-defects: {err}") from None
     where = resolve_device(device)  # unknown device, or cuda without a GPU: one clear line
     _, chosen = resolve_precision(precision, where)
     if precision != "float32" and not batched:
@@ -470,11 +477,11 @@ def _model_config(
         chosen += "; the audio LSTM (experiments 1, 3) stays float32: bfloat16 moved its results"
     # said when the first model is done: a study that fails to load is one error line alone
     _output.training_note = f"training on {where}, matrix products in {chosen}"
-    return EvaluationConfig(
+    base = EvaluationConfig(
         experiments=numbers,
         models=split(models),
         dimensions=split(dimensions),
-        block=shape,
+        defects=chosen_defects,
         training=TrainingConfig(
             max_epochs=epochs,
             device=device,
@@ -485,7 +492,20 @@ def _model_config(
         workers=workers,
         scheduler=scheduler or None,
     )
+    return profile_config(profile, base)
 
+
+_PROFILE_HELP = (
+    "paper (default: the paper's text) or reference-code (the authors' published code: "
+    "linear dense 256 before LSTM 256 and LSTM 128, Keras's initialisers, one bias per LSTM "
+    "and Adam epsilon 1e-7, batch 512 for A2 and PAIR, the last epoch's weights scored, "
+    "MSE printed)."
+)
+_DEFECTS_HELP = (
+    "Replicate defects of the authors' code, comma separated: pair-leak (PAIR starts in every "
+    "fold from the last fold's unimodal models) and/or chunked-scoring (test windows scored "
+    "in chunks of 111 across items). Never on by default; every output then says so."
+)
 
 _DEVICE_HELP = "auto (a CUDA GPU when torch sees one, else the CPU), cpu or cuda."
 _PRECISION_HELP = (
@@ -524,9 +544,8 @@ def evaluate_command(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
     batched: bool = typer.Option(True, "--batched/--one-at-a-time", help=_BATCHED_HELP),
-    block: str = typer.Option(
-        "paper", "--block", help="LSTM block: paper or reference (code variant)."
-    ),
+    profile: str = typer.Option("paper", "--profile", help=_PROFILE_HELP),
+    replicate_defects: str = typer.Option("", "--replicate-defects", help=_DEFECTS_HELP),
     items_for_figures: str = typer.Option(
         "", "--items-for-figures", help="Test items to plot, comma separated (default: two)."
     ),
@@ -563,12 +582,13 @@ def evaluate_command(
         dimensions,
         epochs,
         device,
-        block,
+        profile,
         threads,
         workers,
         precision,
         batched,
         scheduler,
+        replicate_defects,
     )
     figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
     with Progress(
@@ -638,8 +658,12 @@ def train_command(
     ),
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
-    block: str = typer.Option(
-        "paper", "--block", help="LSTM block: paper or reference (code variant)."
+    profile: str = typer.Option("paper", "--profile", help=_PROFILE_HELP),
+    replicate_defects: str = typer.Option(
+        "",
+        "--replicate-defects",
+        help="Refused here: pair-leak and chunked-scoring concern cross-validation "
+        "(muvi evaluate); final training fits each model once on all items.",
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
 ) -> None:
@@ -649,8 +673,20 @@ def train_command(
 
     from muvi.models.protocol import train_study
 
+    if replicate_defects.strip():
+        from muvi.models.reference_code import parse_defects
+
+        try:
+            named = sorted(parse_defects(replicate_defects))
+        except MuviError as err:
+            raise MuviError(f"--replicate-defects: {err}") from None
+        raise MuviError(
+            f"--replicate-defects {','.join(named)}: the defects concern cross-validation "
+            "(muvi evaluate); muvi train fits each model once on all items, so PAIR starts "
+            "from the models trained on the same items and there are no test windows to chunk"
+        )
     config = _model_config(
-        experiments, models, dimensions, epochs, device, block, threads, precision=precision
+        experiments, models, dimensions, epochs, device, profile, threads, precision=precision
     )
     with Progress(
         display.text_column("{task.description}"),

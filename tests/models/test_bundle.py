@@ -11,7 +11,13 @@ import pytest
 from muvi.errors import BundleError
 from muvi.models.bundle import load_bundle, save_bundle
 from muvi.models.lasso import LassoConfig, LassoRegressor
-from muvi.models.lstm import REFERENCE_BLOCK, BlockConfig, LateFusionRegressor, LSTMRegressor
+from muvi.models.lstm import (
+    REFERENCE_CODE_BLOCK,
+    RELU_REFERENCE_BLOCK,
+    BlockConfig,
+    LateFusionRegressor,
+    LSTMRegressor,
+)
 from muvi.models.training import TrainingConfig
 from muvi.models.windows import align_series
 
@@ -38,10 +44,11 @@ def _item_frame(study, media_id, sets=("audio",)):
     "make",
     [
         lambda: LSTMRegressor("audio", BlockConfig(hidden=(8, 8)), CFG),
-        lambda: LSTMRegressor("audio", REFERENCE_BLOCK, CFG),
+        lambda: LSTMRegressor("audio", REFERENCE_CODE_BLOCK, CFG),
+        lambda: LSTMRegressor("audio", RELU_REFERENCE_BLOCK, CFG),
         lambda: LassoRegressor(("audio",), LassoConfig(n_alphas=5)),
     ],
-    ids=["lstm", "lstm-reference-block", "lasso"],
+    ids=["lstm", "lstm-reference-code-block", "lstm-relu-block", "lasso"],
 )
 def test_round_trip_predicts_the_same(make, sets, tmp_path):
     train, test, study = sets

@@ -14,7 +14,8 @@ import torch
 
 from muvi.models.lstm import (
     PAPER_BLOCK,
-    REFERENCE_BLOCK,
+    REFERENCE_CODE_BLOCK,
+    RELU_REFERENCE_BLOCK,
     BlockConfig,
     LateFusionNet,
     LSTMRegressor,
@@ -38,7 +39,11 @@ def _rows_and_windows(n_items=3, n_samples=10, n_features=7, seed=0):
     return rows, positions
 
 
-@pytest.mark.parametrize("block", [PAPER_BLOCK, REFERENCE_BLOCK], ids=["paper", "reference"])
+@pytest.mark.parametrize(
+    "block",
+    [PAPER_BLOCK, REFERENCE_CODE_BLOCK, RELU_REFERENCE_BLOCK],
+    ids=["paper", "reference-code", "relu-reference"],
+)
 def test_fast_path_equals_nn_lstm_on_each_window(block):
     torch.manual_seed(0)
     rows_a, positions = _rows_and_windows(n_features=7)

@@ -1,6 +1,6 @@
 """The one table of network architectures, shared by the experiment grid
 (:mod:`muvi.models.grid`), the bundles (:mod:`muvi.models.bundle`) and the
-command line (``--block``).
+command line.
 
 Adding an architecture (a GRU block, a reference-code profile's network) is
 one row here plus its estimator class; the training code needs no change,
@@ -15,8 +15,6 @@ from typing import Any
 
 from muvi.errors import MuviError
 from muvi.models.lstm import (
-    PAPER_BLOCK,
-    REFERENCE_BLOCK,
     BlockConfig,
     EarlyFusionRegressor,
     LateFusionRegressor,
@@ -71,9 +69,6 @@ ARCHITECTURES: dict[str, Architecture] = {
 }  # fmt: skip
 """Architecture name -> :class:`Architecture`."""
 
-BLOCKS: dict[str, BlockConfig] = {"paper": PAPER_BLOCK, "reference": REFERENCE_BLOCK}
-"""``--block`` name -> the LSTM block's shape (the paper's, or the reference code's)."""
-
 
 def architecture(name: str) -> Architecture:
     """The architecture called ``name``.
@@ -90,21 +85,6 @@ def architecture(name: str) -> Architecture:
     except KeyError:
         known = ", ".join(ARCHITECTURES)
         raise MuviError(f"unknown architecture {name!r} (expected one of {known})") from None
-
-
-def block_config(name: str) -> BlockConfig:
-    """The block shape called ``name`` (``paper`` or ``reference``).
-
-    Raises:
-        MuviError: an unknown name.
-
-    Examples:
-        >>> block_config("reference").hidden
-        (256, 128)
-    """
-    if name not in BLOCKS:
-        raise MuviError(f"--block is {' or '.join(BLOCKS)}, not {name!r}")
-    return BLOCKS[name]
 
 
 def estimator_classes() -> dict[str, Any]:

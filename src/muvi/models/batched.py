@@ -13,7 +13,8 @@ with the same seed:
   batches; the stacked batch is padded and padded windows carry no loss);
 * its own dropout masks, from its own generator seeded with its seed, drawn
   in the same order and shapes (:class:`muvi.models.stacking.StackedDropout`);
-* its own Adam state: each network's parameters are their own tensors for
+* its own Adam state (and, under Keras's epsilon placement, its own
+  epsilon per step): each network's parameters are their own tensors for
   PyTorch's fused Adam (stacked anew each step, so the gradients come back
   per network); a network without a batch in a step, or stopped, has no
   gradient and Adam leaves it, and its step count, alone;
@@ -38,7 +39,14 @@ import torch
 from muvi.errors import MuviError
 from muvi.models.precision import precision_name, resolve_precision
 from muvi.models.stacking import StackedDropout
-from muvi.models.training import TrainingConfig, TrainingHistory, WindowData, resolve_device
+from muvi.models.training import (
+    TrainingConfig,
+    TrainingHistory,
+    WindowData,
+    adam_optimiser,
+    before_adam_step,
+    resolve_device,
+)
 
 if TYPE_CHECKING:
     from muvi.models.lstm import WindowNet
@@ -177,8 +185,10 @@ def train_stacked(
         if ok:
             val_of[k] = next(it)
 
-    optimiser = torch.optim.Adam(
-        [p for ps in params for p in ps], lr=config.learning_rate, fused=True
+    # one parameter group per network under Keras's epsilon placement (its
+    # epsilon depends on the network's own step count); one group otherwise
+    optimiser = adam_optimiser(
+        params if config.keras_adam else [[p for ps in params for p in ps]], config
     )
     orders = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
     dropouts = [torch.Generator(device=device).manual_seed(s) for s in seeds]
@@ -188,7 +198,7 @@ def train_stacked(
     best = [[p.detach().clone() for p in ps] if config.restore_best else [] for ps in params]
     waited = [0] * n_nets
     active = list(range(n_nets))
-    batch = config.batch_size
+    batch = config.batch_size_for(template)
     start = time.perf_counter()
     for epoch in range(config.max_epochs):
         if not active:
@@ -227,6 +237,7 @@ def train_stacked(
                 if c == 0:  # no batch left for this network: no update, no Adam step
                     for p in params[k]:
                         p.grad = None
+            before_adam_step(optimiser, config)
             optimiser.step()
             totals += per_net.detach() * counts[s]
         train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()

@@ -88,6 +88,7 @@ def save_bundle(
     trained_on: Sequence[str] = (),
     notes: str = "",
     name: str | None = None,
+    profile: str = "paper",
 ) -> Path:
     """Save a fitted model as a self-describing folder.
 
@@ -100,6 +101,8 @@ def save_bundle(
         trained_on: media ids of the items whose ratings trained it.
         notes: free text kept in the manifest.
         name: the bundle's name (default :func:`bundle_name`).
+        profile: the settings' profile (``paper`` or ``reference-code``,
+            :mod:`muvi.models.profiles`), recorded as ``profile``.
 
     Returns:
         The folder.
@@ -146,6 +149,7 @@ def save_bundle(
         "feature_sets": list(model.feature_sets),
         "n_features": {s: len(n) for s, n in model.feature_names_.items()},
         "params": model.manifest_params(),
+        "profile": profile,
         "files": files,
         "versions": _versions(),
         "simulated": bool(simulated),
@@ -516,6 +520,10 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         if not isinstance(hidden, list) or not all(isinstance(h, int) for h in hidden):
             raise BundleError(f"{manifest_file}: params.block.hidden must be a list of integers")
         block_params["hidden"] = tuple(hidden)
+        if block_params.get("projection") is not None:
+            # saved before the projection's activation was a field: muvi's earlier
+            # --block reference, whose projection was ReLU
+            block_params.setdefault("projection_activation", "relu")
         block = _configured(BlockConfig, block_params, "params.block", manifest_file)
         training_params = _field(params, "training", dict, manifest_file)
         training = _configured(TrainingConfig, training_params, "params.training", manifest_file)

@@ -89,6 +89,7 @@ def train_final_models(
                 simulated=study.simulated,
                 trained_on=list(fold.train),
                 name=final_bundle_name(experiment, model_kind, dimension),
+                profile=config.profile,
                 notes=f"experiment {experiment.number}; early stopping on {len(fold.validation)} items",
             )
             written.append(folder)

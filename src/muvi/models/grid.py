@@ -71,6 +71,11 @@ EXPERIMENTS: dict[int, Experiment] = {
 }
 
 
+PROFILE_NAMES = ("paper", "reference-code")
+"""Names of :data:`muvi.models.profiles.PROFILES` (repeated here, where the
+configuration is checked, so that this module does not import that one)."""
+
+
 @dataclass
 class EvaluationConfig:
     """What to run; the defaults are the full grid with the paper's settings.
@@ -80,8 +85,8 @@ class EvaluationConfig:
         models: ``lasso`` (experiments 1-5) and/or ``lstm`` (the neural model
             of each experiment: unimodal LSTM, A1, A2 or PAIR).
         dimensions: ``valence`` and/or ``arousal``.
-        block: the LSTM block (paper default; ``REFERENCE_BLOCK`` for the
-            reference code's variant).
+        block: the LSTM block (paper default; :func:`muvi.models.profiles.profile_config`
+            sets the authors' code's).
         training: the training hyper-parameters (paper defaults).
         lasso: the LASSO baseline's settings.
         workers: processes that run the grid's (fold, dimension) jobs at once
@@ -97,6 +102,17 @@ class EvaluationConfig:
             grid's training jobs (the stacks of batched training, or the
             (fold, dimension) jobs one at a time) run there as tasks, with
             results equal to a local run. None: run here.
+        profile: the profile the settings came from: ``paper`` (default) or
+            ``reference-code`` (:mod:`muvi.models.profiles`); recorded in
+            results and bundles. The settings themselves are the fields.
+        defects: defects of the authors' code replicated on request
+            (``pair-leak``, ``chunked-scoring``; see
+            :mod:`muvi.models.reference_code`); empty by default, and every
+            output written under any says so.
+        reported_error: the error printed beside the CCC in summaries and
+            the report: ``rmse`` (the paper's text, default) or ``mse`` (what
+            the authors' code prints under that name). Both are always
+            computed and written to the tables.
     """
 
     experiments: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
@@ -107,8 +123,20 @@ class EvaluationConfig:
     lasso: LassoConfig = field(default_factory=LassoConfig)
     workers: int = 1
     scheduler: str | None = None
+    profile: str = "paper"
+    defects: frozenset[str] = frozenset()
+    reported_error: str = "rmse"
 
     def __post_init__(self) -> None:
+        from muvi.models.reference_code import parse_defects
+
+        if self.profile not in PROFILE_NAMES:
+            raise MuviError(
+                f"unknown profile {self.profile!r} (expected {' or '.join(PROFILE_NAMES)})"
+            )
+        self.defects = parse_defects(self.defects)
+        if self.reported_error not in ("rmse", "mse"):
+            raise MuviError(f"reported_error must be rmse or mse, not {self.reported_error!r}")
         if self.workers < 1:
             raise MuviError(f"workers must be at least 1 (got {self.workers})")
         bad = [e for e in self.experiments if e not in EXPERIMENTS]

@@ -1,9 +1,10 @@
 """LSTM blocks, the study's architectures and their scikit-learn style estimators.
 
 - :class:`LSTMBlock`: two stacked LSTM layers (paper: 256 and 256 units,
-  dropout 0.2 after each); the reference-code variant adds a per-step dense
+  dropout 0.2 after each); the authors' code adds a per-step linear dense
   projection before the LSTMs and has 128 units in the second layer
-  (:data:`REFERENCE_BLOCK`).
+  (:data:`REFERENCE_CODE_BLOCK`, the ``reference-code`` profile of
+  :mod:`muvi.models.profiles`).
 - :class:`UnimodalNet`: a block, then dense(1) and tanh. A1 early fusion is the
   same net whose input is the per-step concatenation of audio and visual rows.
 - :class:`LateFusionNet` (A2): one block per modality, outputs concatenated,
@@ -27,6 +28,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from muvi.models.recurrence import stacked_two_layer_lstm, two_layer_lstm
+from muvi.models.reference_code import ReproductionError, keras_dense_init, keras_orthogonal_
 from muvi.models.stacking import StackedDropout, baddbmm, sub_params
 from muvi.models.training import (
     TrainingConfig,
@@ -38,45 +40,127 @@ from muvi.models.training import (
 )
 from muvi.models.windows import HISTORY, MinMaxScaling, SeriesSet, window_positions
 
+PROJECTION_ACTIVATIONS: tuple[str | None, ...] = (None, "relu")
+"""Activations of the optional per-step dense projection: None (linear, the
+authors' code) or ``"relu"`` (muvi's earlier ``--block reference``)."""
+INITIALISERS = ("muvi", "keras")
+"""``muvi``: LSTMs Keras-like (Glorot-uniform input weights, orthogonal
+recurrent weights per gate, forget-gate bias 1), dense layers PyTorch's
+default; ``keras``: Keras's defaults exactly on every layer (the code's)."""
+
 
 @dataclass(frozen=True)
 class BlockConfig:
-    """An LSTM block's shape; the defaults are the paper's.
+    """An LSTM block's shape and parameterisation; the defaults are the paper's
+    (the paper states no initialiser: muvi's choice is the default).
 
     Attributes:
-        hidden: units of the two stacked LSTM layers (paper: 256, 256).
-        dropout: dropout after each LSTM layer (paper: 0.2).
-        projection: units of a per-step dense ReLU layer before the LSTMs
-            (None in the paper; 256 in the published reference code).
+        hidden: units of the two stacked LSTM layers (paper: 256, 256; the
+            authors' code: 256, 128).
+        dropout: dropout after each LSTM layer (paper and code: 0.2).
+        projection: units of a per-step dense layer before the LSTMs (None in
+            the paper; 256 in the authors' code).
+        projection_activation: that layer's activation: None, linear (the
+            code: Keras's ``Dense`` default), or ``"relu"`` (what muvi's
+            earlier ``--block reference`` did; bundles saved with it still
+            load as such).
+        initialisers: ``"muvi"`` (default: Keras-like LSTMs with a per-gate
+            orthogonal recurrent draw, PyTorch's default dense layers) or
+            ``"keras"`` (the code: Keras's defaults on every layer, i.e.
+            Glorot-uniform dense kernels and zero biases, Glorot-uniform LSTM
+            kernels, ONE orthogonal draw for the whole recurrent kernel,
+            zero LSTM bias with 1 on the forget gate).
+        single_bias: Keras's one bias vector per LSTM (the code): PyTorch's
+            second bias ``bias_hh`` is held at zero and never trained, so the
+            trainable parameters per LSTM are ``4h(n_in + h + 1)`` and Adam
+            moves the one bias as Keras does (with two trained biases their
+            sum moves twice as fast). Default False (PyTorch's two biases).
     """
 
     hidden: tuple[int, int] = (256, 256)
     dropout: float = 0.2
     projection: int | None = None
+    projection_activation: str | None = None
+    initialisers: str = "muvi"
+    single_bias: bool = False
+
+    def __post_init__(self) -> None:
+        if self.projection_activation not in PROJECTION_ACTIVATIONS:
+            raise ReproductionError(
+                f"projection_activation must be None or 'relu', not {self.projection_activation!r}"
+            )
+        if self.initialisers not in INITIALISERS:
+            raise ReproductionError(
+                f"initialisers must be {' or '.join(INITIALISERS)}, not {self.initialisers!r}"
+            )
 
 
 PAPER_BLOCK = BlockConfig()
-REFERENCE_BLOCK = BlockConfig(hidden=(256, 128), projection=256)
-"""The published reference code's variant (its dense projection's activation
-is taken to be ReLU)."""
+REFERENCE_CODE_BLOCK = BlockConfig(
+    hidden=(256, 128), projection=256, projection_activation=None, initialisers="keras",
+    single_bias=True,
+)  # fmt: skip
+"""The authors' code's block: linear per-step dense 256, LSTM 256, LSTM 128,
+Keras's initialisers and one bias per LSTM (docs/reference_code.md, section 4)."""
+RELU_REFERENCE_BLOCK = BlockConfig(hidden=(256, 128), projection=256, projection_activation="relu")
+"""muvi's earlier ``--block reference`` (ReLU projection; reproduces neither the
+paper nor the code). Kept so that bundles saved with it load and predict."""
 FUSION_UNITS: int = 256
 """Units of A2's dense layer after the concatenated block outputs."""
 
 
 def _keras_like_init(lstm: nn.LSTM) -> None:
     """Keras' LSTM defaults: Glorot-uniform input weights, orthogonal
-    recurrent weights, zero bias except 1 for the forget gate."""
+    recurrent weights, zero bias except 1 for the forget gate (muvi's
+    default: the recurrent weights orthogonal per gate block)."""
     hidden = lstm.hidden_size
     w_ih, w_hh, b_ih, b_hh = (
         _weight(lstm, n) for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
     )
     with torch.no_grad():
         nn.init.xavier_uniform_(w_ih)
-        for gate in range(4):  # orthogonal per gate block, as Keras does per kernel
+        for gate in range(4):  # orthogonal per gate block
             nn.init.orthogonal_(w_hh[gate * hidden : (gate + 1) * hidden])
         b_ih.zero_()
         b_hh.zero_()
         b_ih[hidden : 2 * hidden] = 1.0
+
+
+def _keras_exact_init(lstm: nn.LSTM) -> None:
+    """Keras's LSTM defaults exactly, in PyTorch's layout: the kernel
+    ``(n_in, 4h)`` Glorot-uniform (``weight_ih = kernel.T``), ONE orthogonal
+    draw for the whole ``(h, 4h)`` recurrent kernel (``weight_hh = its
+    transpose``), bias zero with 1 on the forget-gate quarter, in ``bias_ih``
+    (``bias_hh`` zero)."""
+    hidden = lstm.hidden_size
+    w_ih, w_hh, b_ih, b_hh = (
+        _weight(lstm, n) for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
+    with torch.no_grad():
+        nn.init.xavier_uniform_(w_ih)  # symmetric in fan-in/fan-out: Keras's limit
+        recurrent = torch.empty(hidden, 4 * hidden)
+        keras_orthogonal_(recurrent)
+        w_hh.copy_(recurrent.t())
+        b_ih.zero_()
+        b_hh.zero_()
+        b_ih[hidden : 2 * hidden] = 1.0
+
+
+def initialise_dense(layer: nn.Linear, config: BlockConfig) -> None:
+    """A dense layer's initial weights under ``config.initialisers``: Keras's
+    Glorot-uniform kernel and zero bias (``keras``), or PyTorch's default
+    as constructed (``muvi``)."""
+    if config.initialisers == "keras":
+        keras_dense_init(layer)
+
+
+def _hold_single_bias(lstm: nn.LSTM) -> None:
+    """Keras's one bias per LSTM: ``bias_hh`` zero and not trained."""
+    b_hh = _weight(lstm, "bias_hh_l0")
+    with torch.no_grad():
+        _weight(lstm, "bias_ih_l0").add_(b_hh)
+        b_hh.zero_()
+    b_hh.requires_grad_(False)
 
 
 def _dropout_mask(like: torch.Tensor, shape: tuple[int, ...], keep: float) -> torch.Tensor:
@@ -114,15 +198,25 @@ class LSTMBlock(nn.Module):
         self.lstm2 = nn.LSTM(config.hidden[0], config.hidden[1], batch_first=True)
         self.dropout = nn.Dropout(config.dropout)
         self.output_size = config.hidden[1]
-        _keras_like_init(self.lstm1)
-        _keras_like_init(self.lstm2)
+        lstm_init = _keras_exact_init if config.initialisers == "keras" else _keras_like_init
+        lstm_init(self.lstm1)
+        lstm_init(self.lstm2)
+        if self.projection is not None:
+            initialise_dense(self.projection, config)
+        if config.single_bias:
+            _hold_single_bias(self.lstm1)
+            _hold_single_bias(self.lstm2)
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-step dense projection (when configured) and its activation."""
+        if self.projection is None:
+            return x
+        x = self.projection(x)
+        return torch.relu(x) if self.config.projection_activation == "relu" else x
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         """The straightforward path: (batch, history, n_features) -> (batch, hidden[1])."""
-        x = windows
-        if self.projection is not None:
-            x = torch.relu(self.projection(x))
-        out, _ = self.lstm1(x)
+        out, _ = self.lstm1(self._project(windows))
         out, _ = self.lstm2(self.dropout(out))
         return self.dropout(out[:, -1])
 
@@ -136,9 +230,7 @@ class LSTMBlock(nn.Module):
             (n_rows, 4 * hidden[0]): ``W_ih x + b_ih + b_hh`` (after the dense
             projection when configured), in PyTorch's gate order i, f, g, o.
         """
-        x = rows
-        if self.projection is not None:
-            x = torch.relu(self.projection(x))
+        x = self._project(rows)
         lstm = self.lstm1
         bias = _weight(lstm, "bias_ih_l0") + _weight(lstm, "bias_hh_l0")
         return nn.functional.linear(x, _weight(lstm, "weight_ih_l0"), bias)
@@ -188,7 +280,9 @@ class LSTMBlock(nn.Module):
             (networks, rows, 4 * hidden[0]).
         """
         if self.projection is not None:
-            x = torch.relu(baddbmm(p["projection.bias"], x, p["projection.weight"], dtype))
+            x = baddbmm(p["projection.bias"], x, p["projection.weight"], dtype)
+            if self.config.projection_activation == "relu":
+                x = torch.relu(x)
         bias = p["lstm1.bias_ih_l0"] + p["lstm1.bias_hh_l0"]
         return baddbmm(bias, x, p["lstm1.weight_ih_l0"], dtype)
 
@@ -240,6 +334,8 @@ class WindowNet(nn.Module):
 
     blocks: nn.ModuleDict
     block_inputs: dict[str, tuple[str, ...]]
+    late_fusion: ClassVar[bool] = False
+    """True for A2 and PAIR (``TrainingConfig.batch_size_fusion`` applies)."""
 
     def block(self, name: str) -> LSTMBlock:
         """The block called ``name``."""
@@ -392,6 +488,7 @@ class UnimodalNet(WindowNet):
         self.blocks = nn.ModuleDict({"main": LSTMBlock(n_features, config)})
         self.block_inputs = {"main": inputs}
         self.head = nn.Linear(config.hidden[1], 1)
+        initialise_dense(self.head, config)
 
     def forward_gates(self, gates: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self.head(self.block("main").forward_gates(gates["main"]))).squeeze(-1)
@@ -409,6 +506,8 @@ class UnimodalNet(WindowNet):
 class LateFusionNet(WindowNet):
     """A2: a block per feature set, concatenated, dense 256 ReLU, dense 1 tanh."""
 
+    late_fusion = True
+
     def __init__(self, n_features: dict[str, int], config: BlockConfig = PAPER_BLOCK) -> None:
         super().__init__()
         self.blocks = nn.ModuleDict({k: LSTMBlock(n, config) for k, n in n_features.items()})
@@ -416,6 +515,8 @@ class LateFusionNet(WindowNet):
         width = config.hidden[1] * len(n_features)
         self.fusion = nn.Linear(width, FUSION_UNITS)
         self.head = nn.Linear(FUSION_UNITS, 1)
+        initialise_dense(self.fusion, config)
+        initialise_dense(self.head, config)
 
     def _fuse(self, outputs: list[torch.Tensor]) -> torch.Tensor:
         joined = torch.relu(self.fusion(torch.cat(outputs, dim=1)))

@@ -2,7 +2,8 @@
 
 Adam (learning rate 1e-4), mean squared error, batches of 256 windows, up to
 100 epochs, early stopping on the validation loss with patience 7 and the best
-weights restored; seeded (python, numpy, torch) so a run is reproducible.
+weights restored (the paper's settings; the authors' code's differ in a few
+fields of :class:`TrainingConfig`, see :mod:`muvi.models.profiles`); seeded (python, numpy, torch) so a run is reproducible.
 
 Speed without changing the mathematics: the whole training set stays in memory
 as tensors (one row per item and sample, never one copy per window); a
@@ -18,6 +19,7 @@ windows that contain it. There are no per-sample Python loops.
 from __future__ import annotations
 
 import copy
+import math
 import random
 import time
 from collections.abc import Callable
@@ -27,8 +29,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from muvi.errors import MuviError
+
 if TYPE_CHECKING:
     from muvi.models.lstm import WindowNet
+
+
+class TrainingConfigError(MuviError, ValueError):
+    """A training setting out of range."""
 
 
 @dataclass
@@ -56,6 +64,17 @@ class TrainingConfig:
             together as one stacked model (:mod:`muvi.models.batched`), with
             the same results network for network; False trains them one at
             a time.
+        adam_epsilon: Adam's epsilon (muvi's default: PyTorch's 1e-8; the
+            authors' code: Keras's 1e-7).
+        keras_adam: apply ``adam_epsilon`` as Keras does, after the bias
+            correction is folded into the step size: ``p -= lr * sqrt(1 -
+            b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)`` (the code). In
+            PyTorch's form this is epsilon ``eps / sqrt(1 - b2^t)`` at step
+            ``t``, which is what is set before every step (per network in
+            batched training). Default False (PyTorch's placement).
+        batch_size_fusion: windows per step for A2 and PAIR (the late-fusion
+            networks); None: ``batch_size`` (the paper: 256 for every model;
+            the authors' code: 512 for A2 and PAIR).
     """
 
     learning_rate: float = 1e-4
@@ -68,6 +87,33 @@ class TrainingConfig:
     restore_best: bool = True
     precision: str = "float32"
     batched: bool = True
+    adam_epsilon: float = 1e-8
+    keras_adam: bool = False
+    batch_size_fusion: int | None = None
+
+    def __post_init__(self) -> None:
+        fusion = self.batch_size_fusion
+        if self.batch_size < 1 or (fusion is not None and fusion < 1):
+            raise TrainingConfigError(
+                f"batch sizes must be at least 1 (batch_size {self.batch_size}, "
+                f"batch_size_fusion {fusion})"
+            )
+        if not self.adam_epsilon > 0:
+            raise TrainingConfigError(f"adam_epsilon must be positive, not {self.adam_epsilon}")
+
+    def batch_size_for(self, net: object) -> int:
+        """Windows per step for ``net``: ``batch_size_fusion`` for the
+        late-fusion networks (A2, PAIR) when set, else ``batch_size``.
+
+        Examples:
+            >>> from muvi.models.lstm import LateFusionNet
+            >>> TrainingConfig(batch_size_fusion=512).batch_size_for(
+            ...     LateFusionNet({"audio": 3, "visual": 2}))
+            512
+        """
+        if self.batch_size_fusion is not None and getattr(net, "late_fusion", False):
+            return self.batch_size_fusion
+        return self.batch_size
 
 
 @dataclass
@@ -110,6 +156,54 @@ class TrainingHistory:
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
+
+
+def adam_optimiser(groups: list[list[torch.Tensor]], config: TrainingConfig) -> torch.optim.Adam:
+    """PyTorch's fused Adam over the trainable parameters, one parameter group
+    per network (``groups``), with ``config``'s rate and epsilon.
+
+    Parameters that do not require gradients (an LSTM's second bias under
+    Keras's one-bias layout) are left out. Call :func:`before_adam_step`
+    before every ``step()``.
+    """
+    param_groups = [
+        {"params": [p for p in ps if p.requires_grad]}
+        for ps in groups
+        if any(p.requires_grad for p in ps)
+    ]
+    return torch.optim.Adam(
+        param_groups, lr=config.learning_rate, eps=config.adam_epsilon, fused=True
+    )
+
+
+def keras_epsilon(epsilon: float, beta2: float, step: int) -> float:
+    """The epsilon of PyTorch's Adam that gives Keras's update at ``step`` (1-based).
+
+    Keras: ``p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``;
+    PyTorch: ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps')``.
+    They agree when ``eps' = eps / sqrt(1 - b2^t)``.
+
+    Examples:
+        >>> round(keras_epsilon(1e-7, 0.999, 1) * 1e6, 4)
+        3.1623
+    """
+    return epsilon / math.sqrt(1.0 - beta2**step)
+
+
+def before_adam_step(optimiser: torch.optim.Optimizer, config: TrainingConfig) -> None:
+    """With ``config.keras_adam``, set each group's (each network's) epsilon
+    to Keras's for the step it is about to take (:func:`keras_epsilon`); its
+    step count is that of its parameters, so networks that skipped steps in
+    batched training keep their own. Without it, nothing."""
+    if not config.keras_adam:
+        return
+    for group in optimiser.param_groups:
+        stepping = [p for p in group["params"] if p.grad is not None]
+        if not stepping:
+            continue
+        state = optimiser.state.get(stepping[0])
+        taken = int(float(state["step"])) if state and "step" in state else 0
+        group["eps"] = keras_epsilon(config.adam_epsilon, group["betas"][1], taken + 1)
 
 
 def seed_everything(seed: int) -> None:
@@ -197,7 +291,8 @@ def train_network(
     validation = validation.to(device) if validation is not None and len(validation) else None
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     torch.manual_seed(config.seed)  # dropout masks
-    optimiser = torch.optim.Adam(net.parameters(), lr=config.learning_rate, fused=True)
+    optimiser = adam_optimiser([list(net.parameters())], config)
+    batch_size = config.batch_size_for(net)
     history = TrainingHistory()
     best_loss = float("inf")
     best_state = copy.deepcopy(net.state_dict())
@@ -208,12 +303,13 @@ def train_network(
         net.train()
         order = torch.randperm(n, generator=generator).to(device)
         total = torch.zeros((), device=device)
-        for s in range(0, n, config.batch_size):
-            batch = order[s : s + config.batch_size]
+        for s in range(0, n, batch_size):
+            batch = order[s : s + batch_size]
             pred = _forward_batch(net, train.rows, train.positions[batch])
             loss = torch.nn.functional.mse_loss(pred, train.targets[batch])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            before_adam_step(optimiser, config)
             optimiser.step()
             total += loss.detach() * batch.numel()
         train_loss = float(total) / n
