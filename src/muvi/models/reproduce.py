@@ -88,13 +88,22 @@ class ReproduceError(MuviError, ValueError):
     """A reproduction option is not understood (unknown variant, no seeds)."""
 
 
+_PAPER_SETTING = {
+    "block": "block (no dense projection, two LSTM layers of equal width)",
+    "initialisers": "initialisers and Adam (PyTorch's defaults, epsilon 1e-8)",
+    "batch-sizes": "batch size for A2 and PAIR (the same as for the others)",
+    "restore-best": "early stopping (the best epoch's weights are scored)",
+    "metric": "metric (the RMSE is printed)",
+}
+
+
 def _describe(name: str) -> str:
     if name == "paper":
         return "the paper's text (muvi's default profile)"
     if name == REFERENCE:
         return "the authors' published code without its defects (every change is from it)"
     if name in DEPARTURES:
-        return f"reference-code with the paper's {name.replace('-', ' ')}, all else the code's"
+        return f"reference-code with the paper's {_PAPER_SETTING[name]}, all else the code's"
     if name in DEFECTS:
         return f"reference-code with the {name} defect replicated"
     return "reference-code with both defects replicated: what the published code ran"
@@ -350,11 +359,24 @@ def reproduction_table(
     """
     data = per_item.copy()
     data["error"] = [
-        row[printed[v]] for v, row in zip(data["variant"], data[["mse", "rmse"]].to_dict("records"), strict=True)
+        row[printed[v]]
+        for v, row in zip(data["variant"], data[["mse", "rmse"]].to_dict("records"), strict=True)
     ]
     metrics = [*METRICS, "error"]
     means = item_means_with_error(data)
-    seeds_table = data.groupby(["variant", "name", "dimension", "seed"], sort=False)[metrics].mean()
+    seeds_table = (
+        data.groupby(["variant", "name", "dimension", "seed"], sort=True)[metrics]
+        .mean()
+        .reset_index()
+    )
+
+    def seed_rows(variant: str, name: str, dimension: str) -> pd.DataFrame:
+        return seeds_table[
+            (seeds_table["variant"] == variant)
+            & (seeds_table["name"] == name)
+            & (seeds_table["dimension"] == dimension)
+        ]
+
     rows = []
     group_keys = [k for k in GROUP_KEYS if k in data.columns]
     for key, part in means.groupby(["variant", *group_keys], sort=False):
@@ -370,9 +392,8 @@ def reproduction_table(
             & (means["dimension"] == dimension)
         ]
         paired = part.merge(ref, on=ITEM_KEYS, suffixes=("", "_ref"))
-        per_seed = seeds_table.loc[(variant, name, dimension)]
-        has_ref = (reference, name, dimension) in seeds_table.index.droplevel("seed")
-        ref_seed = seeds_table.loc[(reference, name, dimension)] if has_ref else None
+        per_seed = seed_rows(variant, name, dimension)
+        ref_seed = seed_rows(reference, name, dimension)
         for m in metrics:
             values = part[m].to_numpy(dtype=float)
             row[f"{m}_mean"] = float(np.nanmean(values)) if values.size else float("nan")
@@ -387,7 +408,8 @@ def reproduction_table(
                 if ref_values.size
                 else float("nan")
             )
-            if ref_seed is not None and len(ref_seed) == len(per_seed) and len(per_seed) > 1:
+            same_seeds = list(ref_seed["seed"]) == list(per_seed["seed"])
+            if same_seeds and len(per_seed) > 1:
                 change = seed_means - ref_seed[m].to_numpy(dtype=float)
                 row[f"d_{m}_seed_sd"] = float(np.std(change, ddof=1))
             else:
@@ -493,9 +515,7 @@ def reproduce(
             trained[variant.name] = fitted
             configs[variant.name] = variant.config
         for seed in seeds:
-            seeded = replace(
-                variant.config, training=replace(variant.config.training, seed=seed)
-            )
+            seeded = replace(variant.config, training=replace(variant.config.training, seed=seed))
             result = run_evaluation(study, seeded, prefitted=fitted)
             table = result.per_item.copy()
             if "mse" not in table.columns:  # per-item MSE is the square of the per-item RMSE
