@@ -720,7 +720,7 @@ def reproduce_command(
         p = "" if row.variant == "reference-code" else f" (p {row.ccc_p:.3g})"
         console.print(
             f"{row.variant:<16} {row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f}"
-            f"{change}{p}  {row.printed_error.upper()} {row.error_mean:5.3f}",
+            f"{change}{p}  {str(row.printed_error).upper()} {row.error_mean:5.3f}",
         )
     for v in results.variants:
         if v.notice:

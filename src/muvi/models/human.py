@@ -128,7 +128,7 @@ def human_tests(per_item: pd.DataFrame, agreement_table: pd.DataFrame | None) ->
         rows.append(
             {
                 "name": name,
-                "experiment": int(experiment),
+                "experiment": int(str(experiment)),
                 "model": model,
                 "target_modality": modality,
                 "dimension": dimension,

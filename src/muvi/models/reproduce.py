@@ -380,8 +380,8 @@ def reproduction_table(
     rows = []
     group_keys = [k for k in GROUP_KEYS if k in data.columns]
     for key, part in means.groupby(["variant", *group_keys], sort=False):
-        variant, name = key[0], key[1]
-        dimension = part["dimension"].iloc[0]
+        variant, name = str(key[0]), str(key[1])
+        dimension = str(part["dimension"].iloc[0])
         row: dict[str, Any] = dict(zip(["variant", *group_keys], key, strict=True))
         row["printed_error"] = printed[variant]
         row["n_items"] = len(part)
