@@ -611,12 +611,19 @@ def evaluate_command(
             results, paths = _evaluate_lag_compensated(
                 _path(data), _path(out), config, figure_items, advance, lag_compensation
             )
+    from muvi.models.profiles import printed_error
+    from muvi.models.reference_code import defect_notice
+
     summary = results.summary()
+    error = printed_error(config)
     for row in summary.itertuples():
+        mean, std = getattr(row, f"{error}_mean"), getattr(row, f"{error}_std")
         console.print(
             f"{row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f} ± {row.ccc_std:5.3f}  "
-            f"RMSE {row.rmse_mean:5.3f} ± {row.rmse_std:5.3f}  (n={row.n_items})",
+            f"{error.upper()} {mean:5.3f} ± {std:5.3f}  (n={row.n_items})",
         )
+    if results.defects:
+        console.print(f"warning: {defect_notice(results.defects)}", style="bold yellow")
     if results.simulated:
         console.print("these results come from a SIMULATED study", style="bold yellow")
     console.print(f"wrote {paths['results']} and tables/figures in {_path(out)}")

@@ -24,9 +24,10 @@ def test_evaluate_writes_results_json_tables_and_figures(small_study, tmp_path):
     assert {e["name"] for e in doc["experiments"]} == {"exp1_lstm", "exp2_lstm"}
     for e in doc["experiments"]:
         assert set(e) == {"name", "model", "target_modality", "features", "dimension",
-                          "rmse_mean", "rmse_std", "ccc_mean", "ccc_std", "n_items"}  # fmt: skip
+                          "rmse_mean", "rmse_std", "mse_mean", "mse_std", "ccc_mean", "ccc_std",
+                          "n_items"}  # fmt: skip
     assert {h["modality"] for h in doc["human_agreement"]} == {"music", "visual", "audiovisual"}
-    assert len(doc["ttests"]) == 2  # one pair of models, CCC and RMSE
+    assert len(doc["ttests"]) == 3  # one pair of models: CCC, RMSE and MSE
     for name in ("per_item.csv", "ttests.csv", "predictions.csv", "summary.csv"):
         assert (out / name).stat().st_size > 0
     assert (out / "importance_families.csv").exists()  # empty without LASSO

@@ -203,8 +203,11 @@ def test_results_json_has_the_required_keys(spied_run, tmp_path):
     paths = write_results(results, tmp_path)
     doc = json.loads(paths["results"].read_text())
     assert {"experiments", "human_agreement", "ttests"} <= set(doc)
+    # a default run replicates no defect and says nothing of any
+    assert doc["defects"] == [] and doc["defect_notice"] == "" and doc["profile"] == "paper"
+    assert doc["reported_error"] == "rmse"
     keys = {"name", "model", "target_modality", "features", "dimension", "rmse_mean",
-            "rmse_std", "ccc_mean", "ccc_std", "n_items"}  # fmt: skip
+            "rmse_std", "mse_mean", "mse_std", "ccc_mean", "ccc_std", "n_items"}  # fmt: skip
     assert all(set(e) == keys for e in doc["experiments"])
     assert {e["model"] for e in doc["experiments"]} == {
         "lasso", "lstm", "early_fusion", "late_fusion", "pair"
@@ -212,6 +215,15 @@ def test_results_json_has_the_required_keys(spied_run, tmp_path):
     assert {e["features"] for e in doc["experiments"]} == {"audio", "visual", "audio+visual"}
     per_item = pd.read_csv(paths["per_item"])
     assert len(per_item) == len(results.per_item)
+    assert "defects" not in per_item.columns and "chunk" not in per_item.columns
+    assert "defects" not in pd.read_csv(paths["summary"]).columns
+    # the MSE beside the RMSE: per item its square, in the summary its own mean
+    assert np.allclose(per_item["mse"], per_item["rmse"] ** 2, rtol=1e-9)
+    for e in doc["experiments"]:
+        mine = per_item[(per_item["name"] == e["name"]) & (per_item["dimension"] == e["dimension"])]
+        assert e["mse_mean"] == pytest.approx(mine["mse"].mean())
+        assert e["mse_std"] == pytest.approx(np.std(mine["mse"].to_numpy()))
+    assert set(pd.read_csv(paths["ttests"])["metric"]) == {"ccc", "rmse", "mse"}
 
 
 def test_bad_configuration_and_missing_features_are_refused(synthetic_study):

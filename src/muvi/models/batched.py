@@ -195,7 +195,9 @@ def train_stacked(
     sizes = [len(t) for t in train]
     histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
     best_loss = [math.inf] * n_nets
-    best = [[p.detach().clone() for p in ps] if config.restore_best else [] for ps in params]
+    # the best epoch's weights: restored at the end (restore_best), or else
+    # handed back in the history (PAIR starts from them, as in the authors' code)
+    best = [[p.detach().clone() for p in ps] for ps in params]
     waited = [0] * n_nets
     active = list(range(n_nets))
     batch = config.batch_size_for(template)
@@ -251,8 +253,7 @@ def train_stacked(
                 hist.validation_loss.append(loss)
                 if loss < best_loss[k]:
                     best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
-                    if config.restore_best:
-                        best[k] = [p.detach().clone() for p in params[k]]
+                    best[k] = [p.detach().clone() for p in params[k]]
                 else:
                     waited[k] += 1
                 if waited[k] < config.patience:
@@ -269,6 +270,10 @@ def train_stacked(
             if k in val_of and config.restore_best:
                 for p, b in zip(params[k], best[k], strict=True):
                     p.copy_(b)
+            elif k in val_of:
+                histories[k].best_state = {
+                    name: b.cpu() for name, b in zip(names, best[k], strict=True)
+                }
             net.eval()
             histories[k].seconds = seconds
     return histories

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from muvi.annotations.metrics import ccc, rmse
 from muvi.data.schema import (
     ANALYSIS_SAMPLES,
     audio_feature_family,
@@ -31,6 +30,8 @@ from muvi.models.lstm import (
     LSTMRegressor,
     PairInitialisers,
 )
+from muvi.models.reference_code import CHUNKED_SCORING, PAIR_LEAK, pair_source_folds
+from muvi.models.scoring import chunk_scores, item_scores
 from muvi.models.windows import HISTORY, SeriesSet, align_series
 
 if TYPE_CHECKING:
@@ -124,10 +125,14 @@ class _FoldRunner:
         dimension: str,
         on_fit: Callable[[str], None] | None,
         prefitted: dict[str, Any] | None = None,
+        pair_prefitted: dict[str, Any] | None = None,
     ) -> None:
         self.study, self.config, self.fold, self.dimension = study, config, fold, dimension
         self.on_fit = on_fit
         self.prefitted = prefitted or {}
+        # under the pair-leak defect: the models already trained in the fold PAIR loads from
+        self.pair_prefitted = pair_prefitted
+        self._source: _FoldRunner | None = None
         self.series: dict[tuple[str, str], SeriesSet] = {}
         self.unimodal: dict[int, tuple[LSTMRegressor, list[dict[str, Any]]]] = {}
         self.per_item: list[dict[str, Any]] = []
@@ -197,6 +202,26 @@ class _FoldRunner:
             self.unimodal[number] = (model, records)
         return self.unimodal[number]
 
+    def _pair_sources(
+        self,
+    ) -> tuple[
+        tuple[LSTMRegressor, list[dict[str, Any]]], tuple[LSTMRegressor, list[dict[str, Any]]]
+    ]:
+        """PAIR's unimodal music and visual models with their fit records: this
+        fold's, or under the ``pair-leak`` defect the last fold's
+        (:func:`muvi.models.reference_code.pair_source_folds`), whose records
+        then list the leaked items truthfully."""
+        if PAIR_LEAK in self.config.defects:
+            folds = cv_folds(self.study.items)
+            source = folds[pair_source_folds(len(folds), leak=True)[self.fold.index]]
+            if source.index != self.fold.index:
+                if self._source is None:
+                    self._source = _FoldRunner(
+                        self.study, self.config, source, self.dimension, None, self.pair_prefitted
+                    )
+                return self._source._unimodal(1), self._source._unimodal(2)
+        return self._unimodal(1), self._unimodal(2)
+
     def run(self, experiment: Experiment, model_kind: str) -> None:
         name = experiment.name(model_kind)
         sets = self._sets(experiment.target_modality)
@@ -204,8 +229,7 @@ class _FoldRunner:
         if model_kind == "lstm" and experiment.number in (1, 2):
             model, records = self._unimodal(experiment.number)
         elif model_kind == "pair":
-            audio, audio_records = self._unimodal(1)
-            visual, visual_records = self._unimodal(2)
+            (audio, audio_records), (visual, visual_records) = self._pair_sources()
             init = PairInitialisers(audio, visual)
             model = self.prefitted.get(name) or build_model(
                 experiment, model_kind, self.config, init
@@ -238,22 +262,19 @@ class _FoldRunner:
         if not test.items:
             return
         pred = model.predict(test)
-        for i, media_id in enumerate(test.items):
-            y, p = test.targets[i, HISTORY:], pred[i, HISTORY:]
-            self.per_item.append(
-                {
-                    "fold": self.fold.index,
-                    "name": name,
-                    "experiment": experiment.number,
-                    "model": model_kind,
-                    "target_modality": experiment.target_modality,
-                    "features": experiment.feature_label,
-                    "dimension": self.dimension,
-                    "media_id": media_id,
-                    "rmse": rmse(y, p),
-                    "ccc": ccc(y, p),
-                }
-            )
+        base = {
+            "fold": self.fold.index,
+            "name": name,
+            "experiment": experiment.number,
+            "model": model_kind,
+            "target_modality": experiment.target_modality,
+            "features": experiment.feature_label,
+            "dimension": self.dimension,
+        }
+        # the chunked-scoring defect concerns the code's networks (it has no LASSO)
+        chunked = CHUNKED_SCORING in self.config.defects and model_kind != "lasso"
+        score = chunk_scores if chunked else item_scores
+        self.per_item += score(base, test.items, test.targets[:, HISTORY:], pred[:, HISTORY:])
         n_items, n_samples = test.targets.shape
         self.predictions.append(
             pd.DataFrame(
@@ -296,9 +317,11 @@ def _run_job(
     dimension: str,
     on_fit: Callable[[str], None] | None,
     prefitted: dict[str, Any] | None = None,
+    pair_prefitted: dict[str, Any] | None = None,
 ) -> _JobOutput:
     """Fit and score every run of the grid for one fold and one dimension
-    (``prefitted``: name -> model already trained, e.g. by batched training)."""
+    (``prefitted``: name -> model already trained, e.g. by batched training;
+    ``pair_prefitted``: the same for the fold PAIR loads from under ``pair-leak``)."""
     fits: list[str] = []
 
     def record(description: str) -> None:
@@ -306,7 +329,7 @@ def _run_job(
         if on_fit is not None:
             on_fit(description)
 
-    runner = _FoldRunner(study, config, fold, dimension, record, prefitted)
+    runner = _FoldRunner(study, config, fold, dimension, record, prefitted, pair_prefitted)
     for experiment, model_kind in config.runs():
         runner.run(experiment, model_kind)
     return _JobOutput(
@@ -447,15 +470,17 @@ def fit_grid_networks(
             on_stack(f"stage: {', '.join(names)}", len(group), took)
 
     train(stage1)
+    leak = PAIR_LEAK in config.defects  # PAIR then loads the last fold's unimodal models
     entries2 = []
     for key, exp, kind, sets in stage2:
         seed, fold_index, dimension, _ = key
         seeded = replace(config, training=replace(config.training, seed=seed))
         init = None
-        if kind == "pair":
+        if kind == "pair":  # the fold's unimodal models (the last fold's under pair-leak)
+            source = folds[-1].index if leak else fold_index
             init = PairInitialisers(
-                fitted[(seed, fold_index, dimension, EXPERIMENTS[1].name("lstm"))],
-                fitted[(seed, fold_index, dimension, EXPERIMENTS[2].name("lstm"))],
+                fitted[(seed, source, dimension, EXPERIMENTS[1].name("lstm"))],
+                fitted[(seed, source, dimension, EXPERIMENTS[2].name("lstm"))],
             )
         model = build_model(exp, kind, seeded, init)
         entries2.append((key, model, *_prepared(model, sets, windows, key, exp)))
@@ -565,6 +590,12 @@ def _run_batched(
                 )
         seed = config.training.seed
         neural_config = replace(config, models=("lstm",))
+        leak = PAIR_LEAK in config.defects
+
+        def of(fold_index: int, dimension: str) -> dict[str, Any]:
+            assert prefitted is not None
+            return {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold_index, dimension)}
+
         neural = [
             _run_job(
                 study,
@@ -572,7 +603,8 @@ def _run_batched(
                 fold,
                 dimension,
                 on_fit,
-                {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold.index, dimension)},
+                of(fold.index, dimension),
+                of(folds[-1].index if leak else fold.index, dimension),
             )
             for fold, dimension in jobs
         ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from muvi.errors import DataError
+from muvi.errors import DataError, MuviError
 from muvi.models.folds import Fold
 
 if TYPE_CHECKING:
@@ -68,6 +68,11 @@ def train_final_models(
     from muvi.models.bundle import save_bundle
 
     config = config or EvaluationConfig(models=("lstm",))
+    if config.defects:
+        raise MuviError(
+            f"the defects {', '.join(sorted(config.defects))} concern cross-validation; "
+            "final models are fitted once on all items, so there is nothing to replicate"
+        )
     if len(study.items) < 3:
         raise DataError(f"{len(study.items)} items are too few to train on")
     train_items, validation_items = train_test_split(

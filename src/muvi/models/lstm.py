@@ -814,6 +814,11 @@ class PairRegressor(LateFusionRegressor):
     """PAIR: A2 whose blocks start from fitted unimodal music and visual models,
     then fine-tuned on audiovisual ratings.
 
+    The blocks start from the unimodal models' best-epoch weights: the
+    models' own weights when early stopping restored them (the paper), else
+    the best epoch's kept in their ``history_.best_state`` (the authors'
+    code scores the last epoch but saves the best one for PAIR).
+
     Args:
         initialisers: the fitted unimodal models (experiments 1 and 2 of the
             same fold). Their blocks must match ``block``.
@@ -837,4 +842,10 @@ class PairRegressor(LateFusionRegressor):
         for s, model in (("audio", self.initialisers.audio), ("visual", self.initialisers.visual)):
             if model.net_ is None:
                 raise RuntimeError(f"the {s} initialiser of PAIR is not fitted")
-            net.block(s).load_state_dict(model.net_.block("main").state_dict())
+            best = getattr(getattr(model, "history_", None), "best_state", None)
+            if best is not None:  # the best epoch's weights, not restored into the model
+                prefix = "blocks.main."
+                state = {k[len(prefix) :]: v for k, v in best.items() if k.startswith(prefix)}
+            else:
+                state = model.net_.block("main").state_dict()
+            net.block(s).load_state_dict(state)

@@ -1,9 +1,15 @@
 """Results of the grid: per-item metrics, statistics, t-tests, LASSO
 importance, and writing ``results.json`` and the CSV tables.
 
-RMSE and CCC are computed per test item over its scored samples (4..117);
-the tables give mean and standard deviation (``ddof=0``, as the published
-reference code) over all test items of all folds.
+RMSE, MSE and CCC are computed per test item over its scored samples
+(4..117); the tables give mean and standard deviation (``ddof=0``, as the
+published reference code) over all test items of all folds. The RMSE is the
+paper's metric; the MSE is what the authors' code prints under that name
+(``EvaluationConfig.reported_error`` says which one a run prints).
+
+Under replicated defects of the authors' code (``EvaluationConfig.defects``,
+never by default) every output says so: ``results.json`` has ``defects`` and
+``defect_notice``, every CSV table a ``defects`` column.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from scipy import stats
 
 from muvi.models.folds import Fold
 from muvi.models.human import HUMAN_TEST, human_tests
+from muvi.models.reference_code import DEFECTS, defect_notice
 
 if TYPE_CHECKING:
     pass
@@ -35,7 +42,10 @@ class EvaluationResults:
     Attributes:
         per_item: one row per scored test item: ``fold``, ``name``,
             ``experiment``, ``model``, ``target_modality``, ``features``,
-            ``dimension``, ``media_id``, ``rmse``, ``ccc``.
+            ``dimension``, ``media_id``, ``rmse``, ``mse``, ``ccc``. Under the
+            ``chunked-scoring`` defect the networks' rows are the code's
+            chunks (``media_id`` is the label the code gives a chunk), with
+            ``chunk`` and ``chunk_items``.
         predictions: ``fold``, ``name``, ``dimension``, ``media_id``,
             ``sample``, ``prediction``, ``target`` for every scored sample.
         coefficients: LASSO coefficients per fold: ``name``, ``dimension``,
@@ -66,17 +76,33 @@ class EvaluationResults:
     simulated: bool
     agreement: pd.DataFrame | None = None
 
+    @property
+    def defects(self) -> list[str]:
+        """The replicated defects of the authors' code, in a fixed order (empty by default)."""
+        return [d for d in DEFECTS if d in self.config.defects]
+
     def summary(self) -> pd.DataFrame:
-        """Mean ± std (ddof=0) of RMSE and CCC per experiment, model and dimension."""
+        """Mean ± std (ddof=0) of RMSE, MSE and CCC per experiment, model and dimension."""
         keys = ["name", "experiment", "model", "target_modality", "features", "dimension"]
         if self.per_item.empty:
             return pd.DataFrame(
-                columns=[*keys, "rmse_mean", "rmse_std", "ccc_mean", "ccc_std", "n_items"]
+                columns=[
+                    *keys,
+                    "rmse_mean",
+                    "rmse_std",
+                    "mse_mean",
+                    "mse_std",
+                    "ccc_mean",
+                    "ccc_std",
+                    "n_items",
+                ]
             )
         grouped = self.per_item.groupby(keys, sort=False)
         table = grouped.agg(
             rmse_mean=("rmse", "mean"),
             rmse_std=("rmse", lambda v: float(np.std(v))),
+            mse_mean=("mse", "mean"),
+            mse_std=("mse", lambda v: float(np.std(v))),
             ccc_mean=("ccc", "mean"),
             ccc_std=("ccc", lambda v: float(np.std(v))),
             n_items=("media_id", "size"),
@@ -85,7 +111,7 @@ class EvaluationResults:
 
     def ttests(self) -> pd.DataFrame:
         """Paired t-tests over test items between every two scored models, per
-        dimension, for CCC and RMSE (``scipy.stats.ttest_rel``)."""
+        dimension, for CCC, RMSE and MSE (``scipy.stats.ttest_rel``)."""
         rows = []
         for dimension, part in self.per_item.groupby("dimension", sort=False):
             names = list(dict.fromkeys(part["name"]))
@@ -93,7 +119,7 @@ class EvaluationResults:
                 left = part[part["name"] == a].set_index("media_id")
                 right = part[part["name"] == b].set_index("media_id")
                 common = left.index.intersection(right.index)
-                for metric in ("ccc", "rmse"):
+                for metric in ("ccc", "rmse", "mse"):
                     x = left.loc[common, metric].to_numpy(dtype=float)
                     y = right.loc[common, metric].to_numpy(dtype=float)
                     ok = np.isfinite(x) & np.isfinite(y)
@@ -183,6 +209,8 @@ class EvaluationResults:
                 "dimension": r["dimension"],
                 "rmse_mean": _num(r["rmse_mean"]),
                 "rmse_std": _num(r["rmse_std"]),
+                "mse_mean": _num(r["mse_mean"]),
+                "mse_std": _num(r["mse_std"]),
                 "ccc_mean": _num(r["ccc_mean"]),
                 "ccc_std": _num(r["ccc_std"]),
                 "n_items": int(r["n_items"]),
@@ -191,8 +219,14 @@ class EvaluationResults:
         ]
         human = [] if self.human_agreement is None else _records(self.human_agreement)
         config = asdict(self.config)
+        config["defects"] = sorted(self.config.defects)
+        defects = self.defects
         return {
             "simulated": self.simulated,
+            "profile": self.config.profile,
+            "reported_error": self.config.reported_error,
+            "defects": defects,
+            "defect_notice": defect_notice(defects),
             "experiments": experiments,
             "human_agreement": human,
             "ttests": _records(self.ttests()),
@@ -290,6 +324,9 @@ def write_results(
         else pd.DataFrame(),
         "human_tests": results.human_tests(),
     }
+    label = ";".join(results.defects)
     for key, table in tables.items():
+        if label:  # every table written under replicated defects says so in a column
+            table = table.assign(defects=label)
         table.to_csv(paths[key], index=False)
     return paths

@@ -145,13 +145,21 @@ class WindowData:
 class TrainingHistory:
     """What happened while training: losses per epoch, the epoch kept, the
     wall time (of the whole stack, for batched training) and the precision
-    of the matrix products (``float32`` or ``bfloat16``)."""
+    of the matrix products (``float32`` or ``bfloat16``).
+
+    ``best_state`` holds the best epoch's weights (parameter name -> CPU
+    tensor) when they were NOT restored into the net (``restore_best``
+    False, with validation windows): PAIR starts from them, as the authors'
+    code starts PAIR from the best-epoch checkpoints of its unimodal models
+    (``ModelCheckpoint(save_best_only=True)``) while scoring their last epoch.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     validation_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
     precision: str = "float32"
+    best_state: dict[str, torch.Tensor] | None = None
 
     @property
     def epochs(self) -> int:
@@ -332,6 +340,8 @@ def train_network(
             break
     if validation is not None and config.restore_best:
         net.load_state_dict(best_state)
+    elif validation is not None:
+        history.best_state = {k: v.detach().cpu() for k, v in best_state.items()}
     net.eval()
     history.seconds = time.perf_counter() - start
     return history

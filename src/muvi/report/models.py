@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 from muvi.models.cv import StudyData, prepare_study, run_evaluation
 from muvi.models.grid import EvaluationConfig
+from muvi.models.reference_code import defect_notice
 from muvi.models.results import EvaluationResults, write_results
 
 
@@ -300,10 +302,15 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
     document = results.to_json()
     document.update(results_paper_block(document))
     summary["paper_ccc"] = paper_column(summary, document, "ccc_mean")
+    config = results.config
+    printed = "MSE" if config.reported_error == "mse" else "RMSE"
     intro = (
-        "<p>Models trained and tested within the 5 outer folds; RMSE and CCC per test "
-        "item, mean and standard deviation over the test items of all folds." + note + "</p>"
-        "<p>The paper column: "
+        "<p>Models trained and tested within the 5 outer folds; RMSE, MSE and CCC per test "
+        "item, mean and standard deviation over the test items of all folds. Settings: the "
+        f"<b>{html.escape(config.profile)}</b> profile; the error printed beside the CCC is "
+        f"the {printed} (the paper reports the RMSE; the authors' code prints the MSE)."
+        + note
+        + "</p><p>The paper column: "
         + TABLES_NOT_HERE
         + "."
         + (
@@ -313,7 +320,16 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
         )
         + "</p>"
     )
-    tables = {"Models: RMSE and CCC per experiment": summary}
+    if results.defects:
+        intro = (
+            '<div role="alert" style="background:#fff3e0;border:2px solid #e65100;'
+            "padding:0.6em 1em;margin:0.8em 0\"><strong>Warning: defects of the authors' "
+            "published code replicated on request.</strong> "
+            + html.escape(defect_notice(results.defects))
+            + " These numbers are not the paper's protocol.</div>"
+            + intro
+        )
+    tables = {"Models: RMSE, MSE and CCC per experiment": summary}
     if results.human_agreement is not None:
         tables["Human inter-rater agreement (CCC, leave-one-out against the EWE)"] = (
             results.human_agreement
