@@ -175,3 +175,35 @@ def test_bad_options_give_one_error_line(small_study, tmp_path, capsys, option, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and message in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_defect_variants_change_only_what_they_should(synthetic_study):
+    config = ReproduceConfig(base=BASE, variants=("pair-leak", "published"), seeds=(42,))
+    results = reproduce(synthetic_study, config)
+    # published = pair-leak's networks scored in the code's chunks: not trained again
+    assert results.retrained_from == {"published": "pair-leak"}
+    table = results.table().set_index(["variant", "name"])
+    # the leak concerns PAIR alone: the unimodal networks are the reference's
+    assert table.loc[("pair-leak", "exp1_lstm"), "d_ccc"] == 0
+    assert table.loc[("pair-leak", "exp1_lstm"), "d_mse"] == 0
+    assert table.loc[("pair-leak", "exp7_pair"), "d_ccc"] != 0
+    assert table.loc[("published", "exp1_lstm"), "defects"] == "chunked-scoring,pair-leak"
+    per_item = results.per_item
+    ref = per_item[per_item["variant"] == "reference-code"]
+    chunks = per_item[per_item["variant"] == "published"]
+    assert chunks["chunk"].notna().all() and ref["chunk"].isna().all()
+    # one chunk per test item in every fold, labelled with the item (the code's labels)
+    for (fold, name), part in chunks.groupby(["fold", "name"]):
+        items = ref[(ref["fold"] == fold) & (ref["name"] == name)]["media_id"]
+        assert list(part["media_id"]) == list(items)
+        assert list(part["chunk"]) == list(range(len(items)))
+    # chunk j is paired with the item whose label it carries
+    for name in ("exp1_lstm", "exp7_pair"):
+        x = chunks[chunks["name"] == name].set_index(["fold", "media_id"])["ccc"]
+        y = ref[ref["name"] == name].set_index(["fold", "media_id"])["ccc"].reindex(x.index)
+        row = table.loc[("published", name)]
+        assert row["ccc_n"] == len(x) == row["n_items"]
+        expected = stats.ttest_rel(x.to_numpy(), y.to_numpy())
+        assert row["ccc_t"] == pytest.approx(expected.statistic)
+        assert row["d_ccc"] == pytest.approx(x.mean() - y.mean())
+    assert table.loc[("published", "exp1_lstm"), "defect_notice"].startswith("DEFECTS")
