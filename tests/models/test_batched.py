@@ -232,3 +232,43 @@ def test_grid_networks_batched_equal_one_at_a_time(study_factory) -> None:
     # different seeds give different networks
     a, b = stacked[(0, 0, "arousal", "exp7_pair")], stacked[(1, 0, "arousal", "exp7_pair")]
     assert not torch.allclose(next(a.net_.parameters()), next(b.net_.parameters()))
+
+
+@pytest.mark.parametrize("kind", ["uni", "late"], ids=["lstm_or_early_fusion", "late_fusion"])
+def test_stacked_equals_one_at_a_time_under_the_reference_code_profile(kind: str) -> None:
+    """The authors' code's settings: linear projection, Keras's initialisers and
+    one bias per LSTM, Keras's Adam (epsilon per network and step: the networks
+    have different batch counts, so their step counts part), the last epoch's
+    weights kept, A2's batch twice the others'."""
+    from dataclasses import replace
+
+    from muvi.models.lstm import REFERENCE_CODE_BLOCK
+
+    block = replace(REFERENCE_CODE_BLOCK, hidden=(12, 6), projection=10)
+    config = TrainingConfig(
+        **{**CONFIG.__dict__, "restore_best": False, "keras_adam": True, "adam_epsilon": 1e-7,
+           "batch_size_fusion": 64}
+    )  # fmt: skip
+    spec = [(6, 41, 0), (5, 42, 1), (9, 43, 2), (4, 44, 3)]
+    train = [make_data(widths(kind), n, ds) for n, ds, _ in spec]
+    val = [make_data(widths(kind), 2, ds + 100) for _, ds, _ in spec]
+    seeds = [s for *_, s in spec]
+    initial = [build(kind, s, block) for s in seeds]
+    assert config.batch_size_for(initial[0]) == (64 if kind == "late" else 32)
+    alone = [copy.deepcopy(n) for n in initial]
+    hist_alone = [
+        train_network(n, t, v, TrainingConfig(**{**config.__dict__, "seed": s}))
+        for n, t, v, s in zip(alone, train, val, seeds, strict=True)
+    ]
+    stacked = [copy.deepcopy(n) for n in initial]
+    hist_stacked = train_stacked(stacked, train, val, config, seeds)
+    assert any(h.epochs < config.max_epochs for h in hist_alone)
+    assert any(h.best_epoch < h.epochs - 1 for h in hist_alone)  # last != best somewhere
+    check_equal(alone, hist_alone, stacked, hist_stacked)
+    for ha, hb in zip(hist_alone, hist_stacked, strict=True):
+        assert ha.best_state is not None and hb.best_state is not None
+        for name, value in ha.best_state.items():
+            assert torch.allclose(value, hb.best_state[name], atol=2e-5, rtol=1e-4), name
+    for net in stacked:  # the second bias of every LSTM stayed at zero
+        for lstm in (m for m in net.modules() if isinstance(m, torch.nn.LSTM)):
+            assert torch.count_nonzero(lstm.bias_hh_l0) == 0

@@ -69,6 +69,32 @@ def test_round_trip_predicts_the_same(make, sets, tmp_path):
     assert np.isnan(curve.iloc[:4]).all() and np.isfinite(curve.iloc[4:]).all()
 
 
+def test_bundle_of_the_earlier_relu_reference_block_loads_and_predicts_as_before(sets, tmp_path):
+    """Bundles saved before the projection's activation was a field (muvi's
+    earlier --block reference, ReLU) have no ``projection_activation`` in
+    their manifest: they load as ReLU and predict what they predicted."""
+    train, test, study = sets
+    block = BlockConfig(hidden=(8, 4), projection=6, projection_activation="relu")
+    model = LSTMRegressor("audio", block, CFG).fit(train)
+    folder = save_bundle(model, tmp_path / "old", target_modality="music", dimension="arousal")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["params"]["block"]["projection_activation"]
+    for key in ("initialisers", "single_bias"):
+        del manifest["params"]["block"][key]
+    del manifest["profile"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    bundle = load_bundle(folder)
+    assert bundle.model.block == block
+    curve = bundle.predict_frame(_item_frame(study, test.items[0]))
+    np.testing.assert_allclose(curve.to_numpy(), model.predict(test)[0], rtol=1e-5, atol=1e-6,
+                               equal_nan=True)  # fmt: skip
+    # read as the code's linear projection instead, the same weights predict otherwise
+    manifest["params"]["block"]["projection_activation"] = None
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    linear = load_bundle(folder).predict_frame(_item_frame(study, test.items[0]))
+    assert not np.allclose(linear.iloc[4:], curve.iloc[4:], atol=1e-6)
+
+
 def test_late_fusion_bundle_takes_audio_then_visual_columns(sets, tmp_path):
     train, test, study = sets
     model = LateFusionRegressor(BlockConfig(hidden=(8, 8)), CFG).fit(train)

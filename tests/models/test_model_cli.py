@@ -21,6 +21,8 @@ def test_evaluate_writes_results_json_tables_and_figures(small_study, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "results.json").read_text())
     assert doc["simulated"] is True
+    assert "DEFECTS" not in result.output and doc["defects"] == []  # nothing by default
+    assert doc["profile"] == "paper" and doc["reported_error"] == "rmse"
     assert {e["name"] for e in doc["experiments"]} == {"exp1_lstm", "exp2_lstm"}
     for e in doc["experiments"]:
         assert set(e) == {"name", "model", "target_modality", "features", "dimension",
@@ -104,3 +106,83 @@ def test_train_records_the_precision_in_bundles(small_study, tmp_path):
     bundle = load_bundle(out / "music_valence_lstm")
     assert bundle.manifest["precision"] == "bfloat16"
     assert bundle.manifest["params"]["training"]["precision"] == "bfloat16"
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "message"),
+    [
+        (
+            "evaluate",
+            ["--profile", "bogus"],
+            "error: --profile is paper or reference-code, not 'bogus'",
+        ),
+        (
+            "evaluate",
+            ["--replicate-defects", "bogus"],
+            "error: --replicate-defects: unknown defect 'bogus'; choose from pair-leak, "
+            "chunked-scoring",
+        ),
+        ("train", ["--profile", "keras"], "error: --profile is paper or reference-code"),
+        ("train", ["--replicate-defects", "pair-leak"], "error: --replicate-defects pair-leak:"),
+    ],
+    ids=["evaluate_profile", "evaluate_defect", "train_profile", "train_pair_leak"],
+)
+def test_profile_and_defect_options_give_one_error_line(
+    small_study, tmp_path, capsys, command, options, message
+):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--data", str(small_study), "--out", str(tmp_path / "o"),
+              "--experiments", "1", "--dimensions", "arousal", "--epochs", "1", *options])  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(message), err
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_help_lists_profile_and_defects():
+    for command in ("evaluate", "train"):
+        out = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert "--profile" in out and "--replicate-defects" in out and "--block" not in out
+        assert "reference-code" in out
+
+
+def test_evaluate_under_the_reference_code_profile_and_a_defect_says_so(small_study, tmp_path):
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "--data", str(small_study), "--out", str(out), "--experiments", "1",
+         "--models", "lstm", "--dimensions", "arousal", "--epochs", "1", "--threads", "1",
+         "--profile", "reference-code", "--replicate-defects", "chunked-scoring"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    warning = [line for line in lines if line.startswith("warning: DEFECTS OF THE PUBLISHED CODE")]
+    assert len(warning) == 1 and "chunked-scoring" in warning[0]
+    row = next(line for line in lines if line.startswith("exp1_lstm"))
+    assert " MSE " in row and "RMSE" not in row  # the code's printed error
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["profile"] == "reference-code" and doc["defects"] == ["chunked-scoring"]
+    assert doc["config"]["block"]["hidden"] == [256, 128]
+    assert doc["config"]["training"]["batch_size_fusion"] == 512
+    mse = doc["experiments"][0]["mse_mean"]
+    assert f"MSE {mse:5.3f}" in row
+
+
+def test_train_records_the_profile_in_bundles(small_study, tmp_path):
+    from muvi.models.bundle import load_bundle
+
+    out = tmp_path / "bundles"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", str(small_study), "--out", str(out), "--experiments", "1",
+         "--dimensions", "valence", "--epochs", "1", "--threads", "1", "--quiet",
+         "--profile", "reference-code"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(out / "music_valence_lstm")
+    assert bundle.manifest["profile"] == "reference-code"
+    block = bundle.manifest["params"]["block"]
+    assert block["projection"] == 256 and block["projection_activation"] is None
+    assert block["initialisers"] == "keras" and block["single_bias"] is True
+    assert bundle.model.block.single_bias
+    assert not bundle.model.net_.block("main").lstm1.bias_hh_l0.requires_grad
