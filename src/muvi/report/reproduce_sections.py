@@ -141,7 +141,10 @@ def changes_figure(
                 ax.barh(
                     y,
                     np.nan_to_num(change),
-                    xerr=np.where(np.isfinite(spread), spread, 0.0),
+                    # whiskers only with several seeds (one seed has no spread)
+                    xerr=np.where(np.isfinite(spread), spread, 0.0)
+                    if np.isfinite(spread).any()
+                    else None,
                     color=[colours[v] for v in order],
                     error_kw={"elinewidth": 0.7, "capsize": 1.5},
                     height=0.7,
