@@ -120,3 +120,33 @@ def test_evaluate_writes_the_human_tests_and_the_paper_block(small_study, tmp_pa
     assert paper["counts"]["match"] == 0 and "match" not in statuses
     assert any(c["key"] == "model_vs_human_t" for c in paper["comparisons"])
     assert "not available here" in paper["models_tables"]
+
+
+def test_the_paper_column_is_never_a_match_on_simulated_results(monkeypatch):
+    from muvi.analysis import paper
+    from muvi.report.models import paper_column, results_paper_block
+
+    rows = pd.DataFrame({"name": ["exp1_lstm", "exp2_lstm"], "dimension": "arousal"})
+    document = {
+        "simulated": True,
+        "experiments": [
+            {"name": "exp1_lstm", "dimension": "arousal", "ccc_mean": 0.4449},
+            {"name": "exp2_lstm", "dimension": "arousal", "ccc_mean": 0.1},
+        ],
+    }
+    # the packaged file has no figure of Tables 4-6: every row says so
+    document.update(results_paper_block(document))
+    assert paper_column(rows, document, "ccc_mean") == ["not available here"] * 2
+    # a hypothetical Table figure for exp1 (made here, not the paper's): shown, never a match
+    made_up = paper.PaperValue(
+        key="test_exp1_ccc", section="Table X", quantity="test only", printed="0.44",
+        source="this test", results={"name": "exp1_lstm", "dimension": "arousal",
+                                     "field": "ccc_mean"},
+    )  # fmt: skip
+    monkeypatch.setattr(paper, "paper_values", lambda: (made_up,))
+    document.update(results_paper_block(document))
+    column = paper_column(rows, document, "ccc_mean")
+    assert column[0].startswith("0.44 (not compared") and column[1] == "not available here"
+    real = {**document, "simulated": False}
+    real.update(results_paper_block(real))
+    assert paper_column(rows, real, "ccc_mean")[0] == "0.44 (match)"  # 0.4449 rounds to 0.44
