@@ -636,19 +636,105 @@ def _evaluate_lag_compensated(
     from muvi.annotations.lag import LAG_SOURCES, lag_compensated_dataset
     from muvi.data.loaders import load_dataset
     from muvi.models.protocol import prepare_study, run_evaluation, write_results
-    from muvi.report.models import write_figures
+    from muvi.report.models import results_paper_block, write_figures
 
     if source not in LAG_SOURCES:
         raise MuviError(f"--lag-compensation is none, {', '.join(LAG_SOURCES)}, not {source!r}")
     dataset, lags = lag_compensated_dataset(load_dataset(data), source)
     study = prepare_study(dataset)
     results = run_evaluation(study, config, advance)
-    paths = write_results(results, out)
+    paths = write_results(results, out, results_paper_block)
     write_figures(results, study, out, figure_items)
     paths["figures"] = out / "figures"
     paths["rater_lags"] = out / "rater_lags.csv"
     lags.to_csv(paths["rater_lags"], index=False)
     return results, paths
+
+
+_VARIANTS_HELP = (
+    "Variants, comma separated (default: all): paper, reference-code (always run: every "
+    "change is measured from it), block, initialisers, batch-sizes, restore-best, metric "
+    "(reference-code with that one setting as the paper's), pair-leak, chunked-scoring "
+    "(reference-code with that defect alone), published (reference-code with both defects)."
+)
+
+
+@app.command("reproduce")
+def reproduce_command(
+    data: str = typer.Option(..., "--data", help="Study folder with av_data.csv and features."),
+    out: str = typer.Option(..., "--out", help="Folder for the tables, figure, JSON and report."),
+    variants: str = typer.Option("", "--variants", help=_VARIANTS_HELP),
+    experiments: str = typer.Option("1,2,3,4,5,6,7", "--experiments", help=_EXPERIMENTS_HELP),
+    dimensions: str = typer.Option(
+        "valence,arousal", "--dimensions", help="valence and/or arousal."
+    ),
+    seeds: int = typer.Option(
+        1, "--seeds", min=1, help="Train every network with this many seeds (42, 43, ...)."
+    ),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        min=1,
+        help="Most epochs per network (default: the paper's 100; 15 with --reduced).",
+    ),
+    reduced: bool = typer.Option(
+        False,
+        "--reduced",
+        help="The demo's reduced sizes (LSTM 32 units, learning rate 1e-3, patience 3, 15 "
+        "epochs), scaled into each profile, so it runs on a laptop. NOT the paper's settings.",
+    ),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
+    threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
+) -> None:
+    """Train the grid's networks under the paper's profile, the authors' code's
+    (reference-code), and the code's with each departure switched to the paper's or
+    each defect replicated alone; write one table per experiment and dimension (the
+    change from reference-code and paired t-tests), a figure and report.html."""
+    from dataclasses import replace
+
+    from muvi.models.grid import demo_config
+    from muvi.models.reproduce import ReproduceConfig, parse_variants, seeds_from
+    from muvi.report.reproduce_sections import reproduce_study
+
+    chosen = parse_variants(variants or None)
+    most = epochs if epochs is not None else (15 if reduced else 100)
+    base = _model_config(
+        experiments, "lstm", dimensions, most, device, "paper", threads, 1, precision
+    )
+    if reduced:
+        demo = demo_config()
+        base = replace(
+            base,
+            block=demo.block,
+            training=replace(
+                base.training,
+                learning_rate=demo.training.learning_rate,
+                patience=demo.training.patience,
+            ),
+        )
+    config = ReproduceConfig(base=base, variants=chosen, seeds=seeds_from(seeds))
+
+    def progress(line: str) -> None:
+        _say_training_note()
+        if not _output.quiet:
+            console.print(line)
+
+    results, paths = reproduce_study(_path(data), _path(out), config, progress)
+    table = results.table()
+    for row in table.itertuples():
+        change = "" if row.variant == "reference-code" else f"  change {row.d_ccc:+.3f}"
+        p = "" if row.variant == "reference-code" else f" (p {row.ccc_p:.3g})"
+        console.print(
+            f"{row.variant:<16} {row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f}"
+            f"{change}{p}  {str(row.printed_error).upper()} {row.error_mean:5.3f}",
+        )
+    for v in results.variants:
+        if v.notice:
+            console.print(f"{v.name}: {v.notice}", style="bold yellow")
+    if results.simulated:
+        console.print("these results come from a SIMULATED study", style="bold yellow")
+    console.print(f"wrote {paths['results']}, {paths['table']} and {paths['report']}")
 
 
 @app.command("train")

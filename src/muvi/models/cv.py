@@ -54,6 +54,8 @@ class StudyData:
         human_agreement: :func:`muvi.annotations.agreement_summary` output, or None.
         dynamic: the quality-filtered ratings (for figures), or None.
         simulated: True for a simulated study.
+        agreement: :func:`muvi.annotations.agreement` output (each annotation's
+            leave-one-out CCC), for the model-versus-human tests, or None.
     """
 
     items: list[str]
@@ -62,6 +64,7 @@ class StudyData:
     human_agreement: pd.DataFrame | None = None
     dynamic: pd.DataFrame | None = None
     simulated: bool = False
+    agreement: pd.DataFrame | None = None
 
     def target(self, modality: str, dimension: str) -> pd.Series:
         rows = self.gold[self.gold["modality"] == modality]
@@ -99,13 +102,15 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
     }
     if not features:
         raise DataError("the study has no audio or visual features to train on")
+    table = agreement(filtered.dynamic)
     return StudyData(
         items=list(dataset.items),
         features=features,
         gold=gold_standard(filtered.dynamic),
-        human_agreement=agreement_summary(agreement(filtered.dynamic)),
+        human_agreement=agreement_summary(table),
         dynamic=filtered.dynamic,
         simulated=dataset.simulated,
+        agreement=table,
     )
 
 
@@ -732,6 +737,7 @@ def run_evaluation(
         human_agreement=study.human_agreement,
         dynamic=study.dynamic,
         simulated=study.simulated,
+        agreement=study.agreement,
     )
     folds = cv_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
@@ -762,4 +768,5 @@ def run_evaluation(
         human_agreement=study.human_agreement,
         config=config,
         simulated=study.simulated,
+        agreement=study.agreement,
     )

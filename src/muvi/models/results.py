@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from muvi.models.folds import Fold
+from muvi.models.human import HUMAN_TEST, human_tests
 from muvi.models.reference_code import DEFECTS, defect_notice
 
 if TYPE_CHECKING:
@@ -58,6 +60,9 @@ class EvaluationResults:
         human_agreement: inter-rater agreement summary or None.
         config: the configuration that produced them.
         simulated: True when the study was simulated.
+        agreement: each annotation's leave-one-out CCC
+            (:func:`muvi.annotations.agreement`), for :meth:`human_tests`; None
+            when the study had none.
     """
 
     per_item: pd.DataFrame
@@ -69,6 +74,7 @@ class EvaluationResults:
     human_agreement: pd.DataFrame | None
     config: EvaluationConfig
     simulated: bool
+    agreement: pd.DataFrame | None = None
 
     @property
     def defects(self) -> list[str]:
@@ -138,6 +144,15 @@ class EvaluationResults:
         return pd.DataFrame(
             rows, columns=["dimension", "metric", "a", "b", "n_items", "mean_a", "mean_b", "t", "p"]
         )
+
+    def human_tests(self) -> pd.DataFrame:
+        """Each model against human-level agreement (§7.1.1): a paired t-test
+        over test items, see :mod:`muvi.models.human` for the test and why.
+
+        Returns:
+            One row per (name, dimension); empty without the agreement table.
+        """
+        return human_tests(self.per_item, self.agreement)
 
     def importance(self, top: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
         """LASSO feature importance.
@@ -215,6 +230,7 @@ class EvaluationResults:
             "experiments": experiments,
             "human_agreement": human,
             "ttests": _records(self.ttests()),
+            "human_tests": {"test": HUMAN_TEST, "rows": _records(self.human_tests())},
             "folds": [
                 {
                     "index": f.index,
@@ -264,11 +280,23 @@ RESULT_FILES = {
     "training": "training.csv",
     "fit_log": "fit_log.csv",
     "human_agreement": "human_agreement.csv",
+    "human_tests": "human_tests.csv",
 }
 
 
-def write_results(results: EvaluationResults, out_dir: str | Path) -> dict[str, Path]:
+def write_results(
+    results: EvaluationResults,
+    out_dir: str | Path,
+    blocks: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Path]:
     """Write ``results.json`` and the CSV tables into ``out_dir``.
+
+    Args:
+        results: the results.
+        out_dir: the folder (created).
+        blocks: called with the ``results.json`` document; the blocks it
+            returns are added to it (e.g. the paper's figures beside ours,
+            which :mod:`muvi.report.models` adds).
 
     Returns:
         Table key -> path written (see :data:`RESULT_FILES`).
@@ -276,7 +304,10 @@ def write_results(results: EvaluationResults, out_dir: str | Path) -> dict[str, 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / v for k, v in RESULT_FILES.items()}
-    paths["results"].write_text(json.dumps(results.to_json(), indent=2), encoding="utf-8")
+    document = results.to_json()
+    if blocks is not None:
+        document.update(blocks(document))
+    paths["results"].write_text(json.dumps(document, indent=2), encoding="utf-8")
     top, families = results.importance()
     tables = {
         "per_item": results.per_item,
@@ -291,6 +322,7 @@ def write_results(results: EvaluationResults, out_dir: str | Path) -> dict[str, 
         "human_agreement": results.human_agreement
         if results.human_agreement is not None
         else pd.DataFrame(),
+        "human_tests": results.human_tests(),
     }
     label = ";".join(results.defects)
     for key, table in tables.items():

@@ -8,7 +8,9 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from muvi.errors import DataError
 
@@ -211,6 +213,73 @@ def write_figures(
     return written
 
 
+TABLES_NOT_HERE = (
+    "not available here: the paper's Tables 4-6 (the models' errors and CCCs) are not in "
+    "muvi's data file of the paper's figures, because the paper's full text could not be "
+    "read on the machine that wrote it"
+)
+"""What the paper column says where the data file holds no figure for a model."""
+
+
+def results_paper_block(document: dict[str, Any]) -> dict[str, Any]:
+    """The ``paper`` block of ``results.json`` (``muvi evaluate``, ``muvi reproduce``).
+
+    Every figure of :mod:`muvi.analysis.paper` with a ``results`` locator beside
+    the document's value, and the model-level figures no muvi output
+    determines (the §7.1.1 t statistic), with why. On simulated results no
+    figure is ever called a match.
+
+    Args:
+        document: the ``results.json`` document (``simulated``, ``experiments``).
+
+    Returns:
+        ``{"paper": block}`` (see :func:`muvi.analysis.paper.paper_block`), the
+        block with ``models_tables`` saying where the models' figures stand.
+    """
+    from muvi.analysis.paper import compare_results, compare_value, paper_block, paper_values
+
+    simulated = bool(document.get("simulated", False))
+    comparisons = compare_results(document)
+    for value in paper_values():
+        if value.results is None and value.summary is None:
+            comparisons.append(compare_value(value, None, simulated=simulated))
+    block = paper_block(comparisons)
+    block["models_tables"] = TABLES_NOT_HERE
+    return {"paper": block}
+
+
+def paper_column(table: pd.DataFrame, document: dict[str, Any], field: str) -> list[str]:
+    """The paper's value of ``field`` for each row (``name``, ``dimension``) of a
+    table, with its status; :data:`TABLES_NOT_HERE` where the data file has none.
+
+    Args:
+        table: rows with ``name`` and ``dimension``.
+        document: ``results.json`` with its ``paper`` block.
+        field: ``ccc_mean``, ``rmse_mean`` or ``mse_mean``.
+
+    Returns:
+        One text per row, e.g. ``"0.21 (differs)"`` or ``"0.21 (not compared:
+        simulated data...)"``.
+    """
+    from muvi.analysis.paper import paper_values
+
+    located = {
+        (v.results.get("name"), v.results.get("dimension"), v.results.get("field")): v.key
+        for v in paper_values()
+        if v.results is not None
+    }
+    status = {c["key"]: c for c in document.get("paper", {}).get("comparisons", [])}
+    out = []
+    for name, dimension in zip(table["name"], table["dimension"], strict=True):
+        key = located.get((name, dimension, field))
+        if key is None or key not in status:
+            out.append("not available here")
+            continue
+        c = status[key]
+        out.append(f"{c['paper']} ({c['status']}{': ' + c['why'] if c['why'] else ''})")
+    return out
+
+
 def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list[ReportSection]:
     """Report sections with the results tables and the figures found in
     ``out_dir/figures`` (written by :func:`write_figures`).
@@ -227,7 +296,12 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
     note = (
         " <strong>These results come from a SIMULATED study.</strong>" if results.simulated else ""
     )
+    from muvi.models.human import HUMAN_TEST
+
     summary = results.summary()
+    document = results.to_json()
+    document.update(results_paper_block(document))
+    summary["paper_ccc"] = paper_column(summary, document, "ccc_mean")
     config = results.config
     printed = "MSE" if config.reported_error == "mse" else "RMSE"
     intro = (
@@ -236,6 +310,14 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
         f"<b>{html.escape(config.profile)}</b> profile; the error printed beside the CCC is "
         f"the {printed} (the paper reports the RMSE; the authors' code prints the MSE)."
         + note
+        + "</p><p>The paper column: "
+        + TABLES_NOT_HERE
+        + "."
+        + (
+            " On simulated data the paper's figures are never compared."
+            if results.simulated
+            else ""
+        )
         + "</p>"
     )
     if results.defects:
@@ -252,6 +334,9 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
         tables["Human inter-rater agreement (CCC, leave-one-out against the EWE)"] = (
             results.human_agreement
         )
+    human = results.human_tests()
+    if not human.empty:
+        tables[f"Each model against human-level agreement (§7.1.1): {HUMAN_TEST}"] = human
     ttests = results.ttests()
     if not ttests.empty:
         tables["Paired t-tests over test items (smallest p first)"] = ttests.sort_values("p").head(
@@ -307,7 +392,7 @@ def evaluate_study(
 
     study = prepare_study(load_dataset(data_dir))
     results = run_evaluation(study, config, on_fit)
-    paths = write_results(results, out_dir)
+    paths = write_results(results, out_dir, results_paper_block)
     write_figures(results, study, out_dir, items_for_figures)
     paths["figures"] = Path(out_dir) / "figures"
     return results, paths

@@ -1,0 +1,278 @@
+"""``muvi reproduce``: its figure, its report section, and :func:`reproduce_study`,
+which runs :func:`muvi.models.reproduce.reproduce` and writes everything.
+
+The paper's figures sit beside the table through :mod:`muvi.analysis.paper`
+(compared with the ``published`` variant, the code as it ran, or else the
+``reference-code`` profile); where the data file holds no figure for a
+network, the column says so.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from muvi.models.reproduce import (
+    PAIRING,
+    PUBLISHED,
+    REFERENCE,
+    ReproduceConfig,
+    ReproductionResults,
+    reproduce,
+    write_reproduction,
+)
+from muvi.report.models import TABLES_NOT_HERE, paper_column, results_paper_block
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure, SubFigure
+
+    from muvi.report.html import ReportSection
+
+FIGURE = "figures/reproduce_changes.png"
+"""The figure's PNG, relative to the output folder (the SVG lies beside it)."""
+
+SIGNIFICANCE = 0.05
+"""p below which a change is starred in the figure."""
+
+REPORT_COLUMNS = [
+    "variant",
+    "name",
+    "dimension",
+    "defects",
+    "printed_error",
+    "n_items",
+    "n_seeds",
+    "ccc_mean",
+    "ccc_seed_sd",
+    "d_ccc",
+    "ccc_t",
+    "ccc_p",
+    "error_mean",
+    "d_error",
+    "mse_mean",
+    "d_mse",
+    "mse_t",
+    "mse_p",
+    "rmse_mean",
+    "paper",
+]
+"""The columns of the combined table shown in the report (the CSV has them all)."""
+
+
+def compared_variant(results: ReproductionResults) -> str:
+    """The variant the paper's figures are compared with: ``published`` (the
+    code with its defects, as it made the tables) when run, else the reference."""
+    names = {v.name for v in results.variants}
+    return PUBLISHED if PUBLISHED in names else REFERENCE
+
+
+def paper_document(results: ReproductionResults, table: pd.DataFrame) -> dict[str, Any]:
+    """A ``results.json``-like document of the compared variant, with its
+    ``paper`` block (:func:`muvi.report.models.results_paper_block`)."""
+    chosen = table[table["variant"] == compared_variant(results)]
+    document: dict[str, Any] = {
+        "simulated": results.simulated,
+        "experiments": [
+            {
+                "name": r["name"],
+                "dimension": r["dimension"],
+                "ccc_mean": r["ccc_mean"],
+                "rmse_mean": r["rmse_mean"],
+                "mse_mean": r["mse_mean"],
+            }
+            for r in chosen.to_dict("records")
+        ],
+    }
+    document.update(results_paper_block(document))
+    document["paper"]["compared_variant"] = compared_variant(results)
+    return document
+
+
+def changes_figure(
+    table: pd.DataFrame,
+    *,
+    metric: str = "ccc",
+    simulated: bool = False,
+    fig: Figure | SubFigure | None = None,
+) -> Figure | SubFigure:
+    """The change of each variant from the reference-code profile, one panel
+    per network (rows) and dimension (columns).
+
+    A bar per variant (the reference itself is the zero line); the whisker is
+    the standard deviation over seeds of the per-seed change (with 2 seeds or
+    more), and a star marks a paired t-test over test items with
+    p < :data:`SIGNIFICANCE`.
+
+    Args:
+        table: :meth:`ReproductionResults.table`.
+        metric: ``ccc``, ``mse`` or ``rmse``.
+        simulated: label the figure SIMULATED.
+        fig: the figure (or sub-figure) to draw on, cleared first; default a
+            new one at page width.
+
+    Returns:
+        The figure drawn on (write it with :func:`muvi.plotting.style.save_figure`).
+    """
+    from muvi.plotting import style
+    from muvi.plotting.names import model_name
+
+    shown = table[table["variant"] != REFERENCE]
+    names = list(dict.fromkeys(table["name"]))
+    dims = list(dict.fromkeys(table["dimension"]))
+    order = list(dict.fromkeys(shown["variant"]))
+    height = 0.5 + max(1.0, 0.17 * len(order) + 0.45) * len(names)
+    fig = style.figure_or_new(fig, style.PAGE_WIDTH_IN, height)
+    colours = {v: style.MODEL_PALETTE[i % len(style.MODEL_PALETTE)] for i, v in enumerate(order)}
+    with style.figure_style():
+        axes = fig.subplots(len(names), len(dims), squeeze=False, sharey=True)
+        for r, name in enumerate(names):
+            for c, dimension in enumerate(dims):
+                ax = axes[r, c]
+                part = shown[(shown["name"] == name) & (shown["dimension"] == dimension)]
+                part = part.set_index("variant").reindex(order)
+                y = np.arange(len(order))[::-1]  # the first variant on top
+                change = part[f"d_{metric}"].to_numpy(dtype=float)
+                spread = part[f"d_{metric}_seed_sd"].to_numpy(dtype=float)
+                ax.barh(
+                    y,
+                    np.nan_to_num(change),
+                    # whiskers only with several seeds (one seed has no spread)
+                    xerr=np.where(np.isfinite(spread), spread, 0.0)
+                    if np.isfinite(spread).any()
+                    else None,
+                    color=[colours[v] for v in order],
+                    error_kw={"elinewidth": 0.7, "capsize": 1.5},
+                    height=0.7,
+                )
+                ax.axvline(0.0, color=style.GOLD_STANDARD_COLOUR, linewidth=0.6)
+                p = part[f"{metric}_p"].to_numpy(dtype=float)
+                for k in np.flatnonzero(np.isfinite(p) & (p < SIGNIFICANCE)):
+                    ax.annotate(
+                        "*",
+                        (np.nan_to_num(change[k]), y[k]),
+                        xytext=(3 if change[k] >= 0 else -3, -3),
+                        textcoords="offset points",
+                        ha="left" if change[k] >= 0 else "right",
+                    )
+                ax.set_yticks(y, order)
+                ax.set_title(f"{model_name(name)}, {dimension}", loc="left")
+                if r == len(names) - 1:
+                    ax.set_xlabel(f"change in {metric.upper()} from reference-code")
+        heading = (
+            f"Each variant's change in {metric.upper()} from the reference-code profile "
+            f"(whisker: SD over seeds; *: paired t-test p < {SIGNIFICANCE:g})"
+        )
+        if simulated:
+            heading += " (SIMULATED study)"
+        fig.suptitle(heading)
+    return fig
+
+
+def reproduce_sections(
+    out_dir: str | Path, results: ReproductionResults, table: pd.DataFrame
+) -> list[ReportSection]:
+    """The report section of ``muvi reproduce``.
+
+    Args:
+        out_dir: the folder :func:`reproduce_study` wrote into (its figure is
+            read from there).
+        results: the results.
+        table: the combined table as written (with its ``paper`` column).
+
+    Returns:
+        One section: the variants, the table, the human tests, the figure, and
+        the defect notice of every variant that ran with a defect.
+    """
+    from muvi.models.human import HUMAN_TEST
+    from muvi.report.html import ReportSection
+
+    esc = html_lib.escape
+    parts = []
+    if results.simulated:
+        parts.append("<p><strong>These results come from a SIMULATED study.</strong></p>")
+    parts.append(
+        "<p>The grid's networks trained under each variant and compared with the "
+        f"reference-code profile (the authors' published code without its defects); "
+        f"{len(results.seeds)} seed(s) per network ({', '.join(map(str, results.seeds))}). "
+        "The LASSO baseline is the same under every variant and is not run here.</p>"
+    )
+    items = "".join(
+        f"<li><strong>{esc(v.name)}</strong>: {esc(v.description)}"
+        + (
+            f" (networks of {esc(results.retrained_from[v.name])}, re-scored)"
+            if v.name in results.retrained_from
+            else ""
+        )
+        + (f"<br><strong>{esc(v.notice)}</strong>" if v.notice else "")
+        + "</li>"
+        for v in results.variants
+    )
+    parts.append(f"<ul>{items}</ul>")
+    parts.append(f"<p>t-tests: {esc(PAIRING)}.</p>")
+    parts.append(
+        "<p>Printed error: what the variant prints beside the CCC (MSE under the code's "
+        "metric, RMSE otherwise); both are in the table. Paper column: "
+        f"{esc(TABLES_NOT_HERE)}.</p>"
+    )
+    shown = table[[c for c in REPORT_COLUMNS if c in table.columns]]
+    tables = {"Each variant against the reference-code profile": shown}
+    human = results.human_tests()
+    if not human.empty:
+        tables[f"Each model against human-level agreement (§7.1.1): {HUMAN_TEST}"] = human
+    figure = Path(out_dir) / FIGURE
+    figures = {"Change from the reference-code profile": figure} if figure.exists() else {}
+    return [ReportSection("Reproducing the paper", "".join(parts), tables, figures)]
+
+
+def reproduce_study(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    config: ReproduceConfig | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> tuple[ReproductionResults, dict[str, Path]]:
+    """Load a study, run every variant, write the tables, JSON, figure and report.
+
+    Args:
+        data_dir: a study folder in the published layout (with ``av_data.csv``).
+        out_dir: the output folder.
+        config: variants, seeds and grid (default: every variant, one seed,
+            the paper's sizes).
+        on_progress: called with a line of progress.
+
+    Returns:
+        The results and the paths written (``results`` reproduce.json, ``table``,
+        ``per_item``, ``human_tests``, ``tables`` folder, ``figure``, ``report``).
+    """
+    from muvi.data.loaders import load_dataset
+    from muvi.models.cv import prepare_study
+    from muvi.plotting import style
+    from muvi.report.html import write_report
+
+    study = prepare_study(load_dataset(data_dir))
+    results = reproduce(study, config, on_progress)
+    out = Path(out_dir)
+    table = results.table()
+    document = paper_document(results, table)
+
+    def column(rows: pd.DataFrame) -> list[str]:
+        return paper_column(rows, document, "ccc_mean")
+
+    paths = write_reproduction(results, out, column, lambda _: {"paper": document["paper"]})
+    written = pd.read_csv(paths["table"])
+    paths["figure"] = style.save_figure(
+        changes_figure(written, simulated=results.simulated), out / FIGURE
+    )
+    notes = [v.notice for v in results.variants if v.notice]
+    paths["report"] = write_report(
+        out / "report.html",
+        "Reproducing the paper" + (" (SIMULATED study)" if results.simulated else ""),
+        reproduce_sections(out, results, written),
+        simulated=results.simulated,
+        notes=list(dict.fromkeys(notes)),
+    )
+    return results, paths
