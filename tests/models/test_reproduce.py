@@ -50,6 +50,8 @@ def test_every_variant_is_the_reference_with_one_thing_changed():
     assert chosen["paper"].config.profile == "paper"
     assert chosen["restore-best"].config.training.restore_best
     assert not ref.training.restore_best
+    assert ref.training.scaling_rows == "windows"
+    assert chosen["scaling-rows"].config.training.scaling_rows == "all"
     assert chosen["pair-leak"].defects == {"pair-leak"}
     assert chosen["published"].defects == {"pair-leak", "chunked-scoring"}
     assert chosen["published"].notice.startswith("DEFECTS OF THE PUBLISHED CODE")

@@ -94,6 +94,7 @@ _PAPER_SETTING = {
     "batch-sizes": "batch size for A2 and PAIR (the same as for the others)",
     "restore-best": "early stopping (the best epoch's weights are scored)",
     "metric": "metric (the RMSE is printed)",
+    "scaling-rows": "scaling rows (every feature row of the training items)",
 }
 
 
