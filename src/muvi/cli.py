@@ -653,8 +653,9 @@ def _evaluate_lag_compensated(
 
 _VARIANTS_HELP = (
     "Variants, comma separated (default: all): paper, reference-code (always run: every "
-    "change is measured from it), block, initialisers, batch-sizes, restore-best, metric "
-    "(reference-code with that one setting as the paper's), pair-leak, chunked-scoring "
+    "change is measured from it), block, initialisers, batch-sizes, restore-best, metric, "
+    "scaling-rows (reference-code with that one setting as the paper's), pair-leak, "
+    "chunked-scoring "
     "(reference-code with that defect alone), published (reference-code with both defects)."
 )
 
