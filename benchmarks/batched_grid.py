@@ -26,7 +26,9 @@ Parts:
   (``torch.utils.flop_counter``) and divided by the measured peaks: the
   ceiling no implementation of the same arithmetic can beat.
 * ``grid``: the full paper grid (70 networks, 100 epochs at most, early
-  stopping, + 50 LASSO fits in ``--workers`` processes), one seed, batched;
+  stopping, + 50 LASSO fits in ``--workers`` threads, alongside the stacks on
+  a GPU), one seed, batched, with its wall time split: stacks, LASSO (during
+  and after the stacks), scoring, the rest (series, scaling, windows);
   with the ``epochs`` part's JSON it also PROJECTS the one-at-a-time grid
   (measured epoch time per network x the epochs each network ran; labelled).
 * ``seeds``: the networks of the grid (no LASSO) for several training seeds
@@ -341,15 +343,75 @@ def part_epochs(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------
 
 
+def _timed_grid(study: StudyData, config: EvaluationConfig) -> tuple[Any, dict[str, float]]:
+    """Run the grid and split its wall time: stacks, LASSO (how much of it ran
+    while the stacks trained), scoring, and the rest (preparing series and
+    windows, padding, copies to the device)."""
+    from muvi.models import cv
+
+    marks: dict[str, list[tuple[float, float]]] = {"stack": [], "lasso": [], "score": []}
+    fit_lasso, run_job = cv.fit_lasso_models, cv._run_job
+
+    def lasso_spy(*a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fit_lasso(*a, **k)
+        finally:
+            marks["lasso"].append((t0, time.perf_counter()))
+
+    def job_spy(*a: Any, **k: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return run_job(*a, **k)
+        finally:
+            marks["score"].append((t0, time.perf_counter()))
+
+    def on_stack(description: str, n: int, seconds: float) -> None:
+        _print_stack(description, n, seconds)
+        now = time.perf_counter()
+        marks["stack"].append((now - seconds, now))
+
+    device = resolve_device(config.training.device)
+    cv.fit_lasso_models, cv._run_job = lasso_spy, job_spy  # type: ignore[assignment]
+    try:
+        _sync(device)
+        start = time.perf_counter()
+        results = run_evaluation(study, config, on_stack=on_stack)
+        _sync(device)
+        end = time.perf_counter()
+    finally:
+        cv.fit_lasso_models, cv._run_job = fit_lasso, run_job  # type: ignore[assignment]
+
+    def span(name: str) -> tuple[float, float]:
+        got = marks[name]
+        return (min(a for a, _ in got), max(b for _, b in got)) if got else (start, start)
+
+    stacks = sum(b - a for a, b in marks["stack"])
+    s0, s1 = span("stack")
+    l0, l1 = span("lasso")
+    c0, c1 = span("score")
+    split = {
+        "wall_s": end - start,
+        "stacks_s": stacks,
+        "stacks_span_s": s1 - s0,
+        "lasso_span_s": l1 - l0,
+        "lasso_thread_s": sum(b - a for a, b in marks["lasso"]),
+        "lasso_during_stacks_s": max(0.0, min(l1, s1) - max(l0, s0)),
+        "lasso_after_stacks_s": max(0.0, l1 - max(l0, s1)) if marks["stack"] else l1 - l0,
+        "scoring_s": c1 - c0,
+        "before_stacks_s": (s0 - start) if marks["stack"] else 0.0,
+    }
+    split["other_s"] = split["wall_s"] - split["before_stacks_s"] - split["stacks_span_s"] - split[
+        "lasso_after_stacks_s"] - split["scoring_s"]  # fmt: skip
+    return results, split
+
+
 def part_grid(args: argparse.Namespace) -> None:
     study = load_study(args)
     device = resolve_device(args.device)
     config = grid_config(args)
-    _sync(device)
-    start = time.perf_counter()
-    results = run_evaluation(study, config, on_stack=_print_stack)
-    _sync(device)
-    wall = time.perf_counter() - start
+    results, split = _timed_grid(study, config)
+    wall = split["wall_s"]
     training = results.training
     epochs = training["epochs"]
     stack_s = training.groupby("seconds").size()  # one wall time per stack
@@ -358,10 +420,18 @@ def part_grid(args: argparse.Namespace) -> None:
     print(f"\n[{device}] MEASURED {what}, batched, {config.training.precision}, one seed: "
           f"{wall:.1f} s wall ({len(epochs)} networks, {int(epochs.sum())} epochs, "
           f"{epochs.mean():.1f} per network; stacks trained in {sum(stack_s.index):.1f} s; "
-          f"LASSO in {config.workers} process(es))")  # fmt: skip
-    doc = {"device": str(device), "wall_s": wall, "networks": len(epochs),
+          f"LASSO with --workers {config.workers})")  # fmt: skip
+    print(f"[{device}] split of the wall time: before the stacks (series, scaling, windows, "
+          f"nets) {split['before_stacks_s']:.1f} s; stacks {split['stacks_span_s']:.1f} s "
+          f"(sum of stack times {split['stacks_s']:.1f} s, the rest between stacks: PAIR's "
+          f"preparation, padding); LASSO {split['lasso_span_s']:.1f} s from first to last fit "
+          f"({split['lasso_thread_s']:.1f} thread-seconds), of which "
+          f"{split['lasso_during_stacks_s']:.1f} s during the stacks and "
+          f"{split['lasso_after_stacks_s']:.1f} s after them; scoring "
+          f"{split['scoring_s']:.1f} s; other {split['other_s']:.1f} s")  # fmt: skip
+    doc = {"device": str(device), "networks": len(epochs),
            "epochs": int(epochs.sum()), "stacks_s": float(sum(stack_s.index)),
-           "workers": config.workers}  # fmt: skip
+           "workers": config.workers, **split}  # fmt: skip
     epochs_json = _out(args) / f"epochs_{device.type}.json"
     if epochs_json.exists():
         measured = json.loads(epochs_json.read_text())
@@ -444,11 +514,19 @@ def part_seeds(args: argparse.Namespace) -> None:
     from muvi.models.folds import cv_folds
 
     folds = cv_folds(study.items)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     _sync(device)
     start = time.perf_counter()
     fitted = fit_grid_networks(study, config, folds, seeds=seeds, on_stack=_print_stack)
     _sync(device)
     train_s = time.perf_counter() - start
+    peak_gib = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    if peak_gib is not None:
+        props = torch.cuda.get_device_properties(device)
+        print(f"[{device}] peak GPU memory of the stacks: {peak_gib:.1f} GiB of "
+              f"{props.total_memory / 2**30:.0f} GiB ({len(seeds)} seeds x 20 audio LSTMs "
+              "in the largest stack)")  # fmt: skip
     n_epochs = sum(m.history_.epochs for m in fitted.values())
     label = " (REDUCED settings)" if args.reduced else ""
     print(f"\n[{device}] MEASURED {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}) of the grid's "
@@ -465,7 +543,7 @@ def part_seeds(args: argparse.Namespace) -> None:
     print(f"(scored {len(seeds)} seeds on the CPU in {time.perf_counter() - start:.1f} s)")
     doc = {"device": str(device), "precision": args.precision, "seeds": seeds,
            "train_s": train_s, "networks": len(fitted), "epochs": n_epochs,
-           "summaries": per_seed}  # fmt: skip
+           "peak_gpu_gib": peak_gib, "summaries": per_seed}  # fmt: skip
     _write(args, f"seeds_{args.precision}_{seeds[0]}-{seeds[-1]}.json", doc)
 
 
@@ -530,7 +608,8 @@ def main() -> None:
     parser.add_argument("--precision", default="float32",
                         choices=("float32", "bfloat16", "auto"))  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1, help="LASSO processes (grid part)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="LASSO threads (grid part; on a GPU they run alongside the stacks)")  # fmt: skip
     parser.add_argument("--seeds", default="0-4")
     parser.add_argument("--folds", type=int, default=5, help="folds in the epochs part")
     parser.add_argument("--experiments", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7])

@@ -108,10 +108,10 @@ def test_every_estimator_is_default_constructible(kind):
 
 def test_lasso_set_params_changes_the_alpha_grid_of_fit(train):
     model = LassoRegressor(("audio",), LassoConfig(n_alphas=4))
-    assert len(model.fit(train).model_.alphas_) == 4
+    assert len(model.fit(train).alphas_) == 4
     model.set_params(config=LassoConfig(n_alphas=7))
     assert model.get_params()["config"].n_alphas == 7
-    assert len(model.fit(train).model_.alphas_) == 7
+    assert len(model.fit(train).alphas_) == 7
     assert model.config_.n_alphas == 7
     # a clone of the fitted model is unfitted and refits to the same coefficients
     again = clone(model)

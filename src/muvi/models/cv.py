@@ -12,6 +12,7 @@ processes, or as tasks on a Dask cluster.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
@@ -26,13 +27,14 @@ from muvi.data.schema import (
 )
 from muvi.errors import DataError, MuviError
 from muvi.models.folds import Fold, cv_folds
+from muvi.models.lasso import fit_lasso_models
 from muvi.models.lstm import (
     LSTMRegressor,
     PairInitialisers,
 )
 from muvi.models.reference_code import CHUNKED_SCORING, PAIR_LEAK, pair_source_folds
 from muvi.models.scoring import chunk_scores, item_scores
-from muvi.models.windows import HISTORY, SeriesSet, align_series
+from muvi.models.windows import HISTORY, SeriesSet, align_series, shared_scaling
 
 if TYPE_CHECKING:
     from muvi.data.dataset import MuviDataset
@@ -114,6 +116,34 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
     )
 
 
+class _SeriesCache:
+    """Aligned series shared by the runners of a grid: each item list's
+    feature rows are joined once (for every modality, dimension, seed and
+    experiment that reads them) and each (modality, dimension, item list)'s
+    targets once. Equal, array for array, to calling :func:`align_series`
+    each time; safe to share between threads."""
+
+    def __init__(self, study: StudyData) -> None:
+        self.study = study
+        self._features: dict[tuple[str, ...], SeriesSet] = {}
+        self._sets: dict[tuple[str, str, tuple[str, ...]], SeriesSet] = {}
+        self._lock = threading.Lock()
+
+    def get(self, modality: str, dimension: str, items: Sequence[str]) -> SeriesSet:
+        key = (modality, dimension, tuple(items))
+        with self._lock:
+            if key not in self._sets:
+                if key[2] not in self._features:
+                    self._features[key[2]] = align_series(
+                        self.study.features, None, items, ANALYSIS_SAMPLES
+                    )
+                targets = align_series(
+                    {}, self.study.target(modality, dimension), items, ANALYSIS_SAMPLES
+                )
+                self._sets[key] = replace(self._features[key[2]], targets=targets.targets)
+            return self._sets[key]
+
+
 class _FoldRunner:
     """Fits and scores the grid of one fold and one dimension."""
 
@@ -126,6 +156,7 @@ class _FoldRunner:
         on_fit: Callable[[str], None] | None,
         prefitted: dict[str, Any] | None = None,
         pair_prefitted: dict[str, Any] | None = None,
+        series: _SeriesCache | None = None,
     ) -> None:
         self.study, self.config, self.fold, self.dimension = study, config, fold, dimension
         self.on_fit = on_fit
@@ -133,6 +164,7 @@ class _FoldRunner:
         # under the pair-leak defect: the models already trained in the fold PAIR loads from
         self.pair_prefitted = pair_prefitted
         self._source: _FoldRunner | None = None
+        self.series_cache = series
         self.series: dict[tuple[str, str], SeriesSet] = {}
         self.unimodal: dict[int, tuple[LSTMRegressor, list[dict[str, Any]]]] = {}
         self.per_item: list[dict[str, Any]] = []
@@ -152,12 +184,15 @@ class _FoldRunner:
             key = (modality, role)
             if key not in self.series:
                 chosen = self.study.items_with_target(modality, items)
-                self.series[key] = align_series(
-                    self.study.features,
-                    self.study.target(modality, self.dimension),
-                    chosen,
-                    ANALYSIS_SAMPLES,
-                )
+                if self.series_cache is not None:
+                    self.series[key] = self.series_cache.get(modality, self.dimension, chosen)
+                else:
+                    self.series[key] = align_series(
+                        self.study.features,
+                        self.study.target(modality, self.dimension),
+                        chosen,
+                        ANALYSIS_SAMPLES,
+                    )
             out[role] = self.series[key]
         return out
 
@@ -217,7 +252,13 @@ class _FoldRunner:
             if source.index != self.fold.index:
                 if self._source is None:
                     self._source = _FoldRunner(
-                        self.study, self.config, source, self.dimension, None, self.pair_prefitted
+                        self.study,
+                        self.config,
+                        source,
+                        self.dimension,
+                        None,
+                        self.pair_prefitted,
+                        series=self.series_cache,
                     )
                 return self._source._unimodal(1), self._source._unimodal(2)
         return self._unimodal(1), self._unimodal(2)
@@ -318,10 +359,12 @@ def _run_job(
     on_fit: Callable[[str], None] | None,
     prefitted: dict[str, Any] | None = None,
     pair_prefitted: dict[str, Any] | None = None,
+    series: _SeriesCache | None = None,
 ) -> _JobOutput:
     """Fit and score every run of the grid for one fold and one dimension
     (``prefitted``: name -> model already trained, e.g. by batched training;
-    ``pair_prefitted``: the same for the fold PAIR loads from under ``pair-leak``)."""
+    ``pair_prefitted``: the same for the fold PAIR loads from under ``pair-leak``;
+    ``series``: aligned series shared with other jobs)."""
     fits: list[str] = []
 
     def record(description: str) -> None:
@@ -329,7 +372,7 @@ def _run_job(
         if on_fit is not None:
             on_fit(description)
 
-    runner = _FoldRunner(study, config, fold, dimension, record, prefitted, pair_prefitted)
+    runner = _FoldRunner(study, config, fold, dimension, record, prefitted, pair_prefitted, series)
     for experiment, model_kind in config.runs():
         runner.run(experiment, model_kind)
     return _JobOutput(
@@ -358,6 +401,7 @@ def fit_grid_networks(
     seeds: Sequence[int] | None = None,
     on_stack: Callable[[str, int, float], None] | None = None,
     client: Any = None,
+    series: _SeriesCache | None = None,
 ) -> dict[GridKey, Any]:
     """Train every neural network of the grid in stacks (batched training).
 
@@ -379,17 +423,37 @@ def fit_grid_networks(
         on_stack: called after each stack with (description, networks, seconds).
         client: a ``dask.distributed.Client``: each stack trains as a task
             on its cluster (the stacks of a stage at once); None: here.
+        series: aligned series to share with the caller (None: made here).
+            Each item list's rows are joined and min-max scaled once for all
+            the networks that read them (:func:`shared_scaling`).
 
     Returns:
         (seed, fold, dimension, run name) -> the fitted estimator.
     """
-    from muvi.models.batched import train_stacked
-    from muvi.models.training import train_network
-
     seeds = list(seeds) if seeds is not None else [config.training.seed]
     neural = [(e, m) for e, m in config.runs() if m != "lasso"]
     if not neural:
         return {}
+    with shared_scaling():
+        return _fit_grid_networks(
+            study, config, folds, seeds, neural, on_stack, client, series or _SeriesCache(study)
+        )
+
+
+def _fit_grid_networks(
+    study: StudyData,
+    config: EvaluationConfig,
+    folds: Sequence[Fold],
+    seeds: list[int],
+    neural: list[tuple[Experiment, str]],
+    on_stack: Callable[[str, int, float], None] | None,
+    client: Any,
+    series: _SeriesCache,
+) -> dict[GridKey, Any]:
+    """:func:`fit_grid_networks` after its arguments are settled."""
+    from muvi.models.batched import train_stacked
+    from muvi.models.training import train_network
+
     fitted: dict[GridKey, Any] = {}
     windows: dict[tuple[Any, ...], Any] = {}
     stage1: list[tuple[GridKey, Any, Any, Any]] = []
@@ -398,7 +462,7 @@ def fit_grid_networks(
         seeded = replace(config, training=replace(config.training, seed=seed))
         for fold in folds:
             for dimension in config.dimensions:
-                runner = _FoldRunner(study, seeded, fold, dimension, None)
+                runner = _FoldRunner(study, seeded, fold, dimension, None, series=series)
                 wanted = []
                 for exp, kind in neural:
                     if kind == "pair":
@@ -559,6 +623,80 @@ def _run_jobs_in_processes(
     return [o for o in outputs if o is not None]
 
 
+def _fit_lasso_job(
+    study: StudyData,
+    config: EvaluationConfig,
+    fold: Fold,
+    dimension: str,
+    series: _SeriesCache,
+) -> dict[str, Any]:
+    """Fit the LASSO models of one fold and dimension together
+    (:func:`muvi.models.lasso.fit_lasso_models`): run name -> fitted model."""
+    runner = _FoldRunner(study, config, fold, dimension, None, series=series)
+    names, models, trains = [], [], []
+    for experiment, kind in config.runs():
+        if kind != "lasso":
+            continue
+        sets = runner._sets(experiment.target_modality)
+        if not sets["train"].items:
+            raise DataError(
+                f"fold {fold.index}: no training item has {experiment.target_modality} ratings"
+            )
+        names.append(experiment.name(kind))
+        models.append(build_model(experiment, kind, config))
+        trains.append(sets["train"])
+    fit_lasso_models(models, trains)
+    return dict(zip(names, models, strict=True))
+
+
+class _LassoFits:
+    """The grid's LASSO fits in ``threads`` threads, one task per (fold,
+    dimension), started at once (e.g. before the networks train on a GPU);
+    :meth:`result` waits for them. The coordinate descent and the matrix
+    products release the GIL, so the threads run in parallel with each other
+    and with the thread that drives the GPU. While they run, NumPy's BLAS
+    uses one thread, so every fit does the same arithmetic whatever the
+    number of threads: the results equal a sequential run's."""
+
+    def __init__(
+        self,
+        study: StudyData,
+        config: EvaluationConfig,
+        jobs: list[tuple[Fold, str]],
+        threads: int,
+        series: _SeriesCache,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        self._limits = threadpool_limits(1, user_api="blas")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs))))
+        self._futures = [
+            self._pool.submit(_fit_lasso_job, study, config, fold, dimension, series)
+            for fold, dimension in jobs
+        ]
+
+    def result(self) -> list[dict[str, Any]]:
+        """Run name -> fitted LASSO model, per job (in job order)."""
+        try:
+            return [future.result() for future in self._futures]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._limits.restore_original_limits()
+
+
+def _trains_elsewhere(config: EvaluationConfig) -> bool:
+    """Whether the networks train off this CPU (a GPU, a Dask cluster), so
+    that the LASSO fits can use the CPU meanwhile."""
+    from muvi.models.training import resolve_device
+
+    return config.scheduler is not None or resolve_device(config.training.device).type != "cpu"
+
+
 def _run_batched(
     study: StudyData,
     config: EvaluationConfig,
@@ -568,61 +706,61 @@ def _run_batched(
     prefitted: dict[GridKey, Any] | None,
     on_stack: Callable[[str, int, float], None] | None = None,
 ) -> list[_JobOutput]:
-    """The grid with its networks trained in stacks (:func:`fit_grid_networks`).
+    """The grid with its networks trained in stacks (:func:`fit_grid_networks`)
+    and its LASSO fits shared per (fold, dimension) (:class:`_LassoFits`).
 
-    With ``config.workers > 1`` the LASSO fits run in that many processes
-    while the networks train (on the GPU, say); each job's records are then
-    put in grid order, so the results equal a local run's.
+    When the networks train elsewhere (a GPU, a Dask cluster) the LASSO fits
+    run meanwhile, in ``config.workers`` threads; on the CPU they run after
+    the stacks, in ``max(workers, training.threads)`` threads. Every job's
+    feature rows are aligned and scaled once for all its models. The models
+    are then scored job by job in grid order, so the results equal a local
+    one-at-a-time run's.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    lasso_config = replace(config, models=("lasso",)) if "lasso" in config.models else None
-    pending: Future[list[_JobOutput]] | None = None
-    background = None
-    if lasso_config is not None and config.workers > 1 and len(jobs) > 1:
-        background = ThreadPoolExecutor(max_workers=1)
-        pending = background.submit(_run_jobs_in_processes, study, lasso_config, jobs, None)
+    series = _SeriesCache(study)
+    lasso: _LassoFits | None = None
+    neural = "lstm" in config.models
+    if "lasso" in config.models and neural and prefitted is None and _trains_elsewhere(config):
+        lasso = _LassoFits(study, config, jobs, config.workers, series)
     try:
-        if prefitted is None:
-            with _dask_client(config.scheduler) as client:
-                prefitted = fit_grid_networks(
-                    study, config, folds, on_stack=on_stack, client=client
+        with shared_scaling():
+            if neural and prefitted is None:
+                with _dask_client(config.scheduler) as client:
+                    prefitted = fit_grid_networks(
+                        study, config, folds, on_stack=on_stack, client=client, series=series
+                    )
+            if "lasso" in config.models and lasso is None:
+                threads = max(config.workers, config.training.threads or 1)
+                lasso = _LassoFits(study, config, jobs, threads, series)
+            lasso_models = lasso.result() if lasso is not None else [{} for _ in jobs]
+            seed = config.training.seed
+            leak = PAIR_LEAK in config.defects
+
+            def of(fold_index: int, dimension: str) -> dict[str, Any]:
+                return {
+                    k[3]: m
+                    for k, m in (prefitted or {}).items()
+                    if k[:3] == (seed, fold_index, dimension)
+                }
+
+            outputs = []
+            for (fold, dimension), fitted in zip(jobs, lasso_models, strict=True):
+                source = folds[-1].index if leak else fold.index
+                outputs.append(
+                    _run_job(
+                        study,
+                        config,
+                        fold,
+                        dimension,
+                        on_fit,
+                        {**of(fold.index, dimension), **fitted},
+                        of(source, dimension),
+                        series,
+                    )
                 )
-        seed = config.training.seed
-        neural_config = replace(config, models=("lstm",))
-        leak = PAIR_LEAK in config.defects
-
-        def of(fold_index: int, dimension: str) -> dict[str, Any]:
-            assert prefitted is not None
-            return {k[3]: m for k, m in prefitted.items() if k[:3] == (seed, fold_index, dimension)}
-
-        neural = [
-            _run_job(
-                study,
-                neural_config,
-                fold,
-                dimension,
-                on_fit,
-                of(fold.index, dimension),
-                of(folds[-1].index if leak else fold.index, dimension),
-            )
-            for fold, dimension in jobs
-        ]
-        if lasso_config is None:
-            return neural
-        if pending is not None:
-            lasso = pending.result()
-            if on_fit is not None:
-                for output in lasso:
-                    for description in output.fits:
-                        on_fit(description)
-        else:
-            lasso = [_run_job(study, lasso_config, f, d, on_fit) for f, d in jobs]
+            return outputs
     finally:
-        if background is not None:
-            background.shutdown(wait=True)
-    order = {e.name(m): i for i, (e, m) in enumerate(config.runs())}
-    return [_merge(a, b, order) for a, b in zip(lasso, neural, strict=True)]
+        if lasso is not None:
+            lasso.close()
 
 
 @contextlib.contextmanager
@@ -668,28 +806,6 @@ def _run_jobs_on_dask(
             for description in output.fits:
                 on_fit(description)
     return outputs
-
-
-def _merge(a: _JobOutput, b: _JobOutput, order: dict[str, int]) -> _JobOutput:
-    """Two outputs of one (fold, dimension) job, records in grid order."""
-
-    def rank(name: str) -> int:
-        return order.get(name, len(order))
-
-    def records(x: list[dict[str, Any]], y: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(x + y, key=lambda r: rank(r["name"]))
-
-    def frames(x: list[pd.DataFrame], y: list[pd.DataFrame]) -> list[pd.DataFrame]:
-        return sorted(x + y, key=lambda f: rank(str(f["name"].iloc[0])) if len(f) else -1)
-
-    return _JobOutput(
-        per_item=records(a.per_item, b.per_item),
-        predictions=frames(a.predictions, b.predictions),
-        coefficients=frames(a.coefficients, b.coefficients),
-        fit_log=records(a.fit_log, b.fit_log),
-        training=records(a.training, b.training),
-        fits=sorted(a.fits + b.fits, key=lambda d: rank(d.split()[-1])),
-    )
 
 
 def run_evaluation(
@@ -742,7 +858,9 @@ def run_evaluation(
     folds = cv_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
     neural = "lstm" in config.models
-    if neural and (prefitted is not None or config.training.batched):
+    if (neural and (prefitted is not None or config.training.batched)) or (
+        not neural and config.scheduler is None
+    ):
         runners = _run_batched(study, config, folds, jobs, on_fit, prefitted, on_stack)
     elif config.scheduler is not None:
         runners = _run_jobs_on_dask(study, config, jobs, on_fit)

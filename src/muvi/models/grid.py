@@ -97,7 +97,11 @@ class EvaluationConfig:
             1 (measured on 2 shared cores with benchmarks/train_grid.py: one
             2-thread training runs two epochs in 3.6 s, two 1-thread trainings
             side by side in 5.0 s; a 1-epoch grid took 4.7 min with 1 worker,
-            5.0 min with 2).
+            5.0 min with 2). With batched training (the default) the networks
+            train in stacks and ``workers`` is the number of threads for the
+            grid's LASSO fits: they run alongside the stacks when the networks
+            train on a GPU or a Dask cluster, and after them, in at least
+            ``training.threads`` threads, when they train on this CPU.
         scheduler: address of a Dask scheduler (``tcp://host:8786``): the
             grid's training jobs (the stacks of batched training, or the
             (fold, dimension) jobs one at a time) run there as tasks, with

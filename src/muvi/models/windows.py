@@ -18,7 +18,9 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,6 +237,36 @@ def windows(
     return flat[window_positions(n_items, n_samples, history)], window_targets(targets, history)
 
 
+_SCALING_MEMO: contextvars.ContextVar[dict[tuple[Any, ...], Any] | None] = contextvars.ContextVar(
+    "muvi_scaling_memo", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_scaling() -> Iterator[None]:
+    """Within the block, :class:`MinMaxScaling` fits and transforms the same
+    array object once: a later call with the same rows (and, for a
+    transform, the same minima and ranges) gets the first call's result.
+
+    The grid's networks of one fold read the same feature arrays (experiments
+    1 and 3, both dimensions, every seed), so each fold's rows are scaled
+    once instead of once per network. The results are the very arrays an
+    uncached call would compute; callers must not modify them in place. The
+    memo holds the arrays it was given, so an id is never reused while
+    cached; it is dropped when the block ends. It is private to the calling
+    thread's context (threads started inside the block do not share it);
+    a block inside another shares the outer block's memo.
+    """
+    if _SCALING_MEMO.get() is not None:
+        yield
+        return
+    token = _SCALING_MEMO.set({})
+    try:
+        yield
+    finally:
+        _SCALING_MEMO.reset(token)
+
+
 @dataclass
 class MinMaxScaling:
     """Min-max scaling of feature columns to [0, 1] on the training rows.
@@ -254,10 +286,18 @@ class MinMaxScaling:
 
     def fit(self, rows: np.ndarray) -> MinMaxScaling:
         """Learn column minima and ranges from rows (n_rows, n_features) or (..., n_features)."""
+        memo = _SCALING_MEMO.get()
+        key = ("fit", id(rows))
+        if memo is not None and key in memo:
+            _, data_min, data_range = memo[key]
+            self.data_min_, self.data_range_ = data_min.copy(), data_range.copy()
+            return self
         flat = np.asarray(rows, dtype=np.float64).reshape(-1, np.shape(rows)[-1])
         self.data_min_ = flat.min(axis=0)
         span = flat.max(axis=0) - self.data_min_
         self.data_range_ = np.where(span > 0, span, 1.0)
+        if memo is not None:
+            memo[key] = (rows, self.data_min_.copy(), self.data_range_.copy())
         return self
 
     def transform(self, rows: np.ndarray) -> np.ndarray:
@@ -268,7 +308,14 @@ class MinMaxScaling:
             raise DataError(
                 f"expected {self.data_min_.shape[0]} feature columns, got {np.shape(rows)[-1]}"
             )
-        return ((np.asarray(rows) - self.data_min_) / self.data_range_).astype(np.float32)
+        memo = _SCALING_MEMO.get()
+        if memo is None:
+            return ((np.asarray(rows) - self.data_min_) / self.data_range_).astype(np.float32)
+        key = ("transform", id(rows), self.data_min_.tobytes(), self.data_range_.tobytes())
+        if key not in memo:
+            scaled = ((np.asarray(rows) - self.data_min_) / self.data_range_).astype(np.float32)
+            memo[key] = (rows, scaled)
+        return memo[key][1]
 
     def state(self) -> dict[str, Any]:
         """Plain lists, for a bundle's JSON manifest."""
