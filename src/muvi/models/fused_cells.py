@@ -152,7 +152,7 @@ def cell_forward(
         ``h`` in ``dtype`` (operand of the next recurrent product) and
         ``h * mask`` in ``dtype`` (operand of the next layer's product).
     """
-    z = gx + rec.float()
+    z = gx.float() + rec.float()
     i, f, g, o = z.chunk(4, dim=-1)
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
     g = torch.tanh(g)

@@ -375,6 +375,7 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
         n, steps, batch, _ = gx1.shape
         hidden1 = w_hh1.shape[-1]
         low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
+        gx1 = gx1.float()  # bfloat16 from a bfloat16 input product; the gates stay float32
         acts1, c1, tanh_c1, h1 = _run_stacked_layer(gx1, low[0].transpose(1, 2), dtype)
         x2 = h1 * mask1 if mask1 is not None else h1
         gx2 = _bmm(x2.view(n, steps * batch, hidden1), low[1].transpose(1, 2), dtype)
@@ -511,6 +512,7 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
         acts2, c2, h2, h2_low, _ = _fused_layer(gx2, low[2].transpose(1, 2), None, dtype)
         out = h2 * mask2 if mask2 is not None else h2
         ctx.dtype = dtype
+        ctx.gx1_dtype = gx1.dtype
         ctx.lists = (acts1, c1, h1_low, acts2, c2, h2_low)
         ctx.save_for_backward(low[0], low[1], low[2], mask1, mask2, x2)
         return out
@@ -526,7 +528,7 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
                 raise RuntimeError("fused cells disabled after an earlier failure")
             return _fused_backward(
                 w_hh1, w_ih2, w_hh2, mask1, mask2, x2,
-                (acts1, c1, h1_low, acts2, c2, h2_low), dout, dtype,
+                (acts1, c1, h1_low, acts2, c2, h2_low), dout, dtype, ctx.gx1_dtype,
             )  # fmt: skip
         except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
             fused_cells.fallback(error)
@@ -552,6 +554,7 @@ def _fused_backward(
     lists: tuple[list[torch.Tensor], ...],
     dout: torch.Tensor,
     dtype: torch.dtype,
+    gx1_dtype: torch.dtype,
 ) -> tuple[torch.Tensor | None, ...]:
     acts1, c1, h1_low, acts2, c2, h2_low = lists
     steps = len(acts1)
@@ -571,7 +574,10 @@ def _fused_backward(
     ]
     dz1, dz1_low = _fused_layer_backward(acts1, c1, w_hh1, up1, mask_up1, dtype)
     dw_hh1 = _weight_grad(dz1_low[1:], h1_low[:-1]) if steps > 1 else dout.new_zeros(w_hh1.shape)
-    return torch.stack(dz1, dim=1), dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
+    # the input gates' gradient in their own dtype: in bfloat16 mode they come
+    # from a bfloat16 product, whose backward takes its operands in bfloat16
+    dg1 = torch.stack(dz1_low if gx1_dtype == dtype else dz1, dim=1)
+    return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
 
 
 def stacked_two_layer_lstm(
