@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from muvi.models.lasso import LassoConfig
 from muvi.models.fused_cells import failed as fused_cells_failed
 from muvi.models.fused_cells import set_fused_cells
+from muvi.models.lasso import LassoConfig
 from muvi.models.lstm import BlockConfig
 from muvi.models.precision import cpu_capabilities, resolve_precision
 from muvi.models.protocol import (

@@ -211,6 +211,6 @@ def compiled(name: str) -> Callable[..., Any]:
         # stacked steps, the first step's zeros): about 10 variants each
         config = torch._dynamo.config
         config.recompile_limit = max(config.recompile_limit, RECOMPILE_LIMIT)
-        fn = {"forward": cell_forward, "backward": cell_backward}[name]
+        fn: Callable[..., Any] = cell_forward if name == "forward" else cell_backward
         _compiled[name] = torch.compile(fn, fullgraph=True, dynamic=True)
     return _compiled[name]

@@ -400,7 +400,9 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
 
 def _fused_layer(
     gx: torch.Tensor, w_t: torch.Tensor, mask: torch.Tensor | None, dtype: torch.dtype
-) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+) -> tuple[
+    list[torch.Tensor], list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor]
+]:
     """One layer of a stack, a fused kernel per step.
 
     Args:
@@ -426,8 +428,8 @@ def _fused_layer(
     h = c
     for t in range(steps):
         rec = gx.new_zeros(n, batch, width, dtype=dtype) if t == 0 else torch.bmm(h_low[-1], w_t)
-        m = ones if mask is None else mask[:, t]
-        a, c, h, hl, xl = cell(gx[:, t], rec, c, m.detach(), dtype)
+        m = ones if mask is None else mask[:, t].detach()
+        a, c, h, hl, xl = cell(gx[:, t], rec, c, m, dtype)
         acts.append(a)
         cs.append(c)
         h_low.append(hl)
@@ -560,8 +562,10 @@ def _fused_backward(
     steps = len(acts1)
     n, batch, hidden1 = c1[0].shape
     # layer 2: only its last output is used
-    up2: list[torch.Tensor | None] = [None] * (steps - 1) + [dout]
-    mask_up2: list[torch.Tensor | None] = [None] * (steps - 1) + [mask2]
+    up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
+    up2.append(dout)
+    mask_up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
+    mask_up2.append(mask2)
     dz2, dz2_low = _fused_layer_backward(acts2, c2, w_hh2, up2, mask_up2, dtype)
     flat2 = torch.stack(dz2_low, dim=1).view(n, steps * batch, -1)
     dw_ih2 = torch.bmm(flat2.transpose(1, 2), x2).float()
