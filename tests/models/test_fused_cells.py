@@ -166,5 +166,6 @@ def test_setting_and_auto_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fused_cells.use_fused(1, 256, 256)
     assert not fused_cells.use_fused(20, 256, 32)
     assert not fused_cells.use_fused(2, 64, 16)
+    assert not fused_cells.use_fused(20, 256, 256, "cuda")  # auto: CPU only
     fused_cells.set_fused_cells(False)
     assert not fused_cells.use_fused(20, 256, 256)

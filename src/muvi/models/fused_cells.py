@@ -15,9 +15,9 @@ in the products' precision, so no separate conversion runs either.
 Compilation is optional and safe:
 
 * ``MUVI_FUSED_CELLS=0`` (or :func:`set_fused_cells` ``(False)``) turns it
-  off, ``=1`` forces it on for every size; by default (``auto``) only stacks
-  big enough to profit are fused (:func:`worth_fusing`), so small networks
-  (and the test suite) never pay the compile time;
+  off, ``=1`` forces it on for every size and device; by default (``auto``)
+  only stacks on the CPU big enough to profit are fused (:func:`worth_fusing`),
+  so small networks (and the test suite) never pay the compile time;
 * when ``torch.compile`` is missing, or compiling or running a compiled
   kernel fails (no C++ compiler, an unsupported platform), muvi says so once
   (a :class:`FusedCellsUnavailable` warning) and keeps computing with the
@@ -93,14 +93,16 @@ def worth_fusing(networks: int, batch: int, hidden: int) -> bool:
     return hidden >= FUSE_MIN_HIDDEN and networks * batch * hidden >= FUSE_MIN_ELEMENTS
 
 
-def use_fused(networks: int, batch: int, hidden: int) -> bool:
-    """Whether the recurrence should run the fused kernels for this layer."""
+def use_fused(networks: int, batch: int, hidden: int, device: str = "cpu") -> bool:
+    """Whether the recurrence should run the fused kernels for this layer.
+    ``auto`` fuses on the CPU only (where it was measured); on other devices
+    ``MUVI_FUSED_CELLS=1`` turns it on."""
     if _failed is not None:
         return False
     setting = fusion_setting()
     if setting == "0":
         return False
-    return setting == "1" or worth_fusing(networks, batch, hidden)
+    return setting == "1" or (device == "cpu" and worth_fusing(networks, batch, hidden))
 
 
 def failed() -> bool:

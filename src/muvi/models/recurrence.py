@@ -619,7 +619,7 @@ def stacked_two_layer_lstm(
         True
     """
     n, _, batch, width = gx1.shape
-    if fused_cells.use_fused(n, batch, width // 4):
+    if fused_cells.use_fused(n, batch, width // 4, gx1.device.type):
         try:
             out = _FusedStackedTwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2, dtype)
             assert isinstance(out, torch.Tensor)
