@@ -56,6 +56,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from muvi.models.fused_cells import failed as fused_cells_failed
+from muvi.models.fused_cells import set_fused_cells
 from muvi.models.lasso import LassoConfig
 from muvi.models.lstm import BlockConfig
 from muvi.models.precision import cpu_capabilities, resolve_precision
@@ -486,17 +488,32 @@ def part_epoch(args: argparse.Namespace) -> None:
         model = LSTMRegressor("audio", QUICK_BLOCK if args.quick else BlockConfig(), config)
         prepared.append(model.prepare(*sets))
     prepared = [prepared[i % 2] for i in range(args.nets)]
-    nets = [copy.deepcopy(p[0]) for p in prepared]
-    start = time.perf_counter()
-    if args.mode == "alone":
-        for net, (_, tr, va) in zip(nets, prepared, strict=True):
-            train_network(net, tr, va, config)
-    else:
-        train_stacked(nets, [p[1] for p in prepared], [p[2] for p in prepared], config)
-    seconds = time.perf_counter() - start
+
+    def train(epochs: int) -> None:
+        nets = [copy.deepcopy(p[0]) for p in prepared]
+        run = replace(config, max_epochs=epochs, patience=epochs + 1)
+        if args.mode == "alone":
+            for net, (_, tr, va) in zip(nets, prepared, strict=True):
+                train_network(net, tr, va, run)
+        else:
+            train_stacked(nets, [p[1] for p in prepared], [p[2] for p in prepared], run)
+
+    fused = {"auto": None, "on": True, "off": False}[args.fused]
+    set_fused_cells(fused)
+    if args.warmup:  # compiles the fused cells (if used); not timed
+        start = time.perf_counter()
+        train(args.warmup)
+        print(f"warm-up ({args.warmup} epoch(s), includes compiling the fused cells): "
+              f"{time.perf_counter() - start:.1f} s")  # fmt: skip
+    start, cpu = time.perf_counter(), time.process_time()
+    train(args.epochs)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     per = seconds / (args.nets * args.epochs)
-    print(f"[{args.device}] audio LSTM, {args.mode}, {args.precision}, {args.nets} network(s), "
-          f"{args.epochs} epoch(s): {seconds:.2f} s, {per:.2f} s per network-epoch")  # fmt: skip
+    print(f"[{args.device}] audio LSTM, {args.mode}, {args.precision}, fused cells "
+          f"{args.fused}{' (compile FAILED: eager)' if fused_cells_failed() else ''}, "
+          f"{args.nets} network(s), {args.epochs} epoch(s), {torch.get_num_threads()} "
+          f"thread(s): {seconds:.2f} s wall, {cpu:.2f} s CPU; {per:.2f} s wall and "
+          f"{cpu / (args.nets * args.epochs):.2f} s CPU per network-epoch")  # fmt: skip
 
 
 def _seed_list(text: str) -> list[int]:
@@ -601,6 +618,9 @@ def main() -> None:
                                  "epoch"))  # fmt: skip
     parser.add_argument("--mode", default="batched", choices=("alone", "batched"))
     parser.add_argument("--nets", type=int, default=2, help="networks (epoch part)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first (epoch part)")
+    parser.add_argument("--fused", default="auto", choices=("auto", "on", "off"),
+                        help="fused LSTM cells (epoch part; auto: muvi's rule)")  # fmt: skip
     parser.add_argument("--epochs", type=int, default=1, help="epochs (epoch part)")
     parser.add_argument("--data", default="/tmp/muvi_batched_sim", help="simulated study folder")
     parser.add_argument("--out", default=os.environ.get("OUT", "/tmp/muvi_batched_out"))

@@ -124,11 +124,14 @@ AUTO_KEEPS_FLOAT32: frozenset[tuple[str, tuple[str, ...]]] = frozenset({("lstm",
 """(architecture, feature sets) that ``auto`` trains in float32 even where
 bfloat16 is native, because bfloat16 moved their results by more than the
 seed-to-seed noise: the audio LSTM (experiments 1 and 3). Measured with
-``benchmarks/batched_grid.py --part seeds --reduced`` on the SIMULATED
-81-item study (REDUCED settings: 32-unit LSTMs, lr 1e-3, at most 15 epochs;
-seeds 0-2 in each precision, 2 CPU cores with AMX): experiment 1's mean CCC
-moved by +1.9 (arousal) and -0.7 (valence) float32 seed standard deviations,
-its RMSE by -1.2 and +1.4; experiment 2 (visual) moved by less than 0.1."""
+``benchmarks/batched_grid.py --part seeds --reduced --experiments 1 2`` and
+``--part compare`` on the SIMULATED 81-item study (REDUCED settings: 32-unit
+LSTMs, lr 1e-3, at most 15 epochs, patience 3; seeds 0-4 in each precision,
+one CPU thread with AMX): experiment 1's mean CCC moved by +1.89 (arousal)
+and -0.31 (valence) float32 seed standard deviations, its RMSE by -1.19 and
++0.53 (a difference of two 5-seed means has a standard error of about
+0.63 sd); experiment 2 (the visual LSTM) moved by at most 0.13 sd. The
+other architectures (A1, A2, PAIR) were not measured with 5 seeds."""
 
 
 def effective_precision(setting: str, architecture: str, feature_sets: tuple[str, ...]) -> str:

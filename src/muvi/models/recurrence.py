@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from muvi.models import fused_cells
+
 
 def _tanh(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``tanh(x) = 2 sigmoid(2x) - 1``, written into ``out``: the same function,
@@ -335,6 +337,28 @@ def _stacked_recurrent_weight_grad(
     return _bmm(dz.transpose(1, 2), prev, dtype)
 
 
+def _stacked_backward(
+    saved: tuple[torch.Tensor | None, ...], dout: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor | None, ...]:
+    """The eager (step-by-step) backward of :class:`_StackedTwoLayerLSTM`."""
+    (w_hh1, w_ih2, w_hh2, mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2) = saved
+    assert w_hh1 is not None and w_ih2 is not None and w_hh2 is not None and x2 is not None
+    assert acts1 is not None and c1 is not None and tanh_c1 is not None and h1 is not None
+    assert acts2 is not None and c2 is not None and tanh_c2 is not None and h2 is not None
+    n, steps, batch, hidden1 = h1.shape
+    dh2 = dout * mask2 if mask2 is not None else dout
+    dg2 = _stacked_layer_backward(acts2, c2, tanh_c2, w_hh2, None, dh2, dtype)
+    flat2 = dg2.view(n, steps * batch, -1)
+    dw_ih2 = _bmm(flat2.transpose(1, 2), x2.reshape(n, steps * batch, hidden1), dtype)
+    db2 = flat2.sum(1)
+    dw_hh2 = _stacked_recurrent_weight_grad(dg2, h2, dtype)
+    dx2 = _bmm(flat2, w_ih2, dtype).view(n, steps, batch, hidden1)
+    dh1 = dx2.mul_(mask1) if mask1 is not None else dx2
+    dg1 = _stacked_layer_backward(acts1, c1, tanh_c1, w_hh1, dh1, None, dtype)
+    dw_hh1 = _stacked_recurrent_weight_grad(dg1, h1, dtype)
+    return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
+
+
 class _StackedTwoLayerLSTM(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
@@ -351,6 +375,7 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
         n, steps, batch, _ = gx1.shape
         hidden1 = w_hh1.shape[-1]
         low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
+        gx1 = gx1.float()  # bfloat16 from a bfloat16 input product; the gates stay float32
         acts1, c1, tanh_c1, h1 = _run_stacked_layer(gx1, low[0].transpose(1, 2), dtype)
         x2 = h1 * mask1 if mask1 is not None else h1
         gx2 = _bmm(x2.view(n, steps * batch, hidden1), low[1].transpose(1, 2), dtype)
@@ -365,22 +390,198 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        (w_hh1, w_ih2, w_hh2, mask1, mask2, acts1, c1, tanh_c1, h1, x2, acts2, c2, tanh_c2, h2) = (
-            ctx.saved_tensors
+        return _stacked_backward(ctx.saved_tensors, dout, ctx.dtype)
+
+
+# --------------------------------------------------------------------------
+# The same stack with the pointwise arithmetic fused (muvi.models.fused_cells)
+# --------------------------------------------------------------------------
+
+
+def _fused_layer(
+    gx: torch.Tensor, w_t: torch.Tensor, mask: torch.Tensor | None, dtype: torch.dtype
+) -> tuple[
+    list[torch.Tensor], list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor]
+]:
+    """One layer of a stack, a fused kernel per step.
+
+    Args:
+        gx: (networks, steps, batch, 4 * hidden) float32 input gates.
+        w_t: (networks, hidden, 4 * hidden) transposed recurrent weights in ``dtype``.
+        mask: (networks, steps, batch, hidden) dropout mask on the outputs, or None.
+        dtype: the matrix products' precision.
+
+    Returns:
+        Per step the activations and cell states (lists), the last output
+        (float32), and per step the output and the masked output in ``dtype``.
+    """
+    n, steps, batch, width = gx.shape
+    hidden = width // 4
+    cell = fused_cells.compiled("forward")
+    gx = gx.detach()  # (inside autograd.Function.forward: no graph is built here)
+    c = gx.new_zeros(n, batch, hidden)
+    ones = gx.new_ones(n, batch, hidden) if mask is None else None
+    acts: list[torch.Tensor] = []
+    cs: list[torch.Tensor] = []
+    h_low: list[torch.Tensor] = []
+    x_low: list[torch.Tensor] = []
+    h = c
+    for t in range(steps):
+        rec = gx.new_zeros(n, batch, width, dtype=dtype) if t == 0 else torch.bmm(h_low[-1], w_t)
+        m = ones if mask is None else mask[:, t].detach()
+        a, c, h, hl, xl = cell(gx[:, t], rec, c, m, dtype)
+        acts.append(a)
+        cs.append(c)
+        h_low.append(hl)
+        x_low.append(xl)
+    return acts, cs, h, h_low, x_low
+
+
+def _fused_layer_backward(
+    acts: list[torch.Tensor],
+    cs: list[torch.Tensor],
+    w: torch.Tensor,
+    up: list[torch.Tensor | None],
+    up_mask: list[torch.Tensor | None],
+    dtype: torch.dtype,
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Backward of :func:`_fused_layer`: per step the gradient of the gate
+    pre-activations, in float32 and in ``dtype``.
+
+    Args:
+        acts, cs: from :func:`_fused_layer`.
+        w: (networks, 4 * hidden, hidden) recurrent weights in ``dtype``.
+        up, up_mask: per step the gradient reaching the output from above
+            (before the mask) and its mask; None where there is none.
+        dtype: the matrix products' precision.
+    """
+    steps = len(acts)
+    n, batch, hidden = cs[0].shape
+    cell = fused_cells.compiled("backward")
+    # distinct tensors for the absent terms (the compiled kernel is specialised
+    # on which arguments alias each other)
+    no_up, no_rec = (cs[0].new_zeros(n, batch, hidden, dtype=dtype) for _ in range(2))
+    no_dc, no_prev = (cs[0].new_zeros(n, batch, hidden) for _ in range(2))
+    ones = cs[0].new_ones(n, batch, hidden)
+    dz: list[torch.Tensor] = [no_dc] * steps
+    dz_low: list[torch.Tensor] = [no_dc] * steps
+    rec, dc = no_rec, no_dc
+    for t in reversed(range(steps)):
+        u, um = up[t], up_mask[t]
+        dz[t], dz_low[t], dc = cell(
+            no_up if u is None else u.detach(),
+            ones if um is None else um.detach(),
+            rec,
+            dc,
+            acts[t],
+            cs[t],
+            cs[t - 1] if t > 0 else no_prev,
+            dtype,
         )
+        if t > 0:
+            rec = torch.bmm(dz_low[t], w)
+    return dz, dz_low
+
+
+def _weight_grad(dz_low: list[torch.Tensor], x_low: list[torch.Tensor]) -> torch.Tensor:
+    """Per network ``sum_t dz_t^T x_t`` as one batched product (result float32)."""
+    dz = torch.cat(dz_low, dim=1)
+    x = torch.cat(x_low, dim=1)
+    return torch.bmm(dz.transpose(1, 2), x).float()
+
+
+class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        gx1: torch.Tensor,
+        w_hh1: torch.Tensor,
+        w_ih2: torch.Tensor,
+        w_hh2: torch.Tensor,
+        b2: torch.Tensor,
+        mask1: torch.Tensor | None,
+        mask2: torch.Tensor | None,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        n, steps, batch, _ = gx1.shape
+        hidden1 = w_hh1.shape[-1]
+        # the weights rounded once per call (one optimiser step), not per product
+        low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
+        acts1, c1, _, h1_low, x2_low = _fused_layer(gx1, low[0].transpose(1, 2), mask1, dtype)
+        x2 = torch.stack(x2_low, dim=1).view(n, steps * batch, hidden1)
+        # a bfloat16 product plus the float32 bias: one pass, promoted to float32
+        gx2 = (torch.bmm(x2, low[1].transpose(1, 2)) + b2.unsqueeze(1)).view(n, steps, batch, -1)
+        acts2, c2, h2, h2_low, _ = _fused_layer(gx2, low[2].transpose(1, 2), None, dtype)
+        out = h2 * mask2 if mask2 is not None else h2
+        ctx.dtype = dtype
+        ctx.gx1_dtype = gx1.dtype
+        ctx.lists = (acts1, c1, h1_low, acts2, c2, h2_low)
+        ctx.save_for_backward(low[0], low[1], low[2], mask1, mask2, x2)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        w_hh1, w_ih2, w_hh2, mask1, mask2, x2 = ctx.saved_tensors
+        acts1, c1, h1_low, acts2, c2, h2_low = ctx.lists
+        del ctx.lists
         dtype = ctx.dtype
+        try:
+            if fused_cells.failed():
+                raise RuntimeError("fused cells disabled after an earlier failure")
+            return _fused_backward(
+                w_hh1, w_ih2, w_hh2, mask1, mask2, x2,
+                (acts1, c1, h1_low, acts2, c2, h2_low), dout, dtype, ctx.gx1_dtype,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
+            fused_cells.fallback(error)
+        # eager backward from the saved steps (same maths)
+        a1, cc1, a2, cc2 = (torch.stack(v, dim=1) for v in (acts1, c1, acts2, c2))
+        h1 = torch.stack(h1_low, dim=1).float()
+        h2 = torch.stack(h2_low, dim=1).float()
         n, steps, batch, hidden1 = h1.shape
-        dh2 = dout * mask2 if mask2 is not None else dout
-        dg2 = _stacked_layer_backward(acts2, c2, tanh_c2, w_hh2, None, dh2, dtype)
-        flat2 = dg2.view(n, steps * batch, -1)
-        dw_ih2 = _bmm(flat2.transpose(1, 2), x2.reshape(n, steps * batch, hidden1), dtype)
-        db2 = flat2.sum(1)
-        dw_hh2 = _stacked_recurrent_weight_grad(dg2, h2, dtype)
-        dx2 = _bmm(flat2, w_ih2, dtype).view(n, steps, batch, hidden1)
-        dh1 = dx2.mul_(mask1) if mask1 is not None else dx2
-        dg1 = _stacked_layer_backward(acts1, c1, tanh_c1, w_hh1, dh1, None, dtype)
-        dw_hh1 = _stacked_recurrent_weight_grad(dg1, h1, dtype)
-        return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
+        saved = (
+            w_hh1, w_ih2, w_hh2, mask1, mask2, a1, cc1, torch.tanh(cc1), h1,
+            x2.view(n, steps, batch, hidden1).float(), a2, cc2, torch.tanh(cc2), h2,
+        )  # fmt: skip
+        return _stacked_backward(saved, dout, dtype)
+
+
+def _fused_backward(
+    w_hh1: torch.Tensor,
+    w_ih2: torch.Tensor,
+    w_hh2: torch.Tensor,
+    mask1: torch.Tensor | None,
+    mask2: torch.Tensor | None,
+    x2: torch.Tensor,
+    lists: tuple[list[torch.Tensor], ...],
+    dout: torch.Tensor,
+    dtype: torch.dtype,
+    gx1_dtype: torch.dtype,
+) -> tuple[torch.Tensor | None, ...]:
+    acts1, c1, h1_low, acts2, c2, h2_low = lists
+    steps = len(acts1)
+    n, batch, hidden1 = c1[0].shape
+    # layer 2: only its last output is used
+    up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
+    up2.append(dout)
+    mask_up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
+    mask_up2.append(mask2)
+    dz2, dz2_low = _fused_layer_backward(acts2, c2, w_hh2, up2, mask_up2, dtype)
+    flat2 = torch.stack(dz2_low, dim=1).view(n, steps * batch, -1)
+    dw_ih2 = torch.bmm(flat2.transpose(1, 2), x2).float()
+    db2 = torch.stack([d.sum(1) for d in dz2]).sum(0)
+    dw_hh2 = _weight_grad(dz2_low[1:], h2_low[:-1]) if steps > 1 else dout.new_zeros(w_hh2.shape)
+    dx2 = torch.bmm(flat2, w_ih2).view(n, steps, batch, hidden1)
+    up1: list[torch.Tensor | None] = [dx2[:, t] for t in range(steps)]
+    mask_up1: list[torch.Tensor | None] = [
+        None if mask1 is None else mask1[:, t] for t in range(steps)
+    ]
+    dz1, dz1_low = _fused_layer_backward(acts1, c1, w_hh1, up1, mask_up1, dtype)
+    dw_hh1 = _weight_grad(dz1_low[1:], h1_low[:-1]) if steps > 1 else dout.new_zeros(w_hh1.shape)
+    # the input gates' gradient in their own dtype: in bfloat16 mode they come
+    # from a bfloat16 product, whose backward takes its operands in bfloat16
+    dg1 = torch.stack(dz1_low if gx1_dtype == dtype else dz1, dim=1)
+    return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
 
 
 def stacked_two_layer_lstm(
@@ -417,6 +618,14 @@ def stacked_two_layer_lstm(
         >>> torch.allclose(out[0], lstm2(lstm1(x)[0])[0][-1], atol=1e-6)
         True
     """
+    n, _, batch, width = gx1.shape
+    if fused_cells.use_fused(n, batch, width // 4, gx1.device.type):
+        try:
+            out = _FusedStackedTwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2, dtype)
+            assert isinstance(out, torch.Tensor)
+            return out
+        except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
+            fused_cells.fallback(error)
     out = _StackedTwoLayerLSTM.apply(gx1, w_hh1, w_ih2, w_hh2, b2, mask1, mask2, dtype)
     assert isinstance(out, torch.Tensor)
     return out
