@@ -182,7 +182,8 @@ def cell_backward(
         rec: (..., hidden) gradient reaching ``h_t`` from step t + 1's
             recurrent product (zeros at the last step).
         dc: (..., hidden) gradient reaching ``c_t`` from step t + 1.
-        acts, c: the step's activations and cell state from :func:`cell_forward`.
+        acts: the step's gate activations from :func:`cell_forward`.
+        c: the step's cell state from :func:`cell_forward`.
         c_prev: the previous cell state (zeros at the first step).
         dtype: the matrix products' precision.
 
