@@ -130,7 +130,7 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
         return "results"
 
     monkeypatch.setattr(protocol, "run_evaluation", fake_run)
-    monkeypatch.setattr(protocol, "write_results", lambda results, out: {})
+    monkeypatch.setattr(protocol, "write_results", lambda results, out, blocks=None: {})
     monkeypatch.setattr(report_models, "write_figures", lambda *args: [])
     results, paths = _evaluate_lag_compensated(
         small_study, tmp_path, None, [], lambda what: None, "others"
