@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from muvi.data.schema import DIMENSIONS
+from muvi.models.scoring import paired_ttest
 
 HUMAN_TEST = (
     "paired t-test over test items (scipy.stats.ttest_rel): the model's CCC on the item "
@@ -121,10 +121,7 @@ def human_tests(per_item: pd.DataFrame, agreement_table: pd.DataFrame | None) ->
         machine = part["ccc"].to_numpy(dtype=float)
         ok = np.isfinite(people) & np.isfinite(machine)
         x, y = machine[ok], people[ok]
-        t = p = float("nan")
-        if x.size >= 2 and np.any(x != y):
-            res = stats.ttest_rel(x, y)
-            t, p = float(res.statistic), float(res.pvalue)
+        t, p, _ = paired_ttest(x, y)
         rows.append(
             {
                 "name": name,

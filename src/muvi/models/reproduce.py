@@ -57,7 +57,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from muvi.errors import MuviError
 from muvi.models.cv import StudyData, fit_grid_networks, run_evaluation
@@ -66,6 +65,7 @@ from muvi.models.grid import EvaluationConfig
 from muvi.models.human import HUMAN_TEST, human_tests
 from muvi.models.profiles import DEPARTURES, printed_error, profile_config, switch_departure
 from muvi.models.reference_code import CHUNKED_SCORING, DEFECTS, defect_notice
+from muvi.models.scoring import paired_ttest
 
 REFERENCE = "reference-code"
 """The variant every change is measured from."""
@@ -324,12 +324,7 @@ def item_means(per_item: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ttest(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size < 2 or not np.any(x != y):
-        return float("nan"), float("nan"), int(x.size)
-    res = stats.ttest_rel(x, y)
-    return float(res.statistic), float(res.pvalue), int(x.size)
+    return paired_ttest(x, y)
 
 
 def reproduction_table(

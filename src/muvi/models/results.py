@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from muvi.models.folds import Fold
 from muvi.models.human import HUMAN_TEST, human_tests
 from muvi.models.reference_code import DEFECTS, defect_notice
+from muvi.models.scoring import paired_ttest
 
 if TYPE_CHECKING:
     pass
@@ -124,10 +124,7 @@ class EvaluationResults:
                     y = right.loc[common, metric].to_numpy(dtype=float)
                     ok = np.isfinite(x) & np.isfinite(y)
                     x, y = x[ok], y[ok]
-                    t, p = (float("nan"), float("nan"))
-                    if x.size >= 2 and np.any(x != y):
-                        res = stats.ttest_rel(x, y)
-                        t, p = float(res.statistic), float(res.pvalue)
+                    t, p, _ = paired_ttest(x, y)
                     rows.append(
                         {
                             "dimension": dimension,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from muvi.annotations.metrics import ccc, rmse
 from muvi.models.reference_code import CODE_CHUNK, chunked_scores
@@ -33,6 +34,29 @@ def mse(x: np.ndarray, y: np.ndarray) -> float:
     """
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean((a - b) ** 2))
+
+
+def paired_ttest(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
+    """Paired t-test (``scipy.stats.ttest_rel``) over the pairs where both are finite.
+
+    Returns:
+        ``(t, p, n)``; t and p are NaN with fewer than 2 pairs or no difference at all.
+
+    Examples:
+        >>> # differences 1, 1, 3: mean 5/3, sd 2/sqrt(3), so t = (5/3) / (2/3) = 2.5
+        >>> t, p, n = paired_ttest(np.array([1.0, 2.0, 4.0]), np.array([0.0, 1.0, 1.0]))
+        >>> round(t, 3), n
+        (2.5, 3)
+        >>> paired_ttest(np.array([1.0, np.nan]), np.array([0.0, 1.0]))[2]
+        1
+    """
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    if a.size < 2 or not np.any(a != b):
+        return float("nan"), float("nan"), int(a.size)
+    res = stats.ttest_rel(a, b)
+    return float(res.statistic), float(res.pvalue), int(a.size)
 
 
 def item_scores(
