@@ -118,6 +118,8 @@ def changes_figure(
     Returns:
         The figure drawn on (write it with :func:`muvi.plotting.style.save_figure`).
     """
+    from matplotlib.ticker import MaxNLocator
+
     from muvi.plotting import style
     from muvi.plotting.names import model_name
 
@@ -125,9 +127,12 @@ def changes_figure(
     names = list(dict.fromkeys(table["name"]))
     dims = list(dict.fromkeys(table["dimension"]))
     order = list(dict.fromkeys(shown["variant"]))
-    height = 0.5 + max(1.0, 0.17 * len(order) + 0.45) * len(names)
+    height = 0.6 + max(1.0, 0.17 * len(order) + 0.65) * len(names)
     fig = style.figure_or_new(fig, style.PAGE_WIDTH_IN, height)
-    colours = {v: style.MODEL_PALETTE[i % len(style.MODEL_PALETTE)] for i, v in enumerate(order)}
+    palette = style.MODEL_PALETTE
+    colours = {v: palette[i % len(palette)] for i, v in enumerate(order)}
+    # more variants than colours: the ones that reuse a colour are hatched
+    hatches = {v: "////" if i >= len(palette) else "" for i, v in enumerate(order)}
     with style.figure_style():
         axes = fig.subplots(len(names), len(dims), squeeze=False, sharey=True)
         for r, name in enumerate(names):
@@ -138,7 +143,7 @@ def changes_figure(
                 y = np.arange(len(order))[::-1]  # the first variant on top
                 change = part[f"d_{metric}"].to_numpy(dtype=float)
                 spread = part[f"d_{metric}_seed_sd"].to_numpy(dtype=float)
-                ax.barh(
+                bars = ax.barh(
                     y,
                     np.nan_to_num(change),
                     # whiskers only with several seeds (one seed has no spread)
@@ -149,6 +154,8 @@ def changes_figure(
                     error_kw={"elinewidth": 0.7, "capsize": 1.5},
                     height=0.7,
                 )
+                for bar, variant in zip(bars, order, strict=True):
+                    bar.set_hatch(hatches[variant])
                 ax.axvline(0.0, color=style.GOLD_STANDARD_COLOUR, linewidth=0.6)
                 p = part[f"{metric}_p"].to_numpy(dtype=float)
                 for k in np.flatnonzero(np.isfinite(p) & (p < SIGNIFICANCE)):
@@ -160,17 +167,33 @@ def changes_figure(
                         ha="left" if change[k] >= 0 else "right",
                     )
                 ax.set_yticks(y, order)
-                ax.set_title(f"{model_name(name)}, {dimension}", loc="left")
+                ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+                ax.set_title(_panel_title(table, name, dimension, model_name), loc="left")
                 if r == len(names) - 1:
                     ax.set_xlabel(f"change in {metric.upper()} from reference-code")
         heading = (
-            f"Each variant's change in {metric.upper()} from the reference-code profile "
+            f"Each variant's change in {metric.upper()} from the reference-code profile\n"
             f"(whisker: SD over seeds; *: paired t-test p < {SIGNIFICANCE:g})"
         )
         if simulated:
             heading += " (SIMULATED study)"
         fig.suptitle(heading)
     return fig
+
+
+def _panel_title(
+    table: pd.DataFrame, name: str, dimension: str, model_name: Callable[[str], str]
+) -> str:
+    """e.g. ``exp. 3: LSTM, audio, valence`` over ``-> audiovisual ratings``
+    (experiments 1 and 3 share a display name; the number and the target tell
+    them apart)."""
+    row = table[table["name"] == name].iloc[0]
+    if "experiment" not in table.columns or "target_modality" not in table.columns:
+        return f"{model_name(name)}, {dimension}"
+    return (
+        f"exp. {int(row['experiment'])}: {model_name(name)}, {dimension}\n"
+        f"\u2192 {row['target_modality']} ratings"
+    )
 
 
 def reproduce_sections(
