@@ -72,6 +72,38 @@ class ReproductionError(MuviError, ValueError):
     """A reproduction setting is not understood (unknown defect, architecture or value)."""
 
 
+def parse_names(
+    text: str | Iterable[str],
+    choices: Sequence[str],
+    what: str,
+    error: type[MuviError] = ReproductionError,
+) -> frozenset[str]:
+    """The names in a comma-separated list (or an iterable), each one of ``choices``.
+
+    Args:
+        text: e.g. ``"pair-leak, chunked-scoring"``.
+        choices: the names allowed.
+        what: what a name is, for the error (``defect``, ``variant``).
+        error: the error raised for an unknown name.
+
+    Raises:
+        error: naming every unknown name and the choices.
+
+    Examples:
+        >>> sorted(parse_names(" b,a,,", ("a", "b"), "letter"))
+        ['a', 'b']
+    """
+    names = text.split(",") if isinstance(text, str) else list(text)
+    found = {n.strip() for n in names if n.strip()}
+    unknown = sorted(found - set(choices))
+    if unknown:
+        raise error(
+            f"unknown {what} {', '.join(repr(u) for u in unknown)}; "
+            f"choose from {', '.join(choices)}"
+        )
+    return frozenset(found)
+
+
 def parse_defects(text: str | Iterable[str] | None) -> frozenset[str]:
     """The defects named in a comma-separated list (or an iterable of names).
 
@@ -92,15 +124,7 @@ def parse_defects(text: str | Iterable[str] | None) -> frozenset[str]:
     """
     if text is None:
         return frozenset()
-    names = text.split(",") if isinstance(text, str) else list(text)
-    found = {n.strip() for n in names if n.strip()}
-    unknown = sorted(found - set(DEFECTS))
-    if unknown:
-        raise ReproductionError(
-            f"unknown defect {', '.join(repr(u) for u in unknown)}; "
-            f"choose from {', '.join(DEFECTS)}"
-        )
-    return frozenset(found)
+    return parse_names(text, DEFECTS, "defect")
 
 
 def defect_notice(defects: Iterable[str]) -> str:

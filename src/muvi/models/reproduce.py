@@ -64,7 +64,7 @@ from muvi.models.folds import cv_folds
 from muvi.models.grid import EvaluationConfig
 from muvi.models.human import HUMAN_TEST, human_tests
 from muvi.models.profiles import DEPARTURES, printed_error, profile_config, switch_departure
-from muvi.models.reference_code import CHUNKED_SCORING, DEFECTS, defect_notice
+from muvi.models.reference_code import CHUNKED_SCORING, DEFECTS, defect_notice, parse_names
 from muvi.models.scoring import paired_ttest
 
 REFERENCE = "reference-code"
@@ -155,15 +155,7 @@ def parse_variants(text: str | Sequence[str] | None) -> tuple[str, ...]:
     """
     if text is None:
         return VARIANTS
-    names = text.split(",") if isinstance(text, str) else list(text)
-    chosen = {n.strip() for n in names if n.strip()}
-    unknown = sorted(chosen - set(VARIANTS))
-    if unknown:
-        raise ReproduceError(
-            f"unknown variant {', '.join(repr(u) for u in unknown)}; choose from "
-            f"{', '.join(VARIANTS)}"
-        )
-    chosen.add(REFERENCE)
+    chosen = parse_names(text, VARIANTS, "variant", ReproduceError) | {REFERENCE}
     return tuple(v for v in VARIANTS if v in chosen)
 
 
@@ -323,10 +315,6 @@ def item_means(per_item: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _ttest(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
-    return paired_ttest(x, y)
-
-
 def reproduction_table(
     per_item: pd.DataFrame, printed: dict[str, str], reference: str = REFERENCE
 ) -> pd.DataFrame:
@@ -411,7 +399,7 @@ def reproduction_table(
             else:
                 row[f"d_{m}_seed_sd"] = float("nan")
             if m != "error":
-                t, p, n = _ttest(
+                t, p, n = paired_ttest(
                     paired[m].to_numpy(dtype=float), paired[f"{m}_ref"].to_numpy(dtype=float)
                 )
                 row[f"{m}_t"], row[f"{m}_p"], row[f"{m}_n"] = t, p, n
