@@ -44,10 +44,8 @@ class PerStepStacking:
             for i, name in enumerate(self.names)
         }
 
-    def clear_grads(self) -> None:
-        pass
-
-    def hand_out_grads(self, counts: list[int]) -> None:
+    def backward(self, loss: torch.Tensor, counts: list[int]) -> None:
+        loss.backward()
         for k, c in zip(self.active, counts, strict=True):
             if c == 0:
                 for p in self.params[k]:

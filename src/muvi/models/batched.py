@@ -164,18 +164,29 @@ class _StackedParameters:
         """Parameter name -> (active networks, ...) for the forward."""
         return self.stack
 
-    def clear_grads(self) -> None:
-        """Drop the stack's gradients (before a backward)."""
-        for storage in self.stack.values():
-            storage.grad = None
+    def backward(self, loss: torch.Tensor, counts: list[int]) -> None:
+        """Back-propagate ``loss`` to the stack and give each active network
+        with a batch in this step (``counts``, in stack order) its gradient, a
+        view of the stack's; the others get none (Adam then leaves them alone).
 
-    def hand_out_grads(self, counts: list[int]) -> None:
-        """Give each active network with a batch in this step (``counts``, in
-        stack order) its gradient, a view of the stack's; the others keep none."""
-        for i, name in enumerate(self.names):
-            grad = self.stack[name].grad
+        The gradients are taken with :func:`torch.autograd.grad`, as autograd
+        computed them: a weight's gradient often arrives transposed (from
+        ``x @ weight^T``), and storing it as the stack's ``.grad`` would make
+        autograd copy it into the stack's layout in one 3-d transposing copy,
+        several times slower than the 2-d transposing copy per network done
+        here (fused Adam needs gradients laid out like their parameters).
+        """
+        trainable = [i for i in range(len(self.names)) if self.trainable[i]]
+        leaves = [self.stack[self.names[i]] for i in trainable]
+        grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+        for i, leaf, grad in zip(trainable, leaves, grads, strict=True):
             if grad is None:
                 continue
+            if grad.stride() != leaf.stride():
+                laid_out = torch.empty_like(leaf, memory_format=torch.contiguous_format)
+                for j in range(len(self.active)):
+                    laid_out[j].copy_(grad[j])
+                grad = laid_out
             for j, (k, c) in enumerate(zip(self.active, counts, strict=True)):
                 p = self.params[k][i]
                 if c > 0 and p.requires_grad:
@@ -337,10 +348,8 @@ def train_stacked(
                 )
                 per_net = ((pred - targets) ** 2 * weights[s, :, :width]).sum(1)
                 optimiser.zero_grad(set_to_none=True)
-                stack.clear_grads()
-                per_net.sum().backward()
                 # a network with no batch left gets no gradient: no update, no Adam step
-                stack.hand_out_grads(own)
+                stack.backward(per_net.sum(), own)
                 before_adam_step(optimiser, config)
                 optimiser.step()
                 totals += per_net.detach() * counts[s]
