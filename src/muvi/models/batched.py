@@ -2,9 +2,8 @@
 
 The networks of an experiment (folds x dimensions x seeds x variants) share
 their architecture and input width. :func:`train_stacked` trains them at
-once: in every step the parameters of the networks still training are
-stacked along a leading network axis and every matrix product is batched
-over it (:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for
+once: the parameters of the networks still training are stacked along a
+leading network axis and every matrix product is batched over it (:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for
 network the arithmetic is that of :func:`muvi.models.training.train_network`
 with the same seed:
 
@@ -24,9 +23,12 @@ The parameters live in stacked storage for the whole training
 (:class:`_StackedParameters`): one leaf tensor per parameter name, (networks
 still training, ...), that the forward reads as it is, and each network's
 own parameters are views of it. Adam's in-place updates therefore land in
-the stack, and the stack's gradient reaches every network as a view, so no
-step stacks parameters or copies gradients. When networks stop (only at the
-end of an epoch) the storage is rebuilt for those still training.
+the stack, and the stack's gradient reaches every network as a view: no
+step stacks parameters, and only gradients that autograd produces
+transposed are copied (into the parameters' layout, which fused Adam needs).
+When networks stop (only at the end of an epoch) the storage is rebuilt for
+those still training. The result is bitwise that of stacking the parameters
+anew in every step (``tests/models/test_stack_storage.py``).
 
 On a GPU the feature rows stay on the device, each epoch's batch order is
 sent once, and the host waits for the device only at the end of an epoch
@@ -178,6 +180,8 @@ class _StackedParameters:
         """
         trainable = [i for i in range(len(self.names)) if self.trainable[i]]
         leaves = [self.stack[self.names[i]] for i in trainable]
+        if not leaves:
+            return
         grads = torch.autograd.grad(loss, leaves, allow_unused=True)
         for i, leaf, grad in zip(trainable, leaves, grads, strict=True):
             if grad is None:
