@@ -177,6 +177,9 @@ class _StackedParameters:
         autograd copy it into the stack's layout in one 3-d transposing copy,
         several times slower than the 2-d transposing copy per network done
         here (fused Adam needs gradients laid out like their parameters).
+        Keeping such a weight's storage transposed instead would spare that
+        copy but cost more: fused Adam copies non-contiguous parameters to
+        contiguous ones and back in every step.
         """
         trainable = [i for i in range(len(self.names)) if self.trainable[i]]
         leaves = [self.stack[self.names[i]] for i in trainable]
