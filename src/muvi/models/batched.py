@@ -175,8 +175,9 @@ class _StackedParameters:
         computed them: a weight's gradient often arrives transposed (from
         ``x @ weight^T``), and storing it as the stack's ``.grad`` would make
         autograd copy it into the stack's layout in one 3-d transposing copy,
-        several times slower than the 2-d transposing copy per network done
-        here (fused Adam needs gradients laid out like their parameters).
+        several times slower on a CPU than the 2-d transposing copy per network
+        done here (fused Adam needs gradients laid out like their parameters;
+        on a GPU one copy of the whole stack is made, one kernel).
         Keeping such a weight's storage transposed instead would spare that
         copy but cost more: fused Adam copies non-contiguous parameters to
         contiguous ones and back in every step.
@@ -189,10 +190,13 @@ class _StackedParameters:
         for i, leaf, grad in zip(trainable, leaves, grads, strict=True):
             if grad is None:
                 continue
-            if grad.stride() != leaf.stride():
+            if not grad.is_contiguous():  # the stack (and each network's view) is
                 laid_out = torch.empty_like(leaf, memory_format=torch.contiguous_format)
-                for j in range(len(self.active)):
-                    laid_out[j].copy_(grad[j])
+                if leaf.device.type == "cpu":
+                    for j in range(len(self.active)):
+                        laid_out[j].copy_(grad[j])
+                else:
+                    laid_out.copy_(grad)
                 grad = laid_out
             for j, (k, c) in enumerate(zip(self.active, counts, strict=True)):
                 p = self.params[k][i]
