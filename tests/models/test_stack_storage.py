@@ -200,3 +200,27 @@ def test_parameters_are_views_of_the_stack_while_training() -> None:
         active = still
     # at the end every network is back in its own storage
     assert [[p.untyped_storage().data_ptr() for p in n.parameters()] for n in nets] == own
+
+
+def test_interrupted_training_leaves_every_network_its_own_weights() -> None:
+    """An exception in the middle (here from the epoch callback) still hands
+    every network its parameters back in its own storage, holding the weights
+    reached so far: those of a network trained for the same epochs alone."""
+    train = [make_data({"main": 5}, n, ds) for n, ds, _, _ in SPEC[:2]]
+    seeds = [s for _, _, s, _ in SPEC[:2]]
+    nets = [build("uni", s) for s in seeds]
+    own = [[p.untyped_storage().data_ptr() for p in n.parameters()] for n in nets]
+    full = [copy.deepcopy(n) for n in nets]
+
+    def stop(epoch: int, still: list[int]) -> None:
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_stacked(nets, train, [None, None], BASE, seeds, on_epoch=stop)
+    assert [[p.untyped_storage().data_ptr() for p in n.parameters()] for n in nets] == own
+    two = TrainingConfig(**{**BASE.__dict__, "max_epochs": 2})
+    train_stacked(full, train, [None, None], two, seeds)
+    for a, b in zip(nets, full, strict=True):
+        for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+            assert torch.equal(pa, pb)
