@@ -3,8 +3,8 @@
 The networks of an experiment (folds x dimensions x seeds x variants) share
 their architecture and input width. :func:`train_stacked` trains them at
 once: the parameters of the networks still training are stacked along a
-leading network axis and every matrix product is batched over it (:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for
-network the arithmetic is that of :func:`muvi.models.training.train_network`
+leading network axis and every matrix product is batched over it
+(:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for network the arithmetic is that of :func:`muvi.models.training.train_network`
 with the same seed:
 
 * its own batch order, ``torch.randperm(n, generator)`` per epoch from a CPU
@@ -125,7 +125,8 @@ class _StackedParameters:
     keyed by them stays valid) have their ``.data`` pointed at their row of
     that storage: the optimiser's in-place updates write into the stack, and
     after ``backward()`` each network's gradient is handed to it as a view of
-    the stack's gradient (no copy).
+    the stack's gradient (copied only where autograd delivers it transposed:
+    :meth:`backward`).
 
     Networks leave at the end of an epoch (:meth:`keep`): the storage is then
     rebuilt for those still training (a copy of their rows, once per change),
