@@ -4,8 +4,9 @@ The networks of an experiment (folds x dimensions x seeds x variants) share
 their architecture and input width. :func:`train_stacked` trains them at
 once: the parameters of the networks still training are stacked along a
 leading network axis and every matrix product is batched over it
-(:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for network the arithmetic is that of :func:`muvi.models.training.train_network`
-with the same seed:
+(:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for network
+the arithmetic is that of :func:`muvi.models.training.train_network` with
+the same seed:
 
 * its own batch order, ``torch.randperm(n, generator)`` per epoch from a CPU
   generator seeded with its seed (networks with fewer windows get fewer
