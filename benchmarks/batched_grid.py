@@ -585,28 +585,88 @@ def part_compare(args: argparse.Namespace) -> None:
     f32, b16 = tables["float32"], tables["bfloat16"]
     common = sorted(set(f32["seed"]) & set(b16["seed"]))
     f32, b16 = f32[f32["seed"].isin(common)], b16[b16["seed"].isin(common)]
-    keys = ["name", "dimension"]
-    rows = []
-    for metric in ("ccc_mean", "rmse_mean"):
-        a = f32.groupby(keys)[metric].agg(["mean", "std"])
-        b = b16.groupby(keys)[metric].agg(["mean", "std"])
-        for key in a.index:
-            diff = b.loc[key, "mean"] - a.loc[key, "mean"]
-            sd = a.loc[key, "std"]
-            rows.append({"metric": metric.split("_")[0], "name": key[0], "dimension": key[1],
-                         "float32": a.loc[key, "mean"], "bfloat16": b.loc[key, "mean"],
-                         "diff": diff, "float32_seed_sd": sd,
-                         "diff_over_sd": diff / sd if sd > 0 else float("nan")})  # fmt: skip
-    table = pd.DataFrame(rows)
+    table = compare_precisions(f32, b16)
     print(f"\nbfloat16 vs float32, SIMULATED study, seeds {common} (mean over seeds; "
-          "sd: float32's seed-to-seed standard deviation, ddof=1):")  # fmt: skip
-    with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):
+          "sd: float32's seed-to-seed standard deviation, ddof=1; se: standard error of "
+          "the difference of the two means, from both precisions' sds; beyond: |diff| > 2 se):")  # fmt: skip
+    with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
         print(table.to_string(index=False))
-    over = table[table["diff_over_sd"].abs() > 1]
-    print(f"|diff| > 1 sd in {len(over)} of {len(table)} rows; "
-          f"largest |diff|/sd {table['diff_over_sd'].abs().max():.2f}")  # fmt: skip
-    # the standard error of a difference of two 5-seed means is sd * sqrt(2/5) = 0.63 sd
+    over = table[table["beyond_noise"]]
+    print(
+        f"beyond seed noise (|diff| > 2 se) in {len(over)} of {len(table)} rows: "
+        + (", ".join(f"{r.name} {r.dimension} {r.metric}" for r in over.itertuples()) or "none")
+    )
+    print(f"largest |diff|/sd {table['diff_over_sd'].abs().max():.2f}")
+    figure = compare_figure(table, _out(args) / "compare_bf16_float32.png", common)
+    print(f"(wrote {figure})")
     _write(args, "compare_bf16_float32.json", {"seeds": common, "rows": table.to_dict("records")})
+
+
+def compare_precisions(f32: Any, b16: Any) -> Any:
+    """Per run, dimension and metric (CCC, RMSE): each precision's mean over
+    seeds, the difference (bfloat16 - float32), float32's seed-to-seed sd
+    (ddof 1), the difference in those sds, the standard error of the
+    difference of two means ``sqrt((sd32^2 + sd16^2) / seeds)``, Welch's
+    t-test p-value, and ``beyond_noise``: |diff| > 2 se."""
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    keys = ["name", "dimension"]
+    for metric in ("ccc_mean", "rmse_mean"):
+        a = f32.groupby(keys)[metric]
+        b = b16.groupby(keys)[metric]
+        for key, values32 in a:
+            values16 = b.get_group(key)
+            m32, m16 = float(values32.mean()), float(values16.mean())
+            sd32, sd16 = float(values32.std()), float(values16.std())
+            n = min(len(values32), len(values16))
+            se = ((sd32**2 + sd16**2) / n) ** 0.5
+            diff = m16 - m32
+            p = (
+                float(stats.ttest_ind(values16, values32, equal_var=False).pvalue)
+                if se > 0
+                else 1.0
+            )
+            rows.append({"metric": metric.split("_")[0], "name": key[0], "dimension": key[1],
+                         "float32": m32, "bfloat16": m16, "diff": diff,
+                         "float32_seed_sd": sd32, "bfloat16_seed_sd": sd16,
+                         "diff_over_sd": diff / sd32 if sd32 > 0 else float("nan"),
+                         "se": se, "welch_p": p,
+                         "beyond_noise": bool(abs(diff) > 2 * se)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def compare_figure(table: Any, path: Path, seeds: list[int]) -> Path:
+    """Dot plot of the bfloat16 - float32 differences in float32 seed sds,
+    one row per run and dimension, CCC and RMSE side by side, with
+    +-2 se bars (SIMULATED study, labelled so)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from muvi.plotting.style import figure_style, new_figure, save_figure
+
+    with figure_style():
+        labels = sorted({(r.name, r.dimension) for r in table.itertuples()})
+        fig = new_figure(7.0, 0.32 * len(labels) + 1.6)
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, metric in zip(axes, ("ccc", "rmse"), strict=True):
+            part = table[table["metric"] == metric].set_index(["name", "dimension"])
+            for y, label in enumerate(labels):
+                r = part.loc[label]
+                sd = r["float32_seed_sd"]
+                x, bar = r["diff"] / sd, 2 * r["se"] / sd
+                colour = "#b2182b" if r["beyond_noise"] else "#2166ac"
+                ax.errorbar(x, y, xerr=bar, fmt="o", color=colour, capsize=2, ms=4)
+            ax.axvline(0, color="0.4", lw=0.8)
+            ax.set_title(f"{metric.upper()}: bfloat16 - float32")
+            ax.set_xlabel("difference / float32 seed sd")
+        axes[0].set_yticks(range(len(labels)))
+        axes[0].set_yticklabels([f"{n.replace('_', ' ')}, {d}" for n, d in labels])
+        axes[0].invert_yaxis()
+        fig.suptitle(f"SIMULATED study, REDUCED settings, {len(seeds)} seeds per precision "
+                     "(bars: +-2 se; red: beyond seed noise)")  # fmt: skip
+        return save_figure(fig, path)
 
 
 def main() -> None:

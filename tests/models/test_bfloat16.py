@@ -134,3 +134,33 @@ def test_auto_keeps_float32_where_bfloat16_moved_results(study_factory) -> None:
     assert audio.history_.precision == "float32"
     assert audio.training_.precision == "float32"
     assert visual.history_.precision == ("bfloat16" if native else "float32")
+
+
+@pytest.mark.parametrize("x_needs_grad", [False, True])
+def test_bfloat16_dense_backward_equals_autograd_bit_for_bit(x_needs_grad: bool) -> None:
+    """muvi's dense layer in bfloat16 has its own backward (the weight gradient
+    in the weights' layout); its gradients must be autograd's exactly."""
+    from muvi.models.stacking import baddbmm
+
+    g = torch.Generator().manual_seed(1)
+    n, rows, width, out = 3, 40, 24, 32
+    x = torch.randn(n, rows, width, generator=g)
+    w = torch.randn(n, out, width, generator=g)
+    b = torch.randn(n, out, generator=g)
+    up = torch.randn(n, rows, out, generator=g).to(torch.bfloat16)
+
+    def grads(fn) -> list[torch.Tensor]:
+        leaves = [t.clone().requires_grad_() for t in (b, x, w)]
+        leaves[1].requires_grad_(x_needs_grad)
+        y = fn(*leaves)
+        assert y.dtype == torch.bfloat16
+        y.backward(up)
+        return [y.detach()] + [t.grad for t in leaves if t.grad is not None]
+
+    bf = torch.bfloat16
+    autograd = grads(lambda b_, x_, w_: torch.baddbmm(b_.unsqueeze(1).to(bf), x_.to(bf),
+                                                      w_.to(bf).transpose(1, 2)))  # fmt: skip
+    muvi = grads(lambda b_, x_, w_: baddbmm(b_, x_, w_, bf))
+    assert len(muvi) == len(autograd) == (4 if x_needs_grad else 3)
+    for ours, theirs in zip(muvi, autograd, strict=True):
+        assert ours.dtype == theirs.dtype and torch.equal(ours, theirs)

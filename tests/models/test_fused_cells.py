@@ -169,3 +169,23 @@ def test_setting_and_auto_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not fused_cells.use_fused(20, 256, 256, "cuda")  # auto: CPU only
     fused_cells.set_fused_cells(False)
     assert not fused_cells.use_fused(20, 256, 256)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cell_adds_the_bias_as_the_input_gates_would_hold_it(dtype: torch.dtype) -> None:
+    """The second layer's bias is added inside the cell (no separate pass over
+    the gates); the result must be that of gates holding the bias, bit for bit:
+    ``(gx + b) + rec`` in float32."""
+    g = torch.Generator().manual_seed(2)
+    n, batch, hidden = 2, 5, 8
+    gx = torch.randn(n, batch, 4 * hidden, generator=g).to(dtype)
+    rec = torch.randn(n, batch, 4 * hidden, generator=g).to(dtype)
+    c = torch.randn(n, batch, hidden, generator=g)
+    mask = (torch.rand(n, batch, hidden, generator=g) < 0.8).float() / 0.8
+    bias = torch.randn(n, 1, 4 * hidden, generator=g)
+    with_bias = fused_cells.cell_forward(gx, rec, c, mask, dtype, bias)
+    held = fused_cells.cell_forward(gx.float() + bias, rec, c, mask, dtype)
+    without = fused_cells.cell_forward(gx, rec, c, mask, dtype)
+    for ours, ref, other in zip(with_bias, held, without, strict=True):
+        assert torch.equal(ours, ref)
+        assert not torch.equal(ours, other)

@@ -2,11 +2,11 @@
 
 The networks of an experiment (folds x dimensions x seeds x variants) share
 their architecture and input width. :func:`train_stacked` trains them at
-once: in every step the parameters of the networks still training are
-stacked along a leading network axis and every matrix product is batched
-over it (:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for
-network the arithmetic is that of :func:`muvi.models.training.train_network`
-with the same seed:
+once: the parameters of the networks still training are stacked along a
+leading network axis and every matrix product is batched over it
+(:meth:`muvi.models.lstm.WindowNet.stacked_forward`). Network for network
+the arithmetic is that of :func:`muvi.models.training.train_network` with
+the same seed:
 
 * its own batch order, ``torch.randperm(n, generator)`` per epoch from a CPU
   generator seeded with its seed (networks with fewer windows get fewer
@@ -14,12 +14,22 @@ with the same seed:
 * its own dropout masks, from its own generator seeded with its seed, drawn
   in the same order and shapes (:class:`muvi.models.stacking.StackedDropout`);
 * its own Adam state (and, under Keras's epsilon placement, its own
-  epsilon per step): each network's parameters are their own tensors for
-  PyTorch's fused Adam (stacked anew each step, so the gradients come back
-  per network); a network without a batch in a step, or stopped, has no
-  gradient and Adam leaves it, and its step count, alone;
+  epsilon per step): each network's parameters are its own tensors for
+  PyTorch's fused Adam; a network without a batch in a step, or stopped,
+  has no gradient and Adam leaves it, and its step count, alone;
 * its own early stopping on its own validation loss; a stopped network
   keeps its best weights and leaves the stack.
+
+The parameters live in stacked storage for the whole training
+(:class:`_StackedParameters`): one leaf tensor per parameter name, (networks
+still training, ...), that the forward reads as it is, and each network's
+own parameters are views of it. Adam's in-place updates therefore land in
+the stack, and the stack's gradient reaches every network as a view: no
+step stacks parameters, and only gradients that autograd produces
+transposed are copied (into the parameters' layout, which fused Adam needs).
+When networks stop (only at the end of an epoch) the storage is rebuilt for
+those still training. The result is bitwise that of stacking the parameters
+anew in every step (``tests/models/test_stack_storage.py``).
 
 On a GPU the feature rows stay on the device, each epoch's batch order is
 sent once, and the host waits for the device only at the end of an epoch
@@ -105,6 +115,118 @@ def _distinct(sets: Sequence[WindowData]) -> tuple[list[WindowData], list[int]]:
             unique.append(s)
         index.append(seen[id(s)])
     return unique, index
+
+
+class _StackedParameters:
+    """The parameters of the networks still training, kept stacked.
+
+    One float32 leaf tensor per parameter name, shape (active networks, ...),
+    which the stacked forward reads directly. Each active network's own
+    parameters (the same ``Parameter`` objects, so the optimiser's state
+    keyed by them stays valid) have their ``.data`` pointed at their row of
+    that storage: the optimiser's in-place updates write into the stack, and
+    after ``backward()`` each network's gradient is handed to it as a view of
+    the stack's gradient (copied only where autograd delivers it transposed:
+    :meth:`backward`).
+
+    Networks leave at the end of an epoch (:meth:`keep`): the storage is then
+    rebuilt for those still training (a copy of their rows, once per change),
+    so the forward never gathers, and a stopped network's parameters are
+    copied back into their own original tensors. :meth:`finish` does that for
+    every network still in the stack; after it each network holds its weights
+    in its own tensors exactly as before training (same objects, same
+    layout).
+
+    Args:
+        names: parameter names (``named_parameters`` order).
+        params: per network, its parameters in that order.
+        active: the networks in the stack, in stack order.
+    """
+
+    def __init__(
+        self, names: list[str], params: list[list[torch.Tensor]], active: list[int]
+    ) -> None:
+        self.names = names
+        self.params = params
+        self.own = [[p.data for p in ps] for ps in params]
+        self.trainable = [any(ps[i].requires_grad for ps in params) for i in range(len(names))]
+        self.active: list[int] = []
+        self.stack: dict[str, torch.Tensor] = {}
+        self._build(active)
+
+    @torch.no_grad()
+    def _build(self, active: list[int]) -> None:
+        stack = {}
+        for i, name in enumerate(self.names):
+            storage = torch.stack([self.params[k][i].detach() for k in active])
+            for j, k in enumerate(active):
+                self.params[k][i].data = storage[j]
+            stack[name] = storage.requires_grad_(self.trainable[i])
+        self.stack, self.active = stack, list(active)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Parameter name -> (active networks, ...) for the forward."""
+        return self.stack
+
+    def backward(self, loss: torch.Tensor, counts: list[int]) -> None:
+        """Back-propagate ``loss`` to the stack and give each active network
+        with a batch in this step (``counts``, in stack order) its gradient, a
+        view of the stack's; the others get none (Adam then leaves them alone).
+
+        The gradients are taken with :func:`torch.autograd.grad`, as autograd
+        computed them: a weight's gradient often arrives transposed (from
+        ``x @ weight^T``), and storing it as the stack's ``.grad`` would make
+        autograd copy it into the stack's layout in one 3-d transposing copy,
+        several times slower on a CPU than the 2-d transposing copy per network
+        done here (fused Adam needs gradients laid out like their parameters;
+        on a GPU one copy of the whole stack is made, one kernel).
+        Keeping such a weight's storage transposed instead would spare that
+        copy but cost more: fused Adam copies non-contiguous parameters to
+        contiguous ones and back in every step.
+        """
+        trainable = [i for i in range(len(self.names)) if self.trainable[i]]
+        leaves = [self.stack[self.names[i]] for i in trainable]
+        if not leaves:
+            return
+        grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+        for i, leaf, grad in zip(trainable, leaves, grads, strict=True):
+            if grad is None:
+                continue
+            if not grad.is_contiguous():  # the stack (and each network's view) is
+                laid_out = torch.empty_like(leaf, memory_format=torch.contiguous_format)
+                if leaf.device.type == "cpu":
+                    for j in range(len(self.active)):
+                        laid_out[j].copy_(grad[j])
+                else:
+                    laid_out.copy_(grad)
+                grad = laid_out
+            for j, (k, c) in enumerate(zip(self.active, counts, strict=True)):
+                p = self.params[k][i]
+                if c > 0 and p.requires_grad:
+                    p.grad = grad[j]
+
+    @torch.no_grad()
+    def _release(self, k: int) -> None:
+        for p, own in zip(self.params[k], self.own[k], strict=True):
+            own.copy_(p.data)
+            p.data = own
+
+    def keep(self, still: list[int]) -> None:
+        """The networks ``still`` training (a sub-list of the active ones)
+        stay in the stack; the others get their own tensors back."""
+        if still == self.active:
+            return
+        for k in self.active:
+            if k not in still:
+                self._release(k)
+        if still:
+            self._build(still)
+        else:
+            self.stack, self.active = {}, []
+
+    def finish(self) -> None:
+        """Every network's parameters back in their own tensors."""
+        self.keep([])
 
 
 def check_stackable(nets: Sequence[WindowNet]) -> list[str]:
@@ -201,69 +323,74 @@ def train_stacked(
     waited = [0] * n_nets
     active = list(range(n_nets))
     batch = config.batch_size_for(template)
+    stack = _StackedParameters(names, params, active)
     start = time.perf_counter()
-    for epoch in range(config.max_epochs):
-        if not active:
-            break
-        # the epoch's batches of every active network, sent to the device at once
-        n_steps = max(math.ceil(sizes[k] / batch) for k in active)
-        index = torch.zeros(n_steps, len(active), batch, dtype=torch.long)
-        counts = torch.zeros(n_steps, len(active))
-        for j, k in enumerate(active):
-            order = torch.randperm(sizes[k], generator=orders[k])
-            for s in range(math.ceil(sizes[k] / batch)):
-                part = order[s * batch : (s + 1) * batch]
-                index[s, j, : part.numel()] = part
-                counts[s, j] = part.numel()
-        lanes = torch.arange(batch)[None, None, :]
-        weights = torch.where(lanes < counts[..., None], 1.0 / counts.clamp(min=1)[..., None], 0.0)
-        host_counts = counts.to(torch.long).tolist()
-        index, weights, counts = (t.to(device, non_blocking=True) for t in (index, weights, counts))
-        d_index = data_index[torch.tensor(active).to(device, non_blocking=True)]
-        totals = torch.zeros(len(active), device=device)
-        for s in range(n_steps):
-            own = host_counts[s]
-            width = max(own)
-            step_index = index[s, :, :width]
-            positions = data.positions[d_index[:, None], step_index].transpose(1, 2)
-            targets = data.targets[d_index[:, None], step_index]
-            stacked = {
-                name: torch.stack([params[k][i] for k in active]) for i, name in enumerate(names)
-            }
-            drop = StackedDropout([dropouts[k] for k in active], own, width, device)
-            pred = template.stacked_forward(stacked, data.rows, d_index, positions, drop, dtype)
-            per_net = ((pred - targets) ** 2 * weights[s, :, :width]).sum(1)
-            optimiser.zero_grad(set_to_none=True)
-            per_net.sum().backward()
-            for k, c in zip(active, own, strict=True):
-                if c == 0:  # no batch left for this network: no update, no Adam step
-                    for p in params[k]:
-                        p.grad = None
-            before_adam_step(optimiser, config)
-            optimiser.step()
-            totals += per_net.detach() * counts[s]
-        train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()
-        val_losses = _validation_losses(template, names, params, active, val_of, val_data, dtype)
-        still = []
-        for j, k in enumerate(active):
-            hist = histories[k]
-            hist.train_loss.append(float(train_losses[j]))
-            if k in val_of:
-                loss = val_losses[k]
-                hist.validation_loss.append(loss)
-                if loss < best_loss[k]:
-                    best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
-                    best[k] = [p.detach().clone() for p in params[k]]
+    try:
+        for epoch in range(config.max_epochs):
+            if not active:
+                break
+            # the epoch's batches of every active network, sent to the device at once
+            n_steps = max(math.ceil(sizes[k] / batch) for k in active)
+            index = torch.zeros(n_steps, len(active), batch, dtype=torch.long)
+            counts = torch.zeros(n_steps, len(active))
+            for j, k in enumerate(active):
+                order = torch.randperm(sizes[k], generator=orders[k])
+                for s in range(math.ceil(sizes[k] / batch)):
+                    part = order[s * batch : (s + 1) * batch]
+                    index[s, j, : part.numel()] = part
+                    counts[s, j] = part.numel()
+            lanes = torch.arange(batch)[None, None, :]
+            weights = torch.where(
+                lanes < counts[..., None], 1.0 / counts.clamp(min=1)[..., None], 0.0
+            )
+            host_counts = counts.to(torch.long).tolist()
+            index, weights, counts = (
+                t.to(device, non_blocking=True) for t in (index, weights, counts)
+            )
+            d_index = data_index[torch.tensor(active).to(device, non_blocking=True)]
+            totals = torch.zeros(len(active), device=device)
+            for s in range(n_steps):
+                own = host_counts[s]
+                width = max(own)
+                step_index = index[s, :, :width]
+                positions = data.positions[d_index[:, None], step_index].transpose(1, 2)
+                targets = data.targets[d_index[:, None], step_index]
+                drop = StackedDropout([dropouts[k] for k in active], own, width, device)
+                pred = template.stacked_forward(
+                    stack.tensors(), data.rows, d_index, positions, drop, dtype
+                )
+                per_net = ((pred - targets) ** 2 * weights[s, :, :width]).sum(1)
+                optimiser.zero_grad(set_to_none=True)
+                # a network with no batch left gets no gradient: no update, no Adam step
+                stack.backward(per_net.sum(), own)
+                before_adam_step(optimiser, config)
+                optimiser.step()
+                totals += per_net.detach() * counts[s]
+            train_losses = (totals.cpu() / torch.tensor([sizes[k] for k in active])).tolist()
+            val_losses = _validation_losses(template, stack, val_of, val_data, dtype)
+            still = []
+            for j, k in enumerate(active):
+                hist = histories[k]
+                hist.train_loss.append(float(train_losses[j]))
+                if k in val_of:
+                    loss = val_losses[k]
+                    hist.validation_loss.append(loss)
+                    if loss < best_loss[k]:
+                        best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
+                        best[k] = [p.detach().clone() for p in params[k]]
+                    else:
+                        waited[k] += 1
+                    if waited[k] < config.patience:
+                        still.append(k)
                 else:
-                    waited[k] += 1
-                if waited[k] < config.patience:
+                    hist.best_epoch = epoch
                     still.append(k)
-            else:
-                hist.best_epoch = epoch
-                still.append(k)
-        if on_epoch is not None:
-            on_epoch(epoch, still)
-        active = still
+            if on_epoch is not None:
+                on_epoch(epoch, still)
+            stack.keep(still)
+            active = still
+    finally:
+        stack.finish()
     seconds = time.perf_counter() - start
     with torch.no_grad():
         for k, net in enumerate(nets):
@@ -282,20 +409,22 @@ def train_stacked(
 @torch.no_grad()
 def _validation_losses(
     template: WindowNet,
-    names: list[str],
-    params: list[list[torch.Tensor]],
-    active: list[int],
+    stack: _StackedParameters,
     val_of: dict[int, int],
     val_data: _Datasets | None,
     dtype: torch.dtype,
 ) -> dict[int, float]:
-    """Mean squared error on its validation windows for every active network that has them."""
-    group = [k for k in active if k in val_of]
+    """Mean squared error on its validation windows for every network of
+    the stack that has them."""
+    group = [k for k in stack.active if k in val_of]
     if not group or val_data is None:
         return {}
     device = val_data.positions.device
     d_index = torch.tensor([val_of[k] for k in group], device=device)
-    stacked = {name: torch.stack([params[k][i] for k in group]) for i, name in enumerate(names)}
+    stacked = stack.tensors()
+    if len(group) < len(stack.active):  # only some have validation windows: their rows
+        rows_of = torch.tensor([stack.active.index(k) for k in group], device=device)
+        stacked = {name: t[rows_of] for name, t in stacked.items()}
     rows = {b: r[d_index] for b, r in val_data.rows.items()}
     positions = val_data.positions[d_index].transpose(1, 2)
     pred = template.stacked_predict(stacked, rows, positions, dtype)

@@ -137,24 +137,27 @@ def cell_forward(
     c_prev: torch.Tensor,
     mask: torch.Tensor,
     dtype: torch.dtype,
+    bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One LSTM step's pointwise part (gate order i, f, g, o).
 
     Args:
-        gx: (..., 4 * hidden) float32 input gates, biases included.
+        gx: (..., 4 * hidden) input gates (float32, or bfloat16 from a
+            bfloat16 product), biases included unless ``bias`` is given.
         rec: (..., 4 * hidden) the recurrent product ``h_{t-1} W_hh^T`` (float32
             or bfloat16; zeros at the first step).
         c_prev: (..., hidden) previous cell state (zeros at the first step).
         mask: (..., hidden) dropout mask applied to the output for the next
             layer (ones when there is none).
         dtype: the matrix products' precision.
+        bias: float32 bias broadcast onto ``gx`` (added before ``rec``), or None.
 
     Returns:
         ``acts`` (sigmoid i, f, o and tanh g, float32), ``c``, ``h`` (float32),
         ``h`` in ``dtype`` (operand of the next recurrent product) and
         ``h * mask`` in ``dtype`` (operand of the next layer's product).
     """
-    z = gx.float() + rec.float()
+    z = (gx.float() if bias is None else gx.float() + bias) + rec.float()
     i, f, g, o = z.chunk(4, dim=-1)
     i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
     g = torch.tanh(g)

@@ -29,7 +29,7 @@ from torch import nn
 
 from muvi.models.recurrence import stacked_two_layer_lstm, two_layer_lstm
 from muvi.models.reference_code import ReproductionError, keras_dense_init, keras_orthogonal_
-from muvi.models.stacking import StackedDropout, baddbmm, sub_params
+from muvi.models.stacking import StackedDropout, baddbmm, gather_rows, sub_params
 from muvi.models.training import (
     TrainingConfig,
     TrainingHistory,
@@ -430,7 +430,7 @@ class WindowNet(nn.Module):
         for name in self.blocks:
             block = self.block(name)
             p = sub_params(params, f"blocks.{name}.")
-            x = rows[name][data_index[:, None, None], positions]
+            x = gather_rows(rows[name], data_index, positions)
             n, steps, batch, width = x.shape
             gates = block.stacked_inputs(p, x.reshape(n, steps * batch, width), dtype)
             gates = gates.view(n, steps, batch, -1)

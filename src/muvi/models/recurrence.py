@@ -399,17 +399,24 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
 
 
 def _fused_layer(
-    gx: torch.Tensor, w_t: torch.Tensor, mask: torch.Tensor | None, dtype: torch.dtype
+    gx: torch.Tensor,
+    w_t: torch.Tensor,
+    mask: torch.Tensor | None,
+    dtype: torch.dtype,
+    bias: torch.Tensor | None = None,
 ) -> tuple[
     list[torch.Tensor], list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor]
 ]:
     """One layer of a stack, a fused kernel per step.
 
     Args:
-        gx: (networks, steps, batch, 4 * hidden) float32 input gates.
+        gx: (networks, steps, batch, 4 * hidden) input gates: float32, or
+            bfloat16 from a bfloat16 product (the cells read them once).
         w_t: (networks, hidden, 4 * hidden) transposed recurrent weights in ``dtype``.
         mask: (networks, steps, batch, hidden) dropout mask on the outputs, or None.
         dtype: the matrix products' precision.
+        bias: (networks, 1, 4 * hidden) float32 bias the cells add to ``gx``
+            (None: ``gx`` includes it).
 
     Returns:
         Per step the activations and cell states (lists), the last output
@@ -429,7 +436,7 @@ def _fused_layer(
     for t in range(steps):
         rec = gx.new_zeros(n, batch, width, dtype=dtype) if t == 0 else torch.bmm(h_low[-1], w_t)
         m = ones if mask is None else mask[:, t].detach()
-        a, c, h, hl, xl = cell(gx[:, t], rec, c, m, dtype)
+        a, c, h, hl, xl = cell(gx[:, t], rec, c, m, dtype, bias)
         acts.append(a)
         cs.append(c)
         h_low.append(hl)
@@ -509,9 +516,13 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
         low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
         acts1, c1, _, h1_low, x2_low = _fused_layer(gx1, low[0].transpose(1, 2), mask1, dtype)
         x2 = torch.stack(x2_low, dim=1).view(n, steps * batch, hidden1)
-        # a bfloat16 product plus the float32 bias: one pass, promoted to float32
-        gx2 = (torch.bmm(x2, low[1].transpose(1, 2)) + b2.unsqueeze(1)).view(n, steps, batch, -1)
-        acts2, c2, h2, h2_low, _ = _fused_layer(gx2, low[2].transpose(1, 2), None, dtype)
+        # the product alone; the cells add the float32 bias as they read it
+        # (a bfloat16 product plus a float32 bias as a separate operation is a
+        # mixed-precision addition, several times slower than the product)
+        gx2 = torch.bmm(x2, low[1].transpose(1, 2)).view(n, steps, batch, -1)
+        acts2, c2, h2, h2_low, _ = _fused_layer(
+            gx2, low[2].transpose(1, 2), None, dtype, b2.unsqueeze(1)
+        )
         out = h2 * mask2 if mask2 is not None else h2
         ctx.dtype = dtype
         ctx.gx1_dtype = gx1.dtype
