@@ -279,8 +279,12 @@ def part_epochs(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     folds = _folds(study, args)
     one = grid_config(args, max_epochs=1, precision="float32")
-    # warm-up (CUDA context, kernels, allocator), not timed
-    batched_epoch(study, replace(one, experiments=(1,), dimensions=("arousal",)), folds[:1])
+    # warm-up, not timed: the CUDA context, kernels and allocator, and the fused LSTM
+    # cells, which torch.compile builds per precision and stack shape (a first stack
+    # would otherwise pay 5-20 s of compiling): the same epoch once in each precision
+    for precision in ("float32", "bfloat16"):
+        batched_epoch(study, replace(one, training=replace(one.training, precision=precision)),
+                      folds)  # fmt: skip
     print(f"\n[{device}] one epoch (training + validation loss) of every network of "
           f"{len(folds)} fold(s) x 2 dimensions, experiments {args.experiments}:")  # fmt: skip
     alone = one_at_a_time_epoch(study, one, folds)
