@@ -44,11 +44,10 @@ Examples:
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from muvi.data.schema import DIMENSIONS
-from muvi.models.scoring import paired_ttest
+from muvi.models.scoring import finite_pairs, paired_ttest
 
 HUMAN_TEST = (
     "paired t-test over test items (scipy.stats.ttest_rel): the model's CCC on the item "
@@ -119,8 +118,7 @@ def human_tests(per_item: pd.DataFrame, agreement_table: pd.DataFrame | None) ->
         index = pd.MultiIndex.from_arrays([part["media_id"], [modality] * len(part)])
         people = human.reindex(index)[dimension].to_numpy(dtype=float)
         machine = part["ccc"].to_numpy(dtype=float)
-        ok = np.isfinite(people) & np.isfinite(machine)
-        x, y = machine[ok], people[ok]
+        x, y = finite_pairs(machine, people)
         t, p, _ = paired_ttest(x, y)
         rows.append(
             {

@@ -27,7 +27,7 @@ import pandas as pd
 from muvi.models.folds import Fold
 from muvi.models.human import HUMAN_TEST, human_tests
 from muvi.models.reference_code import DEFECTS, defect_notice
-from muvi.models.scoring import paired_ttest
+from muvi.models.scoring import finite_pairs, paired_ttest
 
 if TYPE_CHECKING:
     pass
@@ -122,8 +122,7 @@ class EvaluationResults:
                 for metric in ("ccc", "rmse", "mse"):
                     x = left.loc[common, metric].to_numpy(dtype=float)
                     y = right.loc[common, metric].to_numpy(dtype=float)
-                    ok = np.isfinite(x) & np.isfinite(y)
-                    x, y = x[ok], y[ok]
+                    x, y = finite_pairs(x, y)
                     t, p, _ = paired_ttest(x, y)
                     rows.append(
                         {

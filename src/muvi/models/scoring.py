@@ -36,6 +36,18 @@ def mse(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((a - b) ** 2))
 
 
+def finite_pairs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(x[i], y[i])`` where both are finite, as two float arrays.
+
+    Examples:
+        >>> finite_pairs(np.array([1.0, np.nan, 3.0]), np.array([0.0, 1.0, np.inf]))
+        (array([1.]), array([0.]))
+    """
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    return a[ok], b[ok]
+
+
 def paired_ttest(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
     """Paired t-test (``scipy.stats.ttest_rel``) over the pairs where both are finite.
 
@@ -50,9 +62,7 @@ def paired_ttest(x: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
         >>> paired_ttest(np.array([1.0, np.nan]), np.array([0.0, 1.0]))[2]
         1
     """
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    a, b = finite_pairs(x, y)
     if a.size < 2 or not np.any(a != b):
         return float("nan"), float("nan"), int(a.size)
     res = stats.ttest_rel(a, b)
