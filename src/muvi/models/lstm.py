@@ -466,14 +466,17 @@ class WindowNet(nn.Module):
             )
             for name in self.blocks
         }
-        net_index = torch.arange(n, device=positions.device)[:, None, None]
+        net_index = torch.arange(n, device=positions.device)
         step = max(1, chunk // max(n, 1))
         out = []
         for s in range(0, n_windows, step):
             pos = positions[:, :, s : s + step]
             outputs = {
                 name: self.block(name).stacked_forward_gates(
-                    sub_params(params, f"blocks.{name}."), g[net_index, pos], None, dtype
+                    sub_params(params, f"blocks.{name}."),
+                    gather_rows(g, net_index, pos),
+                    None,
+                    dtype,
                 )
                 for name, g in row_gates.items()
             }
