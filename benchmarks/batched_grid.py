@@ -358,19 +358,19 @@ def _timed_grid(study: StudyData, config: EvaluationConfig) -> tuple[Any, dict[s
     marks: dict[str, list[tuple[float, float]]] = {"stack": [], "lasso": [], "score": []}
     fit_lasso, run_job = cv.fit_lasso_models, cv._run_job
 
-    def lasso_spy(*a: Any, **k: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return fit_lasso(*a, **k)
-        finally:
-            marks["lasso"].append((t0, time.perf_counter()))
+    def spy(fn: Any, mark: str) -> Any:
+        """``fn``, recording the start and end of every call under ``marks[mark]``."""
 
-    def job_spy(*a: Any, **k: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return run_job(*a, **k)
-        finally:
-            marks["score"].append((t0, time.perf_counter()))
+        def timed(*a: Any, **k: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                marks[mark].append((t0, time.perf_counter()))
+
+        return timed
+
+    lasso_spy, job_spy = spy(fit_lasso, "lasso"), spy(run_job, "score")
 
     def on_stack(description: str, n: int, seconds: float) -> None:
         _print_stack(description, n, seconds)
