@@ -53,10 +53,10 @@ def stack_inputs(
     return gx, weights, mask1, mask2, weight_out
 
 
-def run_stack(fused: bool, dtype: torch.dtype, masks: bool = True, seed: int = 0):
+def run_stack(fused: bool, dtype: torch.dtype, masks: bool = True, seed: int = 0, steps: int = 4):
     """Output and the gradients of every input of the stacked recurrence."""
     fused_cells.set_fused_cells(fused)
-    gx, weights, mask1, mask2, weight_out = stack_inputs(seed)
+    gx, weights, mask1, mask2, weight_out = stack_inputs(seed, steps=steps)
     leaves = [t.clone().requires_grad_() for t in (gx, *weights)]
     out = stacked_two_layer_lstm(*leaves, mask1 if masks else None, mask2 if masks else None, dtype)
     (out * weight_out).sum().backward()
@@ -75,6 +75,23 @@ def test_fused_float32_equals_eager(masks: bool) -> None:
     assert torch.allclose(out_f, out_e, rtol=1e-5, atol=1e-6)
     for gf, ge in zip(grads_f, grads_e, strict=True):
         assert rel(gf, ge) < 1e-5
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_fused_short_sequences(steps: int) -> None:
+    """One step (no recurrent product, a zero recurrent-weight gradient) and
+    two steps (one recurrent product) through the compiled graphs."""
+    out_e, grads_e = run_stack(False, torch.float32, steps=steps)
+    out_f, grads_f = run_stack(True, torch.float32, steps=steps)
+    assert not fused_cells.failed()
+    assert torch.allclose(out_f, out_e, rtol=1e-5, atol=1e-6)
+    for gf, ge in zip(grads_f, grads_e, strict=True):
+        assert gf.shape == ge.shape
+        assert (gf - ge).norm() <= 1e-5 * max(float(ge.norm()), 1e-12)
+    if steps == 1:  # no recurrent step: both recurrent weights get exactly zero
+        assert not grads_f[1].any() and not grads_f[3].any()
+    else:
+        assert grads_f[1].any() and grads_f[3].any()
 
 
 def test_fused_bfloat16_agrees_with_eager_and_float32() -> None:

@@ -398,106 +398,37 @@ class _StackedTwoLayerLSTM(torch.autograd.Function):
 # --------------------------------------------------------------------------
 
 
-def _fused_layer(
-    gx: torch.Tensor,
-    w_t: torch.Tensor,
-    mask: torch.Tensor | None,
-    dtype: torch.dtype,
-    bias: torch.Tensor | None = None,
-) -> tuple[
-    list[torch.Tensor], list[torch.Tensor], torch.Tensor, list[torch.Tensor], list[torch.Tensor]
-]:
-    """One layer of a stack, a fused kernel per step.
-
-    Args:
-        gx: (networks, steps, batch, 4 * hidden) input gates: float32, or
-            bfloat16 from a bfloat16 product (the cells read them once).
-        w_t: (networks, hidden, 4 * hidden) transposed recurrent weights in ``dtype``.
-        mask: (networks, steps, batch, hidden) dropout mask on the outputs, or None.
-        dtype: the matrix products' precision.
-        bias: (networks, 1, 4 * hidden) float32 bias the cells add to ``gx``
-            (None: ``gx`` includes it).
-
-    Returns:
-        Per step the activations and cell states (lists), the last output
-        (float32), and per step the output and the masked output in ``dtype``.
-    """
-    n, steps, batch, width = gx.shape
-    hidden = width // 4
-    cell = fused_cells.compiled("forward")
-    gx = gx.detach()  # (inside autograd.Function.forward: no graph is built here)
-    c = gx.new_zeros(n, batch, hidden)
-    ones = gx.new_ones(n, batch, hidden) if mask is None else None
-    acts: list[torch.Tensor] = []
-    cs: list[torch.Tensor] = []
-    h_low: list[torch.Tensor] = []
-    x_low: list[torch.Tensor] = []
-    h = c
-    for t in range(steps):
-        rec = gx.new_zeros(n, batch, width, dtype=dtype) if t == 0 else torch.bmm(h_low[-1], w_t)
-        m = ones if mask is None else mask[:, t].detach()
-        a, c, h, hl, xl = cell(gx[:, t], rec, c, m, dtype, bias)
-        acts.append(a)
-        cs.append(c)
-        h_low.append(hl)
-        x_low.append(xl)
-    return acts, cs, h, h_low, x_low
+def _bmm_t(dz: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per network ``sum over steps and windows of dz^T x`` (float32) from
+    stacked (networks, steps, batch, width) tensors: a weight gradient."""
+    n = dz.shape[0]
+    flat_dz = dz.reshape(n, -1, dz.shape[-1])
+    return torch.bmm(flat_dz.transpose(1, 2), x.reshape(n, -1, x.shape[-1])).float()
 
 
-def _fused_layer_backward(
-    acts: list[torch.Tensor],
-    cs: list[torch.Tensor],
-    w: torch.Tensor,
-    up: list[torch.Tensor | None],
-    up_mask: list[torch.Tensor | None],
-    dtype: torch.dtype,
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Backward of :func:`_fused_layer`: per step the gradient of the gate
-    pre-activations, in float32 and in ``dtype``.
+def _recurrent_grad(dz: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    """Per network ``sum_{t >= 1} dz_t^T h_{t-1}`` (float32), from the stacked
+    gate gradients (networks, steps, batch, 4 * hidden) and the outputs of
+    the steps before the last (networks, steps - 1, batch, hidden).
 
-    Args:
-        acts, cs: from :func:`_fused_layer`.
-        w: (networks, 4 * hidden, hidden) recurrent weights in ``dtype``.
-        up, up_mask: per step the gradient reaching the output from above
-            (before the mask) and its mask; None where there is none.
-        dtype: the matrix products' precision.
-    """
-    steps = len(acts)
-    n, batch, hidden = cs[0].shape
-    cell = fused_cells.compiled("backward")
-    # distinct tensors for the absent terms (the compiled kernel is specialised
-    # on which arguments alias each other)
-    no_up, no_rec = (cs[0].new_zeros(n, batch, hidden, dtype=dtype) for _ in range(2))
-    no_dc, no_prev = (cs[0].new_zeros(n, batch, hidden) for _ in range(2))
-    ones = cs[0].new_ones(n, batch, hidden)
-    dz: list[torch.Tensor] = [no_dc] * steps
-    dz_low: list[torch.Tensor] = [no_dc] * steps
-    rec, dc = no_rec, no_dc
-    for t in reversed(range(steps)):
-        u, um = up[t], up_mask[t]
-        dz[t], dz_low[t], dc = cell(
-            no_up if u is None else u.detach(),
-            ones if um is None else um.detach(),
-            rec,
-            dc,
-            acts[t],
-            cs[t],
-            cs[t - 1] if t > 0 else no_prev,
-            dtype,
+    One product per network: each network's steps from 1 on are contiguous,
+    but across networks they are not, and ``torch.bmm`` would copy them (in
+    bfloat16, transposing)."""
+    n, steps, _, width = dz.shape
+    if steps < 2:
+        return dz.new_zeros(n, width, before.shape[-1], dtype=torch.float32)
+    out = dz.new_empty(n, width, before.shape[-1])
+    for k in range(n):
+        torch.mm(
+            dz[k, 1:].reshape(-1, width).t(), before[k].reshape(-1, before.shape[-1]), out=out[k]
         )
-        if t > 0:
-            rec = torch.bmm(dz_low[t], w)
-    return dz, dz_low
-
-
-def _weight_grad(dz_low: list[torch.Tensor], x_low: list[torch.Tensor]) -> torch.Tensor:
-    """Per network ``sum_t dz_t^T x_t`` as one batched product (result float32)."""
-    dz = torch.cat(dz_low, dim=1)
-    x = torch.cat(x_low, dim=1)
-    return torch.bmm(dz.transpose(1, 2), x).float()
+    return out.float()
 
 
 class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
+    """The stack with the whole sequence compiled: :func:`fused_cells.stack_forward`
+    and :func:`fused_cells.stack_backward`."""
+
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: Any,
@@ -510,89 +441,54 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
         mask2: torch.Tensor | None,
         dtype: torch.dtype,
     ) -> torch.Tensor:
-        n, steps, batch, _ = gx1.shape
-        hidden1 = w_hh1.shape[-1]
-        # the weights rounded once per call (one optimiser step), not per product
-        low = [w.to(dtype) for w in (w_hh1, w_ih2, w_hh2)]
-        acts1, c1, _, h1_low, x2_low = _fused_layer(gx1, low[0].transpose(1, 2), mask1, dtype)
-        x2 = torch.stack(x2_low, dim=1).view(n, steps * batch, hidden1)
-        # the product alone; the cells add the float32 bias as they read it
-        # (a bfloat16 product plus a float32 bias as a separate operation is a
-        # mixed-precision addition, several times slower than the product)
-        gx2 = torch.bmm(x2, low[1].transpose(1, 2)).view(n, steps, batch, -1)
-        acts2, c2, h2, h2_low, _ = _fused_layer(
-            gx2, low[2].transpose(1, 2), None, dtype, b2.unsqueeze(1)
-        )
-        out = h2 * mask2 if mask2 is not None else h2
+        h2_last, saved = fused_cells.compiled("forward")(
+            gx1.detach(), w_hh1.detach(), w_ih2.detach(), w_hh2.detach(), b2.detach(),
+            None if mask1 is None else mask1.detach(), dtype,
+        )  # fmt: skip
+        out = h2_last * mask2 if mask2 is not None else h2_last
         ctx.dtype = dtype
         ctx.gx1_dtype = gx1.dtype
-        ctx.lists = (acts1, c1, h1_low, acts2, c2, h2_low)
-        ctx.save_for_backward(low[0], low[1], low[2], mask1, mask2, x2)
+        ctx.save_for_backward(mask1, mask2, *saved)
         return out
 
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        w_hh1, w_ih2, w_hh2, mask1, mask2, x2 = ctx.saved_tensors
-        acts1, c1, h1_low, acts2, c2, h2_low = ctx.lists
-        del ctx.lists
+        mask1, mask2, *saved = ctx.saved_tensors
         dtype = ctx.dtype
+        dlast = dout * mask2 if mask2 is not None else dout
         try:
             if fused_cells.failed():
                 raise RuntimeError("fused cells disabled after an earlier failure")
-            return _fused_backward(
-                w_hh1, w_ih2, w_hh2, mask1, mask2, x2,
-                (acts1, c1, h1_low, acts2, c2, h2_low), dout, dtype, ctx.gx1_dtype,
-            )  # fmt: skip
+            dg1, dz1, dz2, db2 = fused_cells.compiled("backward")(
+                tuple(saved), dlast.float(), mask1, dtype, ctx.gx1_dtype
+            )
+            h1, x2, h2 = saved[3:6]
+            # the weight gradients as products outside the compiled graph:
+            # PyTorch's own bmm reads the transposed operands in place
+            dw_ih2 = _bmm_t(dz2, x2)
+            dw_hh1 = _recurrent_grad(dz1, h1)
+            dw_hh2 = _recurrent_grad(dz2, h2)
+            return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
         except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
             fused_cells.fallback(error)
         # eager backward from the saved steps (same maths)
-        a1, cc1, a2, cc2 = (torch.stack(v, dim=1) for v in (acts1, c1, acts2, c2))
-        h1 = torch.stack(h1_low, dim=1).float()
-        h2 = torch.stack(h2_low, dim=1).float()
-        n, steps, batch, hidden1 = h1.shape
-        saved = (
+        w_hh1, w_ih2, w_hh2, h1_before, x2, h2_before = saved[:6]
+        steps = x2.shape[1]
+        a1, cc1, a2, cc2 = (
+            torch.stack(saved[6 + k * steps : 6 + (k + 1) * steps], dim=1) for k in range(4)
+        )
+        # (the eager code reads every step's output but the last's)
+        h1, h2 = (
+            torch.cat([h, torch.zeros_like(h[:, :1])], dim=1).float()
+            for h in (h1_before, h2_before)
+        )
+        eager = (
             w_hh1, w_ih2, w_hh2, mask1, mask2, a1, cc1, torch.tanh(cc1), h1,
-            x2.view(n, steps, batch, hidden1).float(), a2, cc2, torch.tanh(cc2), h2,
+            x2.float(), a2, cc2, torch.tanh(cc2), h2,
         )  # fmt: skip
-        return _stacked_backward(saved, dout, dtype)
-
-
-def _fused_backward(
-    w_hh1: torch.Tensor,
-    w_ih2: torch.Tensor,
-    w_hh2: torch.Tensor,
-    mask1: torch.Tensor | None,
-    mask2: torch.Tensor | None,
-    x2: torch.Tensor,
-    lists: tuple[list[torch.Tensor], ...],
-    dout: torch.Tensor,
-    dtype: torch.dtype,
-    gx1_dtype: torch.dtype,
-) -> tuple[torch.Tensor | None, ...]:
-    acts1, c1, h1_low, acts2, c2, h2_low = lists
-    steps = len(acts1)
-    n, batch, hidden1 = c1[0].shape
-    # layer 2: only its last output is used
-    up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
-    up2.append(dout)
-    mask_up2: list[torch.Tensor | None] = [None for _ in range(steps - 1)]
-    mask_up2.append(mask2)
-    dz2, dz2_low = _fused_layer_backward(acts2, c2, w_hh2, up2, mask_up2, dtype)
-    flat2 = torch.stack(dz2_low, dim=1).view(n, steps * batch, -1)
-    dw_ih2 = torch.bmm(flat2.transpose(1, 2), x2).float()
-    db2 = torch.stack([d.sum(1) for d in dz2]).sum(0)
-    dw_hh2 = _weight_grad(dz2_low[1:], h2_low[:-1]) if steps > 1 else dout.new_zeros(w_hh2.shape)
-    dx2 = torch.bmm(flat2, w_ih2).view(n, steps, batch, hidden1)
-    up1: list[torch.Tensor | None] = [dx2[:, t] for t in range(steps)]
-    mask_up1: list[torch.Tensor | None] = [
-        None if mask1 is None else mask1[:, t] for t in range(steps)
-    ]
-    dz1, dz1_low = _fused_layer_backward(acts1, c1, w_hh1, up1, mask_up1, dtype)
-    dw_hh1 = _weight_grad(dz1_low[1:], h1_low[:-1]) if steps > 1 else dout.new_zeros(w_hh1.shape)
-    # the input gates' gradient in their own dtype: in bfloat16 mode they come
-    # from a bfloat16 product, whose backward takes its operands in bfloat16
-    dg1 = torch.stack(dz1_low if gx1_dtype == dtype else dz1, dim=1)
-    return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
+        grads = _stacked_backward(eager, dout, dtype)
+        dg1 = grads[0]
+        return (dg1.to(ctx.gx1_dtype) if dg1 is not None else None, *grads[1:])
 
 
 def stacked_two_layer_lstm(
