@@ -283,7 +283,8 @@ def _layer_backward(
     """Backward of :func:`_layer_forward`.
 
     Args:
-        acts, cs: per step, from :func:`_layer_forward`.
+        acts: per step, the activations from :func:`_layer_forward`.
+        cs: per step, the cell states from :func:`_layer_forward`.
         w: (networks, 4 * hidden, hidden) recurrent weights in ``dtype``.
         up: (networks, steps, batch, hidden) gradient reaching every output
             from above (before its mask), or None.
@@ -335,7 +336,9 @@ def stack_forward(
 
     Args:
         gx1: (networks, steps, batch, 4 * hidden1) first layer's input gates.
-        w_hh1, w_ih2, w_hh2: float32 weights (networks, 4 * hidden, in).
+        w_hh1: (networks, 4 * hidden1, hidden1) first layer's recurrent weights (float32).
+        w_ih2: (networks, 4 * hidden2, hidden1) second layer's input weights (float32).
+        w_hh2: (networks, 4 * hidden2, hidden2) second layer's recurrent weights (float32).
         b2: (networks, 4 * hidden2) second layer's biases.
         mask1: (networks, steps, batch, hidden1) dropout mask on the first
             layer's outputs, or None.
