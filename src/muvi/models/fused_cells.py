@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -346,7 +346,7 @@ def stack_forward(
 
     Returns:
         The second layer's last output (networks, batch, hidden2), float32,
-        and what :func:`stack_backward` needs.
+        and what :func:`stack_backward` needs (its parts: :func:`unpack_saved`).
     """
     n, steps, batch, _ = gx1.shape
     # the weights rounded once per call (one optimiser step); the forward
@@ -358,6 +358,24 @@ def stack_forward(
     gx2 = torch.bmm(_flat(x2), w_t[1]).view(n, steps, batch, -1)
     acts2, c2, out, h2, _ = _layer_forward(gx2, w_t[2], None, dtype, b2.unsqueeze(1))
     return out, (low[0], low[1], low[2], h1, x2, h2, *acts1, *c1, *acts2, *c2)
+
+
+def unpack_saved(
+    saved: Sequence[torch.Tensor],
+) -> tuple[
+    torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+    list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], list[torch.Tensor],
+]:  # fmt: skip
+    """The parts of :func:`stack_forward`'s flat ``saved`` tuple: the three
+    weights in the products' precision (as the parameters hold them), the
+    first layer's outputs before its last step, the second layer's input
+    (masked first-layer outputs), the second layer's outputs before its last
+    step, then per step the first layer's activations and cell states and the
+    second layer's activations and cell states."""
+    w_hh1, w_ih2, w_hh2, h1, x2, h2 = saved[:6]
+    steps = x2.shape[1]
+    acts1, c1, acts2, c2 = (list(saved[6 + k * steps : 6 + (k + 1) * steps]) for k in range(4))
+    return w_hh1, w_ih2, w_hh2, h1, x2, h2, acts1, c1, acts2, c2
 
 
 def stack_backward(
@@ -383,9 +401,7 @@ def stack_backward(
         over steps and windows). The weight gradients are products of the gate
         gradients with the saved outputs (:mod:`muvi.models.recurrence`).
     """
-    w_hh1, w_ih2, w_hh2, _, x2, _ = saved[:6]
-    steps = x2.shape[1]
-    acts1, c1, acts2, c2 = (list(saved[6 + k * steps : 6 + (k + 1) * steps]) for k in range(4))
+    w_hh1, w_ih2, w_hh2, _, x2, _, acts1, c1, acts2, c2 = unpack_saved(saved)
     dz2, dz2_32 = _layer_backward(acts2, c2, w_hh2, None, None, dlast, dtype)
     db2 = torch.stack([d.sum(1) for d in dz2_32]).sum(0)
     dx2 = torch.bmm(_flat(dz2), w_ih2).view(x2.shape)

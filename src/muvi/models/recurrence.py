@@ -454,6 +454,7 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         mask1, mask2, *saved = ctx.saved_tensors
+        w_hh1, w_ih2, w_hh2, h1_before, x2, h2_before, *per_step = fused_cells.unpack_saved(saved)
         dtype = ctx.dtype
         dlast = dout * mask2 if mask2 is not None else dout
         try:
@@ -462,21 +463,16 @@ class _FusedStackedTwoLayerLSTM(torch.autograd.Function):
             dg1, dz1, dz2, db2 = fused_cells.compiled("backward")(
                 tuple(saved), dlast.float(), mask1, dtype, ctx.gx1_dtype
             )
-            h1, x2, h2 = saved[3:6]
             # the weight gradients as products outside the compiled graph:
             # PyTorch's own bmm reads the transposed operands in place
             dw_ih2 = _bmm_t(dz2, x2)
-            dw_hh1 = _recurrent_grad(dz1, h1)
-            dw_hh2 = _recurrent_grad(dz2, h2)
+            dw_hh1 = _recurrent_grad(dz1, h1_before)
+            dw_hh2 = _recurrent_grad(dz2, h2_before)
             return dg1, dw_hh1, dw_ih2, dw_hh2, db2, None, None, None
         except Exception as error:  # noqa: BLE001 - any compiler failure: fall back
             fused_cells.fallback(error)
         # eager backward from the saved steps (same maths)
-        w_hh1, w_ih2, w_hh2, h1_before, x2, h2_before = saved[:6]
-        steps = x2.shape[1]
-        a1, cc1, a2, cc2 = (
-            torch.stack(saved[6 + k * steps : 6 + (k + 1) * steps], dim=1) for k in range(4)
-        )
+        a1, cc1, a2, cc2 = (torch.stack(v, dim=1) for v in per_step)
         # (the eager code reads every step's output but the last's)
         h1, h2 = (
             torch.cat([h, torch.zeros_like(h[:, :1])], dim=1).float()
