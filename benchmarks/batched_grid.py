@@ -35,7 +35,9 @@ Parts:
   at once, in one precision; per seed, the summary (mean CCC and RMSE per
   experiment and dimension) is written to JSON.
 * ``compare``: per experiment and dimension, bfloat16's mean over seeds minus
-  float32's, against float32's seed-to-seed standard deviation (same seeds).
+  float32's, against float32's seed-to-seed standard deviation (same seeds;
+  the settings, paper or REDUCED, come from the seed files, which record
+  them, and files of different settings are not compared).
 
 ``--quick`` shrinks everything (12 items, small networks, 2 epochs) to check
 that the script runs end to end; its figures mean nothing.
@@ -563,9 +565,15 @@ def part_seeds(args: argparse.Namespace) -> None:
         ].to_dict("records")
     print(f"(scored {len(seeds)} seeds on the CPU in {time.perf_counter() - start:.1f} s)")
     doc = {"device": str(device), "precision": args.precision, "seeds": seeds,
+           "settings": _settings(args), "experiments": list(args.experiments),
            "train_s": train_s, "networks": len(fitted), "epochs": n_epochs,
            "peak_gpu_gib": peak_gib, "summaries": per_seed}  # fmt: skip
     _write(args, f"seeds_{args.precision}_{seeds[0]}-{seeds[-1]}.json", doc)
+
+
+def _settings(args: argparse.Namespace) -> str:
+    """The training settings' label: ``REDUCED``, ``QUICK`` or ``paper``."""
+    return "QUICK" if args.quick else "REDUCED" if args.reduced else "paper"
 
 
 def part_compare(args: argparse.Namespace) -> None:
@@ -573,10 +581,13 @@ def part_compare(args: argparse.Namespace) -> None:
 
     out = _out(args)
     tables: dict[str, pd.DataFrame] = {}
+    settings: set[str] = set()
     for precision in ("float32", "bfloat16"):
         frames = []
         for path in sorted(out.glob(f"seeds_{precision}_*.json")):
             doc = json.loads(path.read_text())
+            # files written before the settings were recorded: the compare call's flags say
+            settings.add(doc.get("settings", _settings(args)))
             for seed, records in doc["summaries"].items():
                 frame = pd.DataFrame(records)
                 frame["seed"] = int(seed)
@@ -586,11 +597,16 @@ def part_compare(args: argparse.Namespace) -> None:
     if len(tables) < 2:
         print("compare: needs seeds_float32_*.json and seeds_bfloat16_*.json in --out")
         return
+    if len(settings) > 1:
+        print(f"compare: the seed files in {out} mix settings ({', '.join(sorted(settings))}); "
+              "compare runs of one kind")  # fmt: skip
+        return
+    (setting,) = settings
     f32, b16 = tables["float32"], tables["bfloat16"]
     common = sorted(set(f32["seed"]) & set(b16["seed"]))
     f32, b16 = f32[f32["seed"].isin(common)], b16[b16["seed"].isin(common)]
     table = compare_precisions(f32, b16)
-    print(f"\nbfloat16 vs float32, SIMULATED study, seeds {common} (mean over seeds; "
+    print(f"\nbfloat16 vs float32, SIMULATED study, {setting} settings, seeds {common} (mean over seeds; "
           "sd: float32's seed-to-seed standard deviation, ddof=1; se: standard error of "
           "the difference of the two means, from both precisions' sds; beyond: |diff| > 2 se):")  # fmt: skip
     with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
@@ -601,9 +617,10 @@ def part_compare(args: argparse.Namespace) -> None:
         + (", ".join(f"{r.name} {r.dimension} {r.metric}" for r in over.itertuples()) or "none")
     )
     print(f"largest |diff|/sd {table['diff_over_sd'].abs().max():.2f}")
-    figure = compare_figure(table, _out(args) / "compare_bf16_float32.png", common)
+    figure = compare_figure(table, _out(args) / "compare_bf16_float32.png", common, setting)
     print(f"(wrote {figure})")
-    _write(args, "compare_bf16_float32.json", {"seeds": common, "rows": table.to_dict("records")})
+    _write(args, "compare_bf16_float32.json",
+           {"seeds": common, "settings": setting, "rows": table.to_dict("records")})  # fmt: skip
 
 
 def compare_precisions(f32: Any, b16: Any) -> Any:
@@ -641,10 +658,10 @@ def compare_precisions(f32: Any, b16: Any) -> Any:
     return pd.DataFrame(rows)
 
 
-def compare_figure(table: Any, path: Path, seeds: list[int]) -> Path:
+def compare_figure(table: Any, path: Path, seeds: list[int], setting: str) -> Path:
     """Dot plot of the bfloat16 - float32 differences in float32 seed sds,
     one row per run and dimension, CCC and RMSE side by side, with
-    +-2 se bars (SIMULATED study, labelled so)."""
+    +-2 se bars (SIMULATED study and the training settings, labelled so)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -668,7 +685,7 @@ def compare_figure(table: Any, path: Path, seeds: list[int]) -> Path:
         axes[0].set_yticks(range(len(labels)))
         axes[0].set_yticklabels([f"{n.replace('_', ' ')}, {d}" for n, d in labels])
         axes[0].invert_yaxis()
-        fig.suptitle(f"SIMULATED study, REDUCED settings, {len(seeds)} seeds per precision "
+        fig.suptitle(f"SIMULATED study, {setting} settings, {len(seeds)} seeds per precision "
                      "(bars: +-2 se; red: beyond seed noise)")  # fmt: skip
         return save_figure(fig, path)
 
