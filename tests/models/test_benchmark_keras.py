@@ -3,9 +3,7 @@ toolkit's windows (one materialised copy per window), and TensorFlow stays optio
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,17 +12,10 @@ import torch
 from muvi.models.training import WindowData
 from muvi.models.windows import window_positions
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "train_grid.py"
-
 
 @pytest.fixture(scope="module")
-def train_grid():
-    spec = importlib.util.spec_from_file_location("train_grid_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["train_grid_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+def train_grid(load_benchmark):
+    return load_benchmark("train_grid")
 
 
 def _data(n_items: int, seed: int) -> WindowData:
@@ -52,16 +43,13 @@ def test_keras_is_optional_and_a_missing_interpreter_is_a_clear_error(train_grid
         train_grid.keras_epoch(tmp_path / "nopython", _data(1, 0), _data(1, 1), 1, 1)
 
 
-def test_the_keras_script_loads_and_explains_itself_without_tensorflow(monkeypatch, capsys):
+def test_the_keras_script_loads_and_explains_itself_without_tensorflow(
+    load_benchmark, monkeypatch, capsys
+):
     # TensorFlow made unimportable (None in sys.modules): the script still loads and
     # answers --help, so it is TensorFlow, not the script, that decides where it can run
     monkeypatch.setitem(sys.modules, "tensorflow", None)
-    spec = importlib.util.spec_from_file_location(
-        "keras_reference_bench", BENCH.parent / "keras_reference.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("keras_reference")
     monkeypatch.setattr(sys, "argv", ["keras_reference.py", "--help"])
     with pytest.raises(SystemExit) as exited:
         module.main()
