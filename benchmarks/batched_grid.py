@@ -582,12 +582,12 @@ def part_compare(args: argparse.Namespace) -> None:
     out = _out(args)
     tables: dict[str, pd.DataFrame] = {}
     settings: set[str] = set()
+    unrecorded = _settings(args)  # files written before seed files recorded their settings
     for precision in ("float32", "bfloat16"):
         frames = []
         for path in sorted(out.glob(f"seeds_{precision}_*.json")):
             doc = json.loads(path.read_text())
-            # files written before the settings were recorded: the compare call's flags say
-            settings.add(doc.get("settings", _settings(args)))
+            settings.add(doc.get("settings", unrecorded))
             for seed, records in doc["summaries"].items():
                 frame = pd.DataFrame(records)
                 frame["seed"] = int(seed)

@@ -118,7 +118,7 @@ def test_auto_precision_follows_the_cpu() -> None:
         # Intel Sapphire Rapids class: AMX (and AVX-512-BF16)
         ("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8", True),
         # AMD Zen 4 (EPYC Genoa): AVX-512-BF16 without AMX, measured 2.1x float32's
-        # product speed and 1.9x its epoch (README, Speed)
+        # product speed and 1.98x its epoch (README, Speed)
         ("fpu avx2 avx512f avx512_vnni avx512_bf16", True),
         # AVX-512 without its bfloat16 instructions (Skylake-SP, Ice Lake)
         ("fpu avx2 avx512f avx512_vnni", False),
