@@ -1,8 +1,8 @@
 """One study as one object: the tidy tables that every analysis and model reads.
 
-The loaders in :mod:`muvi.data.loaders` build a :class:`MuviDataset` from a
-folder in the published layout (the public release, a simulated study, or a
-study export).
+:func:`muvi.data.formats.open_study` builds a :class:`MuviDataset` from a
+folder in any known layout (the MuVi release, a simulated study, a study
+export, and the music datasets of :mod:`muvi.data.formats`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from muvi.data.schema import MODALITIES
+from muvi.data.window import AnalysisWindow, study_window
 
 
 @dataclass
@@ -38,6 +41,13 @@ class MuviDataset:
         metadata: the contents of ``muvi_metadata.json`` when present.
         issues: notes about quirks handled while loading (e.g. a dynamic
             annotation shorter than the analysis window), one sentence each.
+        layout: the name of the layout it was read from (``muvi`` for the
+            MuVi release and study exports; see :mod:`muvi.data.formats`).
+        lacks: what the study cannot supply, each with why (``{"video":
+            "a music dataset"}``); workflows skip what needs it and say so.
+        averaged: True when the dynamic ratings are averages over raters (one
+            pseudo-rater per item), not per-rater series: rater agreement and
+            EWE do not apply.
     """
 
     root: Path
@@ -50,7 +60,38 @@ class MuviDataset:
     simulated: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     issues: list[str] = field(default_factory=list)
+    layout: str = "muvi"
+    lacks: dict[str, str] = field(default_factory=dict)
+    averaged: bool = False
+    _window: AnalysisWindow | None = field(default=None, repr=False, compare=False)
 
     @property
     def has_dynamic(self) -> bool:
         return self.dynamic is not None
+
+    @property
+    def window(self) -> AnalysisWindow:
+        """The study's analysis window: ``muvi_metadata.json``'s, else the
+        paper's 118 samples (:func:`muvi.data.window.study_window`). A window
+        chosen by the user is set with :meth:`with_window`."""
+        if self._window is None:
+            self._window = study_window(self.metadata)
+        return self._window
+
+    def with_window(self, window_samples: int | None) -> MuviDataset:
+        """Set the analysis window chosen by the user (None: keep the study's own).
+
+        Returns:
+            The same study (for chaining).
+        """
+        if window_samples is not None:
+            self._window = study_window(self.metadata, window_samples)
+        return self
+
+    @property
+    def conditions(self) -> list[str]:
+        """The rated conditions (modalities) present, in the schema's order."""
+        present = set(self.static["modality"]) if len(self.static) else set()
+        if self.dynamic is not None:
+            present |= set(self.dynamic["modality"])
+        return [m for m in MODALITIES if m in present]

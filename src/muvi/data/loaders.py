@@ -1246,4 +1246,5 @@ def load_dataset(
         simulated=bool(metadata.get("simulated", False)),
         metadata=metadata,
         issues=issues,
+        _window=window,
     )
