@@ -150,7 +150,7 @@ def instructions_done(
 
 @router.get("/p/{token}/trial", response_class=HTMLResponse)
 def trial_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-    if not person.understood or online.needs_headphone_check(session, person):
+    if not person.understood or online.needs_sound_check(session, person):
         return RedirectResponse(f"/p/{person.token}", status_code=303)
     trial = service.next_trial(session, person)
     if trial is None:

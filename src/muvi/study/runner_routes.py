@@ -260,7 +260,7 @@ def _default_form() -> dict[str, str]:
     return {
         "consent_text": defaults.consent_text,
         "instructions_text": defaults.instructions_text,
-        "headphone_attempts": str(defaults.headphone_attempts),
+        "sound_check_attempts": str(defaults.sound_check_attempts),
         "min_screen_px": "0",
         **{f"modality_{m}": "on" for m in MODALITIES},
     }
