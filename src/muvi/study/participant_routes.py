@@ -44,12 +44,20 @@ def _study_by_invite(session: Session, invite: str) -> Study:
     return study
 
 
+def _paused(request: Request) -> Response:
+    response = render(request, "paused.html", 503, message=service.PAUSED_MESSAGE, error=None)
+    response.headers["Retry-After"] = "3600"
+    return response
+
+
 @router.get("/s/{invite}", response_class=HTMLResponse, name="signup_page")
 def signup_page(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     returning = service.participant_by_token(session, request.cookies.get(PARTICIPANT_COOKIE, ""))
     if returning is not None and returning.study_id == study.id:
         return RedirectResponse(f"/p/{returning.token}", status_code=303)
+    if service.is_paused(session, study):  # those who signed up before may finish
+        return _paused(request)
     options = online.study_options(session, study.id)
     try:
         panel = online.panel_values(options, request.query_params)
@@ -73,6 +81,8 @@ def signup(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     form = form_dict(sync_form(request))
     check_csrf(request, form.get("csrf_token", ""))
+    if service.is_paused(session, study):
+        return _paused(request)
     options = online.study_options(session, study.id)
     panel: dict[str, str] = {}
     try:
