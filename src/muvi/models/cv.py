@@ -58,6 +58,8 @@ class StudyData:
         simulated: True for a simulated study.
         agreement: :func:`muvi.annotations.agreement` output (each annotation's
             leave-one-out CCC), for the model-versus-human tests, or None.
+        n_samples: the analysis window in 2 Hz samples (the study's
+            :attr:`muvi.data.dataset.MuviDataset.window`; the paper's 118).
     """
 
     items: list[str]
@@ -67,6 +69,7 @@ class StudyData:
     dynamic: pd.DataFrame | None = None
     simulated: bool = False
     agreement: pd.DataFrame | None = None
+    n_samples: int = ANALYSIS_SAMPLES
 
     def target(self, modality: str, dimension: str) -> pd.Series:
         rows = self.gold[self.gold["modality"] == modality]
@@ -78,7 +81,10 @@ class StudyData:
 
 
 def prepare_study(dataset: MuviDataset) -> StudyData:
-    """Quality filter, gold standard and human agreement of a loaded study.
+    """Quality filter, gold standard and human agreement of a loaded study,
+    within the study's analysis window (:attr:`MuviDataset.window`: its
+    ``muvi_metadata.json``'s, e.g. 38 samples for 20 s excerpts, else the
+    paper's 118).
 
     Args:
         dataset: a study with dynamic ratings and at least one feature table.
@@ -95,7 +101,8 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         raise DataError(
             "the study has no dynamic ratings (av_data.csv), so models cannot be trained"
         )
-    filtered, _ = quality_filter(dataset)
+    n_samples = dataset.window.n_samples
+    filtered, _ = quality_filter(dataset, n_samples)
     assert filtered.dynamic is not None
     features = {
         name: table
@@ -113,6 +120,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         dynamic=filtered.dynamic,
         simulated=dataset.simulated,
         agreement=table,
+        n_samples=n_samples,
     )
 
 
@@ -135,10 +143,10 @@ class _SeriesCache:
             if key not in self._sets:
                 if key[2] not in self._features:
                     self._features[key[2]] = align_series(
-                        self.study.features, None, items, ANALYSIS_SAMPLES
+                        self.study.features, None, items, self.study.n_samples
                     )
                 targets = align_series(
-                    {}, self.study.target(modality, dimension), items, ANALYSIS_SAMPLES
+                    {}, self.study.target(modality, dimension), items, self.study.n_samples
                 )
                 self._sets[key] = replace(self._features[key[2]], targets=targets.targets)
             return self._sets[key]
@@ -191,7 +199,7 @@ class _FoldRunner:
                         self.study.features,
                         self.study.target(modality, self.dimension),
                         chosen,
-                        ANALYSIS_SAMPLES,
+                        self.study.n_samples,
                     )
             out[role] = self.series[key]
         return out
@@ -854,6 +862,7 @@ def run_evaluation(
         dynamic=study.dynamic,
         simulated=study.simulated,
         agreement=study.agreement,
+        n_samples=study.n_samples,
     )
     folds = cv_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
