@@ -39,6 +39,7 @@ from muvi.models.windows import HISTORY, SeriesSet, align_series, shared_scaling
 if TYPE_CHECKING:
     from muvi.data.dataset import MuviDataset
 
+from muvi.models.architectures import ARCHITECTURES
 from muvi.models.grid import EXPERIMENTS, EvaluationConfig, Experiment, build_model
 from muvi.models.results import EvaluationResults
 
@@ -59,7 +60,7 @@ class StudyData:
         agreement: :func:`muvi.annotations.agreement` output (each annotation's
             leave-one-out CCC), for the model-versus-human tests, or None.
         n_samples: the analysis window in 2 Hz samples (the study's
-            :attr:`muvi.data.dataset.MuviDataset.window`; the paper's 118).
+            :attr:`MuviDataset.window`).
     """
 
     items: list[str]
@@ -483,7 +484,7 @@ def _fit_grid_networks(
                         raise DataError(
                             f"fold {fold.index}: no training item has {exp.target_modality} ratings"
                         )
-                    if kind in ("late_fusion", "pair"):
+                    if ARCHITECTURES[kind].stage == 2:
                         stage2.append((key, exp, kind, sets))
                         continue
                     model = build_model(exp, kind, seeded)
