@@ -24,7 +24,7 @@ import pandas as pd
 from muvi.analysis import paper, steps
 from muvi.analysis.outputs import SUMMARY_FILE, previous_outputs
 from muvi.analysis.step import SUMMARY_BLOCKS, AnalysisStep, StepContext
-from muvi.annotations.window import AnalysisWindow, study_window
+from muvi.annotations.window import AnalysisWindow
 from muvi.data.dataset import MuviDataset
 from muvi.errors import DataError
 from muvi.progress import ProgressCallback, Steps
@@ -138,7 +138,7 @@ def analyze_dataset(
         stale.unlink()
     tell: Step = step or (lambda name: None)
     tell(steps.FIXED_STAGES[0])
-    window = study_window(dataset.metadata, window_samples)
+    window = dataset.with_window(window_samples).window
     data, excluded = quality_filter(dataset, n_samples=window.n_samples)
     if data.static.empty:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
@@ -192,6 +192,8 @@ def run_analysis(
     window_samples: int | None = None,
     beyond: BeyondConfig | None = None,
     finish: Finish | None = None,
+    layout: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures and summary.
 
@@ -210,6 +212,9 @@ def run_analysis(
         beyond: also run the analyses beyond the paper (see :func:`analyze_dataset`);
             the item features are then loaded too.
         finish: see :func:`analyze_dataset`.
+        layout: the study's layout (default: recognised, see
+            :func:`muvi.data.formats.open_study`).
+        cache_dir: where features extracted from media are cached.
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -217,14 +222,20 @@ def run_analysis(
     Raises:
         DataError: the folder is missing or a file in it is malformed.
     """
-    from muvi.data.loaders import load_dataset
+    from muvi.data.formats import open_study
 
     with_beyond = beyond is not None
     progress_steps = Steps(
         progress, "analyze", 1 + steps.stage_count(dynamic=True, beyond=with_beyond)
     )
     progress_steps.start("loading the study")
-    dataset = load_dataset(data_dir, features=with_beyond, window_samples=window_samples)
+    dataset = open_study(
+        data_dir,
+        layout=layout,
+        features=with_beyond,
+        window_samples=window_samples,
+        cache_dir=cache_dir,
+    )
     total = 1 + steps.stage_count(dynamic=dataset.dynamic is not None, beyond=with_beyond)
     progress_steps.total = total
     summary = analyze_dataset(
