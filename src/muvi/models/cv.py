@@ -26,7 +26,7 @@ from muvi.data.schema import (
     visual_feature_family,
 )
 from muvi.errors import DataError, MuviError
-from muvi.models.folds import Fold, fold_plan, study_folds
+from muvi.models.folds import MIN_ITEMS, Fold, fold_plan, study_folds
 from muvi.models.lasso import fit_lasso_models
 from muvi.models.lstm import (
     LSTMRegressor,
@@ -109,8 +109,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
     if not features:
         raise DataError("the study has no audio or visual features to train on")
     notes = []
-    plan = fold_plan(len(dataset.items))
-    if plan.note:
+    if len(dataset.items) >= MIN_ITEMS and (plan := fold_plan(len(dataset.items))).note:
         notes.append(f"Folds: {plan.note}")
     if dataset.averaged:  # one averaged series per item: it is the gold standard itself
         notes.append(
@@ -134,7 +133,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
             n_samples=dataset.window.n_samples,
             notes=notes,
         )
-    filtered, _ = quality_filter(dataset)
+    filtered, _ = quality_filter(dataset, dataset.window.n_samples)
     assert filtered.dynamic is not None
     table = agreement(filtered.dynamic)
     return StudyData(

@@ -266,7 +266,7 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
         "rating_scale": [-1.0, 1.0],
     }
     if ids:
-        metadata["raters"] = {str(v): k for k, v in ids.items()}
+        metadata["raters"] = {str(name): k for name, k in ids.items()}
     return music.music_dataset(
         root,
         items=items,

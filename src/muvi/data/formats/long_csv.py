@@ -133,7 +133,7 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
         "layout": "long-csv",
         "time_offset_s": offset,
         "averaged": averaged,
-        "raters": {str(v): k for k, v in rater_ids.items()},
+        "raters": {str(name): k for name, k in rater_ids.items()},
     }
     return music.music_dataset(
         root,
