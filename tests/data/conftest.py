@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 SR = 16000
@@ -33,7 +34,13 @@ def tone() -> Callable[..., Path]:
     return write_tone
 
 
-def first_loud(table, item: str) -> int:
-    """The first sample of ``item`` whose mean intensity is clearly above the silence."""
+def _first_loud(table: pd.DataFrame, item: str) -> int:
     level = table.xs(item, level="media_id")["pcm_intensity_sma_amean"]
     return int(np.flatnonzero(level.to_numpy() > 100 * level.min() + 1e-6)[0])
+
+
+@pytest.fixture
+def first_loud() -> Callable[[pd.DataFrame, str], int]:
+    """The first sample of an item whose emobase mean intensity is clearly above
+    the silence before the tone of :func:`write_tone`."""
+    return _first_loud

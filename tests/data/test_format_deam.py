@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import first_loud
 
 from muvi.data.formats import open_study, recognise
 from muvi.errors import DataError
@@ -105,7 +104,7 @@ def test_per_rater_files_give_raters_agreement_and_ewe(tmp_path: Path) -> None:
     )
 
 
-def test_a_tone_at_16_s_of_the_mp3_folder_is_sample_2(tmp_path: Path, tone) -> None:
+def test_a_tone_at_16_s_of_the_mp3_folder_is_sample_2(tmp_path: Path, tone, first_loud) -> None:
     _averaged(tmp_path)
     for song in ("2", "10"):
         tone(tmp_path / "DEAM_audio" / "MEMD_audio" / f"{song}.wav", 17.5, onset_s=16.0)

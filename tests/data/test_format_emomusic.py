@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import first_loud
 
 from muvi.data.formats import open_study, recognise
 from muvi.errors import DataError
@@ -87,7 +86,7 @@ def _write_cont(folder: Path, songs: dict[str, list[float]], start_ms: int = 150
         (folder / f"{dimension}_cont_average.csv").write_text("\n".join(lines) + "\n")
 
 
-def test_built_folder_aligns_a_tone_at_16_s_to_sample_2(tmp_path: Path, tone) -> None:
+def test_built_folder_aligns_a_tone_at_16_s_to_sample_2(tmp_path: Path, tone, first_loud) -> None:
     songs = {"1": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "4": [-0.1, -0.2, -0.3, -0.4, -0.5, -0.6]}
     _write_cont(tmp_path, songs)
     (tmp_path / "songs_info.csv").write_text(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import first_loud
 
 from muvi.data.formats import open_study, recognise
 from muvi.errors import DataError
 
 
-def _ratings(root: Path, rows: list[str], header: str = "item,rater,time_s,valence,arousal") -> Path:
+def _ratings(
+    root: Path, rows: list[str], header: str = "item,rater,time_s,valence,arousal"
+) -> Path:
     path = root / "ratings.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
     return path
@@ -51,7 +52,7 @@ def test_conditions_and_one_rater_per_item_means_averaged(tmp_path: Path) -> Non
     assert dataset.averaged and "raters" in dataset.lacks
 
 
-def test_audio_features_start_at_the_offset(tmp_path: Path, tone) -> None:
+def test_audio_features_start_at_the_offset(tmp_path: Path, tone, first_loud) -> None:
     rows = [f"{item},r,{3.0 + 0.5 * k},0.0,0.0" for item in ("p", "q") for k in range(4)]
     _ratings(tmp_path, rows)
     for item in ("p", "q"):

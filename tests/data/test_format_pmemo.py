@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import first_loud
 
 from muvi.data.formats import open_study, recognise
 from muvi.errors import DataError
@@ -44,7 +43,7 @@ def test_ratings_start_at_15_5_s_and_map_to_minus_one_one(tmp_path: Path) -> Non
     assert dataset.window.n_samples == 2
 
 
-def test_a_tone_at_16_s_of_the_chorus_is_sample_1(tmp_path: Path, tone) -> None:
+def test_a_tone_at_16_s_of_the_chorus_is_sample_1(tmp_path: Path, tone, first_loud) -> None:
     _release(tmp_path)
     for song in RATINGS:
         tone(tmp_path / "chorus" / f"{song}.wav", 17.5, onset_s=16.0)
