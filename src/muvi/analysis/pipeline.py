@@ -138,9 +138,13 @@ def analyze_dataset(
         stale.unlink()
     tell: Step = step or (lambda name: None)
     tell(steps.FIXED_STAGES[0])
-    window = study_window(dataset.metadata, window_samples)
+    window = (
+        study_window(dataset.metadata, window_samples)
+        if window_samples is not None
+        else dataset.window
+    )
     data, excluded = quality_filter(dataset, n_samples=window.n_samples)
-    if data.static.empty:
+    if data.static.empty and "gems" not in dataset.lacks:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
         raise DataError(
             "no static annotation is left to analyse after the quality filter"
@@ -168,12 +172,18 @@ def analyze_dataset(
             summary.setdefault(block, {}).update(filled)
     if "paper" not in summary:
         summary["paper"] = _paper_block(summary, dataset, has_dynamic)
+    skipped = context.shared.get(steps.SKIPPED, [])
+    if skipped or dataset.layout != "muvi":
+        summary["study"] = {"layout": dataset.layout, "averaged": dataset.averaged}
+        summary["study"]["lacks"] = dict(dataset.lacks)
+        summary["study"]["skipped"] = list(skipped)
     summary = _json_ready(summary)
     tell(steps.FIXED_STAGES[1] if finish is not None else "summary")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if finish is not None:
-        ran = tuple(steps.steps_for(*stages))
-        finish(AnalysisRun(dataset, out, summary, _notes(data, excluded, window), ran))
+        ran = tuple(s for s in steps.steps_for(*stages) if s.skipped_for(data) is None)
+        notes = _notes(data, excluded, window) + list(context.shared.get(steps.SKIPPED, []))
+        finish(AnalysisRun(dataset, out, summary, notes, ran))
     return summary
 
 
@@ -217,14 +227,14 @@ def run_analysis(
     Raises:
         DataError: the folder is missing or a file in it is malformed.
     """
-    from muvi.data.loaders import load_dataset
+    from muvi.data.formats import open_study
 
     with_beyond = beyond is not None
     progress_steps = Steps(
         progress, "analyze", 1 + steps.stage_count(dynamic=True, beyond=with_beyond)
     )
     progress_steps.start("loading the study")
-    dataset = load_dataset(data_dir, features=with_beyond, window_samples=window_samples)
+    dataset = open_study(data_dir, features=with_beyond, window_samples=window_samples)
     total = 1 + steps.stage_count(dynamic=dataset.dynamic is not None, beyond=with_beyond)
     progress_steps.total = total
     summary = analyze_dataset(

@@ -319,21 +319,49 @@ def audio_features(
     return pd.concat(parts), computed
 
 
+def audio_windows(media: Mapping[str, Path], offset_s: float) -> int | None:
+    """The fewest complete 500 ms windows after ``offset_s`` in the items' audio,
+    from the files' stated durations (no decoding); None when one cannot be read."""
+    from muvi.features.media import probe
+
+    counts = []
+    for path in media.values():
+        try:
+            duration = probe(path).duration
+        except DataError:
+            return None
+        if duration is None:
+            return None
+        counts.append(int(np.floor((duration - offset_s) / SAMPLE_PERIOD_S + 1e-9)))
+    return min(counts) if counts else None
+
+
 def common_window(
-    dynamic: pd.DataFrame, features: pd.DataFrame | None, requested: int | None, what: str
+    dynamic: pd.DataFrame,
+    features: pd.DataFrame | None,
+    requested: int | None,
+    what: str,
+    media: Mapping[str, Path] | None = None,
+    offset_s: float = 0.0,
 ) -> AnalysisWindow:
     """The analysis window of a music study: the user's, else the samples that
-    every item has both ratings and (when present) features for."""
+    every item has both ratings and audio features for (the features loaded,
+    else the complete windows that the audio files' durations allow), so that
+    ``muvi analyze`` and ``muvi evaluate`` use the same window."""
     if requested is not None:
         return AnalysisWindow(int(requested), "--window-samples")
     rated = dynamic.groupby(["media_id", "participant_id", "modality"])["sample"].max() + 1
     n = int(rated.min())
     source = f"the shortest rated item ({what})"
     if features is not None:
-        have = features.reset_index().groupby("media_id")["sample"].max() + 1
-        if int(have.min()) < n:
-            n = int(have.min())
-            source = f"the shortest rated item's audio features ({what})"
+        have = int((features.reset_index().groupby("media_id")["sample"].max() + 1).min())
+    elif media:
+        have = audio_windows(media, offset_s) or n
+    else:
+        have = n
+    if have < n:
+        n = have
+        source = f"the shortest rated item's audio after the offset ({what})"
     return AnalysisWindow(n, source)
 
 

@@ -258,7 +258,14 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
             f"no MEMD_audio file for {len(absent)} of {len(items)} songs (first: {absent[0]}) "
             "and no features/<song_id>.csv for every song"
         )
-    window = music.common_window(dynamic, audio, options.window_samples, "DEAM")
+    window = music.common_window(
+        dynamic,
+        audio,
+        options.window_samples,
+        "DEAM",
+        None if "audio" in lacks else media,
+        OFFSET_S,
+    )
     metadata: dict[str, object] = {
         "layout": "deam",
         "time_offset_s": OFFSET_S,

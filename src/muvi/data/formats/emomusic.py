@@ -164,7 +164,14 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
             f"emobase features of {len(items)} songs from their audio from {OFFSET_S:g} s on "
             f"({computed} extracted now, {len(items) - computed} from the cache)."
         )
-    window = music.common_window(dynamic, audio, options.window_samples, "1000 Songs")
+    window = music.common_window(
+        dynamic,
+        audio,
+        options.window_samples,
+        "1000 Songs",
+        None if "audio" in lacks else media,
+        OFFSET_S,
+    )
     metadata: dict[str, object] = {
         "layout": "emomusic",
         "time_offset_s": OFFSET_S,

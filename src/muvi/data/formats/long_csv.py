@@ -128,7 +128,14 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
             f"emobase features of {len(order)} items from their audio from {offset:g} s on "
             f"({computed} extracted now, {len(order) - computed} from the cache)."
         )
-    window = music.common_window(dynamic, audio, options.window_samples, RATINGS_FILE)
+    window = music.common_window(
+        dynamic,
+        audio,
+        options.window_samples,
+        RATINGS_FILE,
+        None if "audio" in lacks else media,
+        offset,
+    )
     metadata: dict[str, object] = {
         "layout": "long-csv",
         "time_offset_s": offset,

@@ -138,7 +138,14 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
             f"emobase features of {len(items)} chorus clips from {OFFSET_S:g} s on "
             f"({computed} extracted now, {len(items) - computed} from the cache)."
         )
-    window = music.common_window(dynamic, audio, options.window_samples, "PMEmo")
+    window = music.common_window(
+        dynamic,
+        audio,
+        options.window_samples,
+        "PMEmo",
+        None if "audio" in lacks else media,
+        OFFSET_S,
+    )
     return music.music_dataset(
         root,
         items=items,
