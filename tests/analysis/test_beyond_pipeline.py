@@ -1,4 +1,4 @@
-"""``muvi analyze`` with the analyses beyond the paper (issue 15), on a simulated study."""
+"""``muvi analyze`` with the analyses beyond the paper, on a simulated study."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Beyond the paper (issue 15): the five extra analyses as steps of ``muvi analyze``.
+"""Beyond the paper: the five extra analyses as steps of ``muvi analyze``.
 
 0. item-level reliability of the static labels (:mod:`~muvi.analysis.reliability`);
 1. static emotion from the media's features (:mod:`~muvi.analysis.static_prediction`);
