@@ -140,7 +140,7 @@ def analyze_dataset(
     tell(steps.FIXED_STAGES[0])
     window = dataset.with_window(window_samples).window
     data, excluded = quality_filter(dataset, n_samples=window.n_samples)
-    if data.static.empty:
+    if data.static.empty and "gems" not in dataset.lacks:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
         raise DataError(
             "no static annotation is left to analyse after the quality filter"
@@ -168,12 +168,18 @@ def analyze_dataset(
             summary.setdefault(block, {}).update(filled)
     if "paper" not in summary:
         summary["paper"] = _paper_block(summary, dataset, has_dynamic)
+    skipped = context.shared.get(steps.SKIPPED, [])
+    if skipped or dataset.layout != "muvi":
+        summary["study"] = {"layout": dataset.layout, "averaged": dataset.averaged}
+        summary["study"]["lacks"] = dict(dataset.lacks)
+        summary["study"]["skipped"] = list(skipped)
     summary = _json_ready(summary)
     tell(steps.FIXED_STAGES[1] if finish is not None else "summary")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if finish is not None:
-        ran = tuple(steps.steps_for(*stages))
-        finish(AnalysisRun(dataset, out, summary, _notes(data, excluded, window), ran))
+        ran = tuple(s for s in steps.steps_for(*stages) if s.skipped_for(data) is None)
+        notes = _notes(data, excluded, window) + list(context.shared.get(steps.SKIPPED, []))
+        finish(AnalysisRun(dataset, out, summary, notes, ran))
     return summary
 
 

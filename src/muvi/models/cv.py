@@ -26,7 +26,7 @@ from muvi.data.schema import (
     visual_feature_family,
 )
 from muvi.errors import DataError, MuviError
-from muvi.models.folds import Fold, fold_plan, study_folds
+from muvi.models.folds import MIN_ITEMS, Fold, fold_plan, study_folds
 from muvi.models.lasso import fit_lasso_models
 from muvi.models.lstm import (
     LSTMRegressor,
@@ -114,8 +114,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
     if not features:
         raise DataError("the study has no audio or visual features to train on")
     notes = []
-    plan = fold_plan(len(dataset.items))
-    if plan.note:
+    if len(dataset.items) >= MIN_ITEMS and (plan := fold_plan(len(dataset.items))).note:
         notes.append(f"Folds: {plan.note}")
     if dataset.averaged:  # one averaged series per item: it is the gold standard itself
         notes.append(
@@ -124,12 +123,12 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         )
         gold = dataset.dynamic[["media_id", "modality", "sample", "valence", "arousal"]].copy()
         spread = dataset.metadata.get("rating_std")
-        for dim in ("valence", "arousal"):
-            gold[f"{dim}_std"] = (
-                gold.set_index(["media_id", "sample"]).index.map(spread[dim]).to_numpy(float)
-                if isinstance(spread, dict) and dim in spread
-                else np.nan
-            )
+        for dim in ("valence", "arousal"):  # the raters' spread, where the layout has it
+            per_item = spread.get(dim, {}) if isinstance(spread, dict) else {}
+            gold[f"{dim}_std"] = [
+                per_item[m][k] if m in per_item and k < len(per_item[m]) else np.nan
+                for m, k in zip(gold["media_id"], gold["sample"], strict=True)
+            ]
         return StudyData(
             items=list(dataset.items),
             features=features,
@@ -938,7 +937,8 @@ def _applicable(config: EvaluationConfig, study: StudyData) -> tuple[EvaluationC
     the visual and audiovisual conditions, cannot run (a music-only study
     keeps experiment 1), with a note; a study with everything keeps the config."""
     rated = set(study.gold["modality"])
-    keep, dropped = [], []
+    keep: list[tuple[int, list[str]]] = []
+    dropped: list[tuple[int, list[str]]] = []
     for number in sorted(set(config.experiments)):
         exp = EXPERIMENTS[number]
         needs_visual = "visual" in exp.features or (number == 7 and "lstm" in config.models)

@@ -147,7 +147,9 @@ def on_grid(frame: pd.DataFrame, offset_s: float, path: Path, keys: Sequence[str
         raise DataError(f"time {t:g} s is not on the 2 Hz grid from {offset_s:g} s", file=path)
     if (sample < 0).any():
         t = float(frame["time"].iloc[int(np.argmax(sample < 0))])
-        raise DataError(f"time {t:g} s lies before the first rated moment {offset_s:g} s", file=path)
+        raise DataError(
+            f"time {t:g} s lies before the first rated moment {offset_s:g} s", file=path
+        )
     frame = frame.assign(sample=sample.astype(np.int64))
     frame = frame.sort_values([*keys, "sample"], kind="stable").reset_index(drop=True)
     grouped = frame.groupby(list(keys), sort=False)["sample"]
@@ -240,7 +242,7 @@ def _cache_file(cache_dir: Path, media: Path, offset_s: float) -> Path:
             "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns,
             "offset_ms": round(offset_s * 1000),
-            "features": "emobase-988-500ms-16kHz",
+            "features": "emobase-988-500ms-16kHz-full-decode",
         },
         sort_keys=True,
     )
@@ -252,7 +254,8 @@ def emobase_from_audio(media: Path, offset_s: float, cache_dir: Path) -> tuple[p
     """emobase per 500 ms of one song from ``offset_s`` on, from the cache when there.
 
     Sample ``k`` is the window ``[offset_s + 0.5 k, offset_s + 0.5 (k + 1))`` of
-    the song; only complete windows are kept.
+    the song (the audio decoded from its start at 16 kHz, cut at sample
+    ``round(offset_s * 16000)``); only complete windows are kept.
 
     Returns:
         The table (index ``sample``, the 988 emobase columns) and whether it
@@ -273,8 +276,10 @@ def emobase_from_audio(media: Path, offset_s: float, cache_dir: Path) -> tuple[p
     from muvi.features.audio import emobase_windows
     from muvi.features.media import read_audio
 
-    audio, sr = read_audio(media, start=offset_s)
-    table = emobase_windows(audio, sr)
+    # decoded from the start and cut by sample count: a decode that seeks to the
+    # offset lands up to ~25 ms off on MP3s (the encoder delay is then not skipped)
+    audio, sr = read_audio(media)
+    table = emobase_windows(audio[round(offset_s * sr) :], sr)
     if table.empty:
         raise DataError(f"no complete 500 ms window of audio after {offset_s:g} s", file=media)
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -310,27 +315,53 @@ def audio_features(
         )
         parts.append(table)
         if callable(progress):
-            progress(
-                ProgressEvent(stage="features", done=done + 1, total=len(media), message=item)
-            )
+            progress(ProgressEvent(stage="features", done=done + 1, total=len(media), message=item))
     return pd.concat(parts), computed
 
 
+def audio_windows(media: Mapping[str, Path], offset_s: float) -> int | None:
+    """The fewest complete 500 ms windows after ``offset_s`` in the items' audio,
+    from the files' stated durations (no decoding); None when one cannot be read."""
+    from muvi.features.media import probe
+
+    counts = []
+    for path in media.values():
+        try:
+            duration = probe(path).duration
+        except DataError:
+            return None
+        if duration is None:
+            return None
+        counts.append(int(np.floor((duration - offset_s) / SAMPLE_PERIOD_S + 1e-9)))
+    return min(counts) if counts else None
+
+
 def common_window(
-    dynamic: pd.DataFrame, features: pd.DataFrame | None, requested: int | None, what: str
+    dynamic: pd.DataFrame,
+    features: pd.DataFrame | None,
+    requested: int | None,
+    what: str,
+    media: Mapping[str, Path] | None = None,
+    offset_s: float = 0.0,
 ) -> AnalysisWindow:
     """The analysis window of a music study: the user's, else the samples that
-    every item has both ratings and (when present) features for."""
+    every item has both ratings and audio features for (the features loaded,
+    else the complete windows that the audio files' durations allow), so that
+    ``muvi analyze`` and ``muvi evaluate`` use the same window."""
     if requested is not None:
         return AnalysisWindow(int(requested), "--window-samples")
     rated = dynamic.groupby(["media_id", "participant_id", "modality"])["sample"].max() + 1
     n = int(rated.min())
     source = f"the shortest rated item ({what})"
     if features is not None:
-        have = features.reset_index().groupby("media_id")["sample"].max() + 1
-        if int(have.min()) < n:
-            n = int(have.min())
-            source = f"the shortest rated item's audio features ({what})"
+        have = int((features.reset_index().groupby("media_id")["sample"].max() + 1).min())
+    elif media:
+        have = audio_windows(media, offset_s) or n
+    else:
+        have = n
+    if have < n:
+        n = have
+        source = f"the shortest rated item's audio after the offset ({what})"
     return AnalysisWindow(n, source)
 
 

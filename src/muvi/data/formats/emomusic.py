@@ -125,16 +125,18 @@ def read_averaged(root: Path, files: dict[str, str], id_column: str) -> pd.DataF
 
 def rating_std(
     root: Path, files: dict[str, str], id_column: str, offset_s: float
-) -> dict[str, dict[tuple[str, int], float]]:
-    """The raters' standard deviation per (item, sample), from the ``*_std`` files present."""
-    out = {}
+) -> dict[str, dict[str, list[float]]]:
+    """The raters' standard deviation of each item at each sample (0, 1, ...),
+    from the ``*_std`` files present (JSON-ready: dimension -> item -> list)."""
+    out: dict[str, dict[str, list[float]]] = {}
     for dimension, name in files.items():
         if (root / name).is_file():
             long = music.wide_ratings(root / name, id_column)
             long = music.on_grid(long, offset_s, root / name, ["media_id"])
-            out[dimension] = dict(
-                zip(zip(long["media_id"], long["sample"], strict=True), long["value"], strict=True)
-            )
+            out[dimension] = {
+                str(item): group.sort_values("sample")["value"].astype(float).tolist()
+                for item, group in long.groupby("media_id", sort=False)
+            }
     return out
 
 
@@ -162,7 +164,14 @@ def _read(root: Path, options: OpenOptions) -> MuviDataset:
             f"emobase features of {len(items)} songs from their audio from {OFFSET_S:g} s on "
             f"({computed} extracted now, {len(items) - computed} from the cache)."
         )
-    window = music.common_window(dynamic, audio, options.window_samples, "1000 Songs")
+    window = music.common_window(
+        dynamic,
+        audio,
+        options.window_samples,
+        "1000 Songs",
+        None if "audio" in lacks else media,
+        OFFSET_S,
+    )
     metadata: dict[str, object] = {
         "layout": "emomusic",
         "time_offset_s": OFFSET_S,
