@@ -635,7 +635,7 @@ class TrustedProxies:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         if scope["type"] in ("http", "websocket") and client and self.proxies.trusts(client[0]):
-            headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+            headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in scope["headers"]}
             scope = dict(scope)
             proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
             if proto in ("http", "https"):
