@@ -1029,17 +1029,35 @@ def study_serve(
     media: str = typer.Option(..., "--media", help="Folder of the media files of the studies."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    no_signup_limit: bool = typer.Option(
+        False,
+        "--no-signup-limit",
+        help="Do not throttle sign-ups (a lab, where every participant has the same address).",
+    ),
+    trusted_proxy: list[str] = typer.Option(
+        ["127.0.0.1", "::1"],
+        "--trusted-proxy",
+        help="Address or network of a reverse proxy whose X-Forwarded-For/-Proto are believed "
+        "(repeat for several; default: loopback).",
+    ),
 ) -> None:
     """Serve the study web application (runner pages at /runner)."""
+    import dataclasses
+
     import uvicorn
 
     from muvi.study.app import create_app
+    from muvi.study.security import DEFAULT_SECURITY
 
-    application = create_app(db, _path(media))
+    security = dataclasses.replace(
+        DEFAULT_SECURITY, signup_limit=not no_signup_limit, trusted_proxies=tuple(trusted_proxy)
+    )
+    application = create_app(db, _path(media), security)
     console.print(
         f"MuVi study server on http://{host}:{port}/runner (database {db})",
     )
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # the application reads the forwarded headers of trusted proxies itself
+    uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @study_app.command("create-runner")
