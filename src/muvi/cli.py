@@ -336,7 +336,7 @@ def analyze(
     ),
     out: str = typer.Option(..., "--out", help="Folder for tables, figures, summary and report."),
     figures: bool = typer.Option(
-        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi and SVG)."
+        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi, SVG and PDF)."
     ),
     window_samples: int | None = typer.Option(
         None,
@@ -851,7 +851,7 @@ def predict_command(
         ..., "--model", "-m", help="A bundle folder from `muvi train`, or a folder of bundles."
     ),
     out: str = typer.Option(
-        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png and .svg."
+        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png, .svg and .pdf."
     ),
     start: float | None = typer.Option(
         None, "--start", min=0, help="Where the music starts (s); default: found in the audio."
@@ -868,14 +868,20 @@ def predict_command(
         None,
         "--ratings",
         help="Your own 2 Hz ratings (CSV: time in s on the video's clock, or sample; "
-        "valence, arousal; optional modality) to compare with: CCC and RMSE per curve.",
+        "valence, arousal; optional modality), or a 1000 Songs *_cont_average.csv (or its "
+        "folder: the row of the song <song_id>.mp3), to compare with: CCC and RMSE per curve. "
+        "Times off the curves' grid are interpolated at the curves' times.",
     ),
 ) -> None:
     """Valence/arousal curves at 2 Hz for a new video, per modality, from trained
     bundles; a modality that cannot be predicted is skipped with the reason."""
     _quiet_openmp()
+    from muvi.predict import parse_modalities
     from muvi.workflows.predict import PredictOptions, predict
 
+    parse_modalities(modalities)  # a wrong name fails before any work
+    if ratings is not None and not _path(ratings).exists():
+        raise MuviError(f"--ratings {ratings}: no such file or folder")
     options = PredictOptions(
         video=_path(video),
         model=_path(model),
@@ -899,7 +905,7 @@ def predict_command(
             f"  vs your ratings, {line.modality} {line.dimension}: CCC {line.ccc:.3f}, "
             f"RMSE {line.rmse:.3f} (n={line.n})"
         )
-    for kind in ("csv", "json", "png", "svg"):
+    for kind in ("csv", "json", "png", "svg", "pdf"):
         path = result.paths.get(kind)
         if path is not None and path.is_file():
             console.print(f"wrote {path}")

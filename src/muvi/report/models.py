@@ -186,7 +186,7 @@ def write_figures(
     items: Sequence[str] = (),
 ) -> list[Path]:
     """For each chosen item, target condition and dimension, a
-    :func:`prediction_figure` (PNG at 300 dpi and SVG).
+    :func:`prediction_figure` (PNG at 300 dpi, SVG and PDF).
 
     Returns:
         The PNG files written (in ``out_dir/figures``; the SVGs lie beside them).

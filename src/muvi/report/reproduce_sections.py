@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from muvi.analysis.correction import HOLM, corrected, stars, stars_legend
 from muvi.models.reproduce import (
     PAIRING,
     PUBLISHED,
@@ -33,8 +34,12 @@ if TYPE_CHECKING:
 FIGURE = "figures/reproduce_changes.png"
 """The figure's PNG, relative to the output folder (the SVG lies beside it)."""
 
-SIGNIFICANCE = 0.05
-"""p below which a change is starred in the figure."""
+CORRECTION = HOLM
+"""How the paired t-tests of the variants are corrected for their number (every
+variant, network and dimension of one metric is one family): Holm's step-down."""
+
+TESTED_METRICS = ("ccc", "mse")
+"""The metrics whose change from the reference is t-tested (``<metric>_p``)."""
 
 REPORT_COLUMNS = [
     "variant",
@@ -49,16 +54,44 @@ REPORT_COLUMNS = [
     "d_ccc",
     "ccc_t",
     "ccc_p",
+    "ccc_p_holm",
     "error_mean",
     "d_error",
     "mse_mean",
     "d_mse",
     "mse_t",
     "mse_p",
+    "mse_p_holm",
     "rmse_mean",
     "paper",
 ]
 """The columns of the combined table shown in the report (the CSV has them all)."""
+
+
+STARS = stars_legend(CORRECTION, "every bar")
+"""What the figure's stars mean (its heading and the report's caption)."""
+
+
+def with_corrected_p(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``<metric>_p_holm`` beside each ``<metric>_p``: the paired
+    t-tests' p-values Holm-corrected over every row of the table (every variant,
+    network and dimension; the reference itself has no test).
+
+    Examples:
+        >>> t = pd.DataFrame({"ccc_p": [0.01, 0.04, 0.03, 0.005, float("nan")]})
+        >>> with_corrected_p(t)["ccc_p_holm"].round(3).tolist()
+        [0.03, 0.06, 0.06, 0.02, nan]
+    """
+    out = table.copy()
+    for metric in TESTED_METRICS:
+        raw = f"{metric}_p"
+        if raw in out.columns:
+            values = corrected(out[raw].to_numpy(dtype=float), CORRECTION)
+            if f"{raw}_holm" in out.columns:
+                out[f"{raw}_holm"] = values
+            else:
+                out.insert(list(out.columns).index(raw) + 1, f"{raw}_holm", values)
+    return out
 
 
 def compared_variant(results: ReproductionResults) -> str:
@@ -102,8 +135,9 @@ def changes_figure(
 
     A bar per variant (the reference itself is the zero line); the whisker is
     the standard deviation over seeds of the per-seed change (with 2 seeds or
-    more), and a star marks a paired t-test over test items with
-    p < :data:`SIGNIFICANCE`.
+    more), and stars mark the paired t-test over test items, Holm-corrected over
+    every bar of the figure (:func:`with_corrected_p`; ``*`` p < 0.05, ``**`` p <
+    0.01, ``***`` p < 0.001).
 
     Args:
         table: :meth:`ReproductionResults.table`.
@@ -120,6 +154,8 @@ def changes_figure(
     from muvi.plotting import style
     from muvi.plotting.names import model_name
 
+    if f"{metric}_p" in table.columns:
+        table = with_corrected_p(table)
     shown = table[table["variant"] != REFERENCE]
     names = list(dict.fromkeys(table["name"]))
     dims = list(dict.fromkeys(table["dimension"]))
@@ -154,10 +190,15 @@ def changes_figure(
                 for bar, variant in zip(bars, order, strict=True):
                     bar.set_hatch(hatches[variant])
                 ax.axvline(0.0, color=style.GOLD_STANDARD_COLOUR, linewidth=0.6)
-                p = part[f"{metric}_p"].to_numpy(dtype=float)
-                for k in np.flatnonzero(np.isfinite(p) & (p < SIGNIFICANCE)):
+                column = f"{metric}_p_holm"
+                p = (
+                    part[column].to_numpy(dtype=float)
+                    if column in part
+                    else np.full(len(y), np.nan)
+                )
+                for k in (k for k in range(len(p)) if stars(p[k])):
                     ax.annotate(
-                        "*",
+                        stars(p[k]),
                         (np.nan_to_num(change[k]), y[k]),
                         xytext=(3 if change[k] >= 0 else -3, -3),
                         textcoords="offset points",
@@ -170,8 +211,9 @@ def changes_figure(
                     ax.set_xlabel(f"change in {metric.upper()} from reference-code")
         heading = (
             f"Each variant's change in {metric.upper()} from the reference-code profile\n"
-            f"(whisker: SD over seeds; *: paired t-test p < {SIGNIFICANCE:g})"
+            f"(whisker: SD over seeds; stars: paired t-test, {STARS}"
         )
+        heading += ")"
         if simulated:
             heading += " (SIMULATED study)"
         fig.suptitle(heading)
@@ -239,11 +281,16 @@ def reproduce_sections(
         "metric, RMSE otherwise); both are in the table. Paper column: "
         f"{esc(TABLES_NOT_HERE)}.</p>"
     )
+    table = with_corrected_p(table)
     shown = table[[c for c in REPORT_COLUMNS if c in table.columns]]
-    tables = {"Each variant against the reference-code profile": shown}
+    tables = {
+        "Each variant against the reference-code profile (p: paired t-test; beside it, "
+        "the p Holm-corrected over every row)": shown
+    }
     human = results.human_tests()
     if not human.empty:
         tables[f"Each model against human-level agreement (§7.1.1): {HUMAN_TEST}"] = human
     figure = Path(out_dir) / FIGURE
-    figures = {"Change from the reference-code profile": figure} if figure.exists() else {}
+    caption = f"Change from the reference-code profile (stars: paired t-test, {STARS})"
+    figures = {caption: figure} if figure.exists() else {}
     return [ReportSection("Reproducing the paper", "".join(parts), tables, figures)]

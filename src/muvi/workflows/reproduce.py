@@ -141,6 +141,7 @@ def reproduce_dataset(
         changes_figure,
         paper_document,
         reproduce_sections,
+        with_corrected_p,
     )
 
     study = prepare_study(dataset)
@@ -153,7 +154,8 @@ def reproduce_dataset(
         return paper_column(rows, document, "ccc_mean")
 
     paths = write_reproduction(results, out, column, lambda _: {"paper": document["paper"]})
-    written = pd.read_csv(paths["table"])
+    written = with_corrected_p(pd.read_csv(paths["table"]))
+    written.to_csv(paths["table"], index=False)  # the corrected p beside the raw one
     paths["figure"] = style.save_figure(
         changes_figure(written, simulated=results.simulated), out / FIGURE
     )
