@@ -388,9 +388,9 @@ def evaluate_study(
     Returns:
         The results and the paths written (``figures`` lists the PNG folder).
     """
-    from muvi.data.loaders import load_dataset
+    from muvi.data.formats import open_study
 
-    study = prepare_study(load_dataset(data_dir))
+    study = prepare_study(open_study(data_dir, cache_dir=Path(out_dir) / "cache"))
     results = run_evaluation(study, config, on_fit)
     paths = write_results(results, out_dir, results_paper_block)
     write_figures(results, study, out_dir, items_for_figures)
