@@ -110,7 +110,7 @@ def train_study(
     on_fit: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Load a study and save bundles fitted on all its items (see :func:`train_final_models`)."""
-    from muvi.data.loaders import load_dataset
+    from muvi.data.formats import open_study
 
-    study = prepare_study(load_dataset(data_dir))
+    study = prepare_study(open_study(data_dir))
     return train_final_models(study, out_dir, config, on_fit)
