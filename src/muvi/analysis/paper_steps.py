@@ -288,6 +288,7 @@ PAPER_STEPS = (
         tables=("participants", "participant_counts"),
         summary_keys=("participants",),
         section="participants",
+        needs=("participants",),
     ),
     AnalysisStep(
         "GEMS labels",
@@ -303,6 +304,7 @@ PAPER_STEPS = (
         figures=("gems_labels_*",),
         summary_keys=("gems",),
         section="gems",
+        needs=("gems",),
     ),
     AnalysisStep(
         "label co-occurrence",
@@ -312,6 +314,7 @@ PAPER_STEPS = (
         figures=("label_cooccurrence",),
         summary_keys=("label_correlations",),
         section="cooccurrence",
+        needs=("gems",),
     ),
     AnalysisStep(
         "chi-square tests",
@@ -321,6 +324,7 @@ PAPER_STEPS = (
         figures=("observed_expected_*",),
         summary_keys=("chi_square",),
         section="static effects",
+        needs=("gems",),
     ),
     AnalysisStep(
         "rating distribution",
@@ -338,6 +342,7 @@ PAPER_STEPS = (
         tables=("modality_correlations", "modality_correlation_summary"),
         summary_keys=("modality_correlation",),
         section="modality agreement",
+        needs=("visual",),
     ),
     AnalysisStep(
         "effects on dynamic ratings",
@@ -346,6 +351,7 @@ PAPER_STEPS = (
         tables=("annotation_medians", "normality_tests", "overlay_tests", "modality_tests"),
         summary_keys=("ks", "mann_whitney", "kruskal", "annotation_median_centres"),
         section="dynamic effects",
+        needs=("visual",),
     ),
     AnalysisStep(
         "gold standard and agreement",
@@ -354,6 +360,7 @@ PAPER_STEPS = (
         tables=("agreement_summary", "agreement_pooled"),
         summary_keys=("agreement", "agreement_pooled"),
         section="agreement",
+        needs=("raters",),
     ),
 )
 """The paper's analyses, in the order they run (and their sections appear)."""
