@@ -1066,10 +1066,10 @@ def study_serve(
         help="Do not throttle sign-ups (a lab, where every participant has the same address).",
     ),
     trusted_proxy: list[str] = typer.Option(
-        ["127.0.0.1", "::1"],
+        [],
         "--trusted-proxy",
         help="Address or network of a reverse proxy whose X-Forwarded-For/-Proto are believed "
-        "(repeat for several; default: loopback).",
+        "(repeat for several; default: the comma-separated FORWARDED_ALLOW_IPS, else loopback).",
     ),
 ) -> None:
     """Serve the study web application (runner pages at /runner)."""
@@ -1080,8 +1080,13 @@ def study_serve(
     from muvi.study.app import create_app
     from muvi.study.security import DEFAULT_SECURITY
 
+    proxies = tuple(trusted_proxy) or tuple(
+        p.strip() for p in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if p.strip()
+    )
     security = dataclasses.replace(
-        DEFAULT_SECURITY, signup_limit=not no_signup_limit, trusted_proxies=tuple(trusted_proxy)
+        DEFAULT_SECURITY,
+        signup_limit=not no_signup_limit,
+        trusted_proxies=proxies or DEFAULT_SECURITY.trusted_proxies,
     )
     application = create_app(db, _path(media), security)
     console.print(
