@@ -694,3 +694,40 @@ def test_the_1000_songs_layout_reads_the_songs_row_and_names_what_is_missing(
         align_ratings(realmusic_dir, start=0.0, n_samples=91, song="999")
     with pytest.raises(DataError, match="needs valence_cont_average.csv and/or arousal"):
         align_ratings(tmp_path, start=0.0, n_samples=91, song="3")
+
+
+def test_one_problem_of_many_bundles_and_families_is_said_once_with_its_count() -> None:
+    """Four visual bundles of six families each on an audio file: 24 pairs, one clause."""
+    from muvi.predict import skip_reason
+
+    families = ["colour", "lighting", "faces", "objects", "scenes", "shots"]
+    bundles = ["visual_valence_lstm", "visual_arousal_lstm", "visual_valence_lasso", "pair"]
+    blocked = [(b, f, "12.mp3 has no video stream") for b in bundles for f in families]
+    reason = skip_reason(blocked)
+    assert reason.count("has no video stream") == 1
+    assert "(12.mp3 has no video stream, 24 times)" in reason
+    assert reason.startswith("colour, lighting, faces, objects, scenes, shots features")
+    assert reason.endswith("bundles " + ", ".join(bundles) + " skipped")
+    # two problems: two clauses, each with its own count
+    mixed = skip_reason(
+        [
+            ("a", "faces", "weights missing"),
+            ("a", "colour", "no video"),
+            ("b", "faces", "weights missing"),
+        ]
+    )
+    assert mixed == (
+        "faces features cannot be extracted (weights missing, 2 times): bundles a, b skipped; "
+        "colour features cannot be extracted (no video): bundle a skipped"
+    )
+
+
+def test_ratings_by_sample_say_they_count_from_a_detected_start(tmp_path: Path) -> None:
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("sample,arousal\n0,0.1\n1,0.3\n")
+    placed = align_ratings(file, start=0.7, n_samples=4, start_detected=True)
+    assert placed.table["music_arousal"].tolist()[:2] == [0.1, 0.3]
+    assert placed.note is not None and "found in the audio (0.70 s)" in placed.note
+    assert align_ratings(file, start=0.7, n_samples=4).note is None  # --start given
