@@ -63,8 +63,21 @@ from muvi.progress import ProgressCallback, Steps
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso")
-"""Which bundle predicts a modality and dimension when several could."""
+
+def architecture_preference() -> tuple[str, ...]:
+    """Which bundle predicts a modality and dimension when several could: the
+    architectures by their :attr:`~muvi.models.architectures.Architecture.preference`
+    (PAIR first), then LASSO.
+
+    Examples:
+        >>> architecture_preference()[:2], architecture_preference()[-1]
+        (('pair', 'late_fusion'), 'lasso')
+    """
+    from muvi.models.architectures import ARCHITECTURES
+
+    ranked = sorted(ARCHITECTURES.values(), key=lambda a: -a.preference)
+    return (*(a.name for a in ranked), "lasso")
+
 
 CURVES_CSV = "curves.csv"
 CURVES_JSON = "curves.json"
@@ -150,10 +163,10 @@ def find_bundles(model_dir: str | Path) -> list[Path]:
 
 
 def choose_models(bundles: Sequence[Any]) -> list[CurveModel]:
-    """One bundle per target modality and dimension, by :data:`ARCHITECTURE_PREFERENCE`
+    """One bundle per target modality and dimension, by :func:`architecture_preference`
     (then the one reading more feature sets, then the name), in modality then
     dimension order."""
-    rank = {a: i for i, a in enumerate(ARCHITECTURE_PREFERENCE)}
+    rank = {a: i for i, a in enumerate(architecture_preference())}
     best: dict[tuple[str, str], Any] = {}
 
     def key(b: Any) -> tuple[int, int, str]:

@@ -2,7 +2,7 @@
 
 ::
 
-    OUT/summary.json          the headline numbers (keys fixed, see issue 2)
+    OUT/summary.json          the headline numbers (keys fixed)
     OUT/report.html           everything below in one self-contained page
     OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)

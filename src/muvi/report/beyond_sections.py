@@ -1,4 +1,4 @@
-"""The report sections of the analyses beyond the paper (issue 15), read back from an output folder.
+"""The report sections of the analyses beyond the paper, read back from an output folder.
 
 Builders that turn what the steps of :mod:`muvi.analysis.beyond` wrote into
 :class:`ReportSection` objects: item reliability, static emotion from the

@@ -1,5 +1,5 @@
-"""``muvi reproduce``: its figure, its report section, and :func:`reproduce_study`,
-which runs :func:`muvi.models.reproduce.reproduce` and writes everything.
+"""``muvi reproduce``: its figure and its report section, rendered from the results
+that :mod:`muvi.workflows.reproduce` gives them.
 
 The paper's figures sit beside the table through :mod:`muvi.analysis.paper`
 (compared with the ``published`` variant, the code as it ran, or else the
@@ -22,12 +22,9 @@ from muvi.models.reproduce import (
     PAIRING,
     PUBLISHED,
     REFERENCE,
-    ReproduceConfig,
     ReproductionResults,
-    reproduce,
-    write_reproduction,
 )
-from muvi.report.models import TABLES_NOT_HERE, paper_column, results_paper_block
+from muvi.report.models import TABLES_NOT_HERE, results_paper_block
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure, SubFigure
@@ -297,53 +294,3 @@ def reproduce_sections(
     caption = f"Change from the reference-code profile (stars: paired t-test, {STARS})"
     figures = {caption: figure} if figure.exists() else {}
     return [ReportSection("Reproducing the paper", "".join(parts), tables, figures)]
-
-
-def reproduce_study(
-    data_dir: str | Path,
-    out_dir: str | Path,
-    config: ReproduceConfig | None = None,
-    on_progress: Callable[[str], None] | None = None,
-) -> tuple[ReproductionResults, dict[str, Path]]:
-    """Load a study, run every variant, write the tables, JSON, figure and report.
-
-    Args:
-        data_dir: a study folder in the published layout (with ``av_data.csv``).
-        out_dir: the output folder.
-        config: variants, seeds and grid (default: every variant, one seed,
-            the paper's sizes).
-        on_progress: called with a line of progress.
-
-    Returns:
-        The results and the paths written (``results`` reproduce.json, ``table``,
-        ``per_item``, ``human_tests``, ``tables`` folder, ``figure``, ``report``).
-    """
-    from muvi.data.loaders import load_dataset
-    from muvi.models.cv import prepare_study
-    from muvi.plotting import style
-    from muvi.report.html import write_report
-
-    study = prepare_study(load_dataset(data_dir))
-    results = reproduce(study, config, on_progress)
-    out = Path(out_dir)
-    table = results.table()
-    document = paper_document(results, table)
-
-    def column(rows: pd.DataFrame) -> list[str]:
-        return paper_column(rows, document, "ccc_mean")
-
-    paths = write_reproduction(results, out, column, lambda _: {"paper": document["paper"]})
-    written = with_corrected_p(pd.read_csv(paths["table"]))
-    written.to_csv(paths["table"], index=False)  # the corrected p beside the raw one
-    paths["figure"] = style.save_figure(
-        changes_figure(written, simulated=results.simulated), out / FIGURE
-    )
-    notes = [v.notice for v in results.variants if v.notice]
-    paths["report"] = write_report(
-        out / "report.html",
-        "Reproducing the paper" + (" (SIMULATED study)" if results.simulated else ""),
-        reproduce_sections(out, results, written),
-        simulated=results.simulated,
-        notes=list(dict.fromkeys(notes)),
-    )
-    return results, paths
