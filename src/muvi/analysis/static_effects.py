@@ -256,6 +256,11 @@ def static_effects(
     return {g: chi_square_test(contingency_table(groups, g), g) for g in groupings()}
 
 
+RESIDUAL_COLOURS = {"above": "#b2182b", "below": "#2166ac", "within": "#bababa"}
+"""The observed-and-expected bars: a cell above independence (adjusted residual > 2),
+below it (< -2), or within (red, blue, grey of the ColorBrewer RdBu scheme)."""
+
+
 def chi_square_table(results: dict[str, ChiSquareResult]) -> pd.DataFrame:
     """One row per grouping: ``grouping``, ``chi2``, ``dof``, ``p``, ``p_holm`` (``p``
     Holm-corrected over the groupings' tests), ``groups``, ``selections``,
@@ -353,7 +358,12 @@ def observed_expected_figure(
         z = result.adjusted_residuals
         for ax, group in zip(axes, groups, strict=True):
             colours = [
-                "#b2182b" if v > 2 else "#2166ac" if v < -2 else "#bababa" for v in z.loc[group]
+                RESIDUAL_COLOURS["above"]
+                if v > 2
+                else RESIDUAL_COLOURS["below"]
+                if v < -2
+                else RESIDUAL_COLOURS["within"]
+                for v in z.loc[group]
             ]
             ax.bar(x, result.observed.loc[group], color=colours, width=0.8)
             ax.scatter(x, result.expected.loc[group], marker="_", s=120, color="black", zorder=3)
@@ -363,9 +373,9 @@ def observed_expected_figure(
         )
         axes[-1].set_xlabel("GEMS label")
         handles = [
-            Patch(color="#b2182b", label="observed, adjusted residual > 2"),
-            Patch(color="#2166ac", label="observed, adjusted residual < −2"),
-            Patch(color="#bababa", label="observed, |adjusted residual| ≤ 2"),
+            Patch(color=RESIDUAL_COLOURS["above"], label="observed, adjusted residual > 2"),
+            Patch(color=RESIDUAL_COLOURS["below"], label="observed, adjusted residual < −2"),
+            Patch(color=RESIDUAL_COLOURS["within"], label="observed, |adjusted residual| ≤ 2"),
             Line2D(
                 [],
                 [],
