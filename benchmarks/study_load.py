@@ -7,23 +7,33 @@ process, the participants are asyncio clients in this process. Each client
 logs one sample every 0.5 s and sends what is not yet acknowledged once a
 second (the browser's behaviour), resending after a failure.
 
-Usage (the full run: 50 participants, 5 minutes, a kill -9 half-way)::
+Usage (the full run: 50 participants, 3 minutes, a kill -9 half-way)::
 
     python benchmarks/study_load.py
+    python benchmarks/study_load.py --postgres          # a throwaway PostgreSQL server
     python benchmarks/study_load.py --participants 50 --duration 300 --db postgresql://...
 
-The test suite runs the same code for about 30 s (tests/study/test_load.py).
+``--postgres`` starts a PostgreSQL server of its own (``initdb`` and
+``pg_ctl`` of Debian's ``postgresql`` package) in the scratch folder and
+deletes it afterwards. The test suite runs the same code for about 30 s
+(tests/study/test_load.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import glob
+import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,7 +43,7 @@ from sqlalchemy import select
 
 from muvi.study.db import open_database
 from muvi.study.deps import participant_csrf_token
-from muvi.study.localserver import StudyServerProcess
+from muvi.study.localserver import StudyServerProcess, free_port
 from muvi.study.models import Sample
 from muvi.study.service import (
     MediaSpec,
@@ -297,22 +307,66 @@ def run_load(
     )
 
 
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        raise SystemExit(f"--postgres needs the PostgreSQL server program {name} (apt postgresql)")
+    return found[-1]
+
+
+@contextlib.contextmanager
+def throwaway_postgres(folder: Path) -> Iterator[str]:
+    """A PostgreSQL server on 127.0.0.1 with its data in ``folder`` (deleted
+    afterwards); yields the URL of an empty database ``muvi_load``."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # not as root
+    folder.mkdir(parents=True, exist_ok=True)
+    if as_user:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    run = subprocess.run
+    run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True, capture_output=True)  # fmt: skip
+    try:
+        import psycopg
+
+        dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE muvi_load")
+        yield f"postgresql://postgres@127.0.0.1:{port}/muvi_load"
+    finally:
+        run([*as_user, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=300.0, help="seconds of rating")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds of rating")
     parser.add_argument("--kill-at", type=float, default=None, help="seconds (default: half-way)")
     parser.add_argument("--down", type=float, default=2.0, help="seconds the server stays down")
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="run on a throwaway PostgreSQL server"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="muvi-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="muvi-load-") as tmp, contextlib.ExitStack() as stack:
+        os.chmod(tmp, 0o755)  # the postgres user reaches its folder inside
+        db = args.db
+        if args.postgres:
+            db = stack.enter_context(throwaway_postgres(Path(tmp) / "pg"))
         report = run_load(
             Path(tmp),
             participants=args.participants,
             duration_s=args.duration,
             kill_at_s=args.kill_at,
             down_s=args.down,
-            db=args.db,
+            db=db,
         )
     print("\n".join(report.lines()))
     ok = report.acked_but_lost == 0 and report.logged_never_stored == 0

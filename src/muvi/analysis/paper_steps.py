@@ -235,6 +235,7 @@ PAPER_STEPS = (
         tables=("participants", "participant_counts"),
         summary_keys=("participants",),
         section="participants",
+        needs=("participants",),
     ),
     AnalysisStep(
         "GEMS labels",
@@ -250,6 +251,7 @@ PAPER_STEPS = (
         figures=("gems_labels_*",),
         summary_keys=("gems",),
         section="gems",
+        needs=("gems",),
     ),
     AnalysisStep(
         "label co-occurrence",
@@ -259,6 +261,7 @@ PAPER_STEPS = (
         figures=("label_cooccurrence",),
         summary_keys=("label_correlations",),
         section="cooccurrence",
+        needs=("gems",),
     ),
     AnalysisStep(
         "chi-square tests",
@@ -268,6 +271,7 @@ PAPER_STEPS = (
         figures=("observed_expected_*",),
         summary_keys=("chi_square",),
         section="static effects",
+        needs=("gems",),
     ),
     AnalysisStep(
         "rating distribution",
@@ -285,6 +289,7 @@ PAPER_STEPS = (
         tables=("modality_correlations", "modality_correlation_summary"),
         summary_keys=("modality_correlation",),
         section="modality agreement",
+        needs=("visual",),
     ),
     AnalysisStep(
         "effects on dynamic ratings",
@@ -293,6 +298,7 @@ PAPER_STEPS = (
         tables=("annotation_medians", "normality_tests", "overlay_tests", "modality_tests"),
         summary_keys=("ks", "mann_whitney", "kruskal"),
         section="dynamic effects",
+        needs=("visual",),
     ),
     AnalysisStep(
         "gold standard and agreement",
@@ -301,6 +307,7 @@ PAPER_STEPS = (
         tables=("agreement_summary", "agreement_pooled"),
         summary_keys=("agreement", "agreement_pooled"),
         section="agreement",
+        needs=("raters",),
     ),
 )
 """The paper's analyses, in the order they run (and their sections appear)."""

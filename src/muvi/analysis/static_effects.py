@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
+from muvi.analysis.correction import holm
 from muvi.analysis.participants import training_group
 from muvi.data.schema import GEMS_LABELS, MODALITIES, OVERLAY_TYPES
 from muvi.errors import DataError
@@ -208,8 +209,9 @@ def static_effects(
 
 
 def chi_square_table(results: dict[str, ChiSquareResult]) -> pd.DataFrame:
-    """One row per grouping: ``grouping``, ``chi2``, ``dof``, ``p``, ``groups``,
-    ``selections``, ``dropped_labels`` (labels nobody ticked in that comparison)."""
+    """One row per grouping: ``grouping``, ``chi2``, ``dof``, ``p``, ``p_holm`` (``p``
+    Holm-corrected over the groupings' tests), ``groups``, ``selections``,
+    ``dropped_labels`` (labels nobody ticked in that comparison)."""
     rows = [
         (
             name,
@@ -223,7 +225,9 @@ def chi_square_table(results: dict[str, ChiSquareResult]) -> pd.DataFrame:
         for name, r in results.items()
     ]
     columns = ["grouping", "chi2", "dof", "p", "groups", "selections", "dropped_labels"]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    table.insert(4, "p_holm", holm(table["p"].to_numpy(dtype=float)))
+    return table
 
 
 def deviating_labels(result: ChiSquareResult, k: int = TOP_DEVIATIONS) -> pd.DataFrame:

@@ -78,6 +78,7 @@ from muvi import __version__
 from muvi.data import published, schema
 from muvi.data.loaders import short_id
 from muvi.data.resampling import resample_logs
+from muvi.data.window import EXCERPT_KEY
 from muvi.errors import MuviError
 from muvi.progress import ProgressCallback, Steps
 
@@ -142,7 +143,9 @@ class SimulationConfig:
     Attributes:
         items_per_participant: fewest and most items one participant rates
             (30-36 in the study).
-        annotation_samples: samples of a complete 2 Hz series (60 s).
+        annotation_samples: samples of a complete 2 Hz series (120: 60 s
+            excerpts); other lengths are written to ``muvi_metadata.json`` as
+            ``excerpt_seconds``, from which the analysis window follows.
         fine_step_s: time step of the simulated cursor (s).
         underscore_id_share: share of item ids with an underscore (their
             annotation files use the short form, as in the real release).
@@ -967,6 +970,10 @@ def simulate(
             "annotations": special,
             "annotators": _annotator_truth(trials, items, kinds, lags, taus),
         }
+        if cfg.annotation_samples != SimulationConfig.annotation_samples:
+            # excerpts other than the study's 60 s carry their length: every workflow
+            # then reads its analysis window from it (muvi.data.window.study_window)
+            metadata[EXCERPT_KEY] = duration
         published.write_metadata(metadata, out / schema.METADATA_FILE)
         _write_readme(out, seed, n_items, n_participants)
         step("metadata")

@@ -195,7 +195,7 @@ def _static_effects_section(out_dir: Path) -> ReportSection:
     )
     tables: dict[str, pd.DataFrame] = {}
     for caption, name in (
-        ("Chi-square tests", "chi_square"),
+        ("Chi-square tests (p beside its Holm correction over the five groupings)", "chi_square"),
         ("Labels that deviate most from independence", "chi_square_deviations"),
     ):
         table = _read(out_dir, name)

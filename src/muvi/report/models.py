@@ -1,12 +1,12 @@
-"""Figures and report sections of the model evaluation (moved out of
-:mod:`muvi.models`, which never imports :mod:`muvi.report`), and
-:func:`evaluate_study`, which runs the grid and writes results and figures."""
+"""Figures and report sections of the model evaluation (outside
+:mod:`muvi.models`, which never imports :mod:`muvi.report`). They render
+results they are given; :mod:`muvi.workflows.evaluate` runs the grid."""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +20,9 @@ if TYPE_CHECKING:
 
     from muvi.report.html import ReportSection
 
-from muvi.models.cv import StudyData, prepare_study, run_evaluation
-from muvi.models.grid import EvaluationConfig
+from muvi.models.cv import StudyData
 from muvi.models.reference_code import defect_notice
-from muvi.models.results import EvaluationResults, write_results
+from muvi.models.results import EvaluationResults
 
 
 def figure_items(
@@ -187,7 +186,7 @@ def write_figures(
     items: Sequence[str] = (),
 ) -> list[Path]:
     """For each chosen item, target condition and dimension, a
-    :func:`prediction_figure` (PNG at 300 dpi and SVG).
+    :func:`prediction_figure` (PNG at 300 dpi, SVG and PDF).
 
     Returns:
         The PNG files written (in ``out_dir/figures``; the SVGs lie beside them).
@@ -367,32 +366,3 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
             )
         )
     return sections
-
-
-def evaluate_study(
-    data_dir: str | Path,
-    out_dir: str | Path,
-    config: EvaluationConfig | None = None,
-    items_for_figures: Sequence[str] = (),
-    on_fit: Callable[[str], None] | None = None,
-) -> tuple[EvaluationResults, dict[str, Path]]:
-    """Load a study, run the grid, write ``results.json``, the tables and figures.
-
-    Args:
-        data_dir: a study folder in the published layout (with ``av_data.csv``).
-        out_dir: the output folder.
-        config: what to run (default: the full grid, paper settings).
-        items_for_figures: test items to plot (default: two test items of fold 0).
-        on_fit: progress callback, see :func:`run_evaluation`.
-
-    Returns:
-        The results and the paths written (``figures`` lists the PNG folder).
-    """
-    from muvi.data.loaders import load_dataset
-
-    study = prepare_study(load_dataset(data_dir))
-    results = run_evaluation(study, config, on_fit)
-    paths = write_results(results, out_dir, results_paper_block)
-    write_figures(results, study, out_dir, items_for_figures)
-    paths["figures"] = Path(out_dir) / "figures"
-    return results, paths

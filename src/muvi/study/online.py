@@ -606,6 +606,14 @@ def save_options(session: Session, study: Study, options: OnlineOptions) -> None
     session.commit()
 
 
+def replace_options(session: Session, study: Study, options: OnlineOptions) -> None:
+    """Store new online options for a study nobody has signed up for (committed);
+    its attention clips are replaced by those of ``options``."""
+    session.execute(delete(StudyOnline).where(StudyOnline.study_id == study.id))
+    session.execute(delete(Item).where(Item.study_id == study.id, Item.role == "attention"))
+    save_options(session, study, options)
+
+
 def study_options(session: Session, study_id: int) -> OnlineOptions:
     """A study's online options.
 
