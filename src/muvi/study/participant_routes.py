@@ -6,6 +6,11 @@ A participant is identified by the secret token of their personal link
 every form carries the participant CSRF token derived from that link. Every
 database change goes through :mod:`muvi.study.service` and
 :mod:`muvi.study.online`.
+
+Sign-ups are throttled per client address and per study
+(:class:`muvi.study.security.SignupThrottle`, limits in
+:class:`muvi.study.security.SecurityConfig`): one over a limit answers 429
+with a ``Retry-After`` header and a page saying when to try again.
 """
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at run time.
@@ -27,11 +32,13 @@ from muvi.study.deps import (
     check_csrf,
     check_participant_csrf,
     form_dict,
+    https,
     render,
     server_of,
     sync_form,
 )
 from muvi.study.models import Study
+from muvi.study.security import SignupThrottle, client_address, retry_after_header
 from muvi.study.service import StudyError
 
 router = APIRouter()
@@ -110,14 +117,48 @@ def signup(request: Request, invite: str, session: DB) -> Response:
             panel=panel,
             countries=online.countries(),
         )
-    attention = online.attention_items(session, study)
-    person = service.enrol_participant(session, study, profile, attention)
-    online.record_arrival(session, person, options, panel, answers, screen)
+    keys = _signup_keys(request, study)
+    throttle: SignupThrottle = request.app.state.signup_throttle
+    wait = throttle.reserve(keys)
+    if wait > 0:
+        seconds = retry_after_header(wait)
+        message = (
+            f"too many sign-ups from this address or to this study; please try again in {seconds} s"
+        )
+        if float(seconds) >= 120:
+            message += f" (about {round(float(seconds) / 60)} minutes)"
+        response = render(request, "error.html", 429, message=message, error=None)
+        response.headers["Retry-After"] = seconds
+        return response
+    try:
+        attention = online.attention_items(session, study)
+        person = service.enrol_participant(session, study, profile, attention)
+        online.record_arrival(session, person, options, panel, answers, screen)
+    except Exception:
+        throttle.release(key for key, _limit in keys)  # not stored: the place is free again
+        raise
     response = RedirectResponse(f"/p/{person.token}", status_code=303)
     response.set_cookie(
-        PARTICIPANT_COOKIE, person.token, max_age=30 * 86400, httponly=True, samesite="lax"
+        PARTICIPANT_COOKIE,
+        person.token,
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=https(request),
     )
     return response
+
+
+def _signup_keys(request: Request, study: Study) -> list[tuple[tuple[str, str], int]]:
+    """The sign-up throttle's keys and limits for this request (none when the
+    server runs with the limit off)."""
+    security = server_of(request).security
+    if not security.signup_limit:
+        return []
+    return [
+        (("address", client_address(request.scope)), security.signups_per_address),
+        (("study", str(study.id)), security.signups_per_study),
+    ]
 
 
 @router.get("/p/{token}")

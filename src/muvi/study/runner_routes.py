@@ -116,7 +116,7 @@ def logout(request: Request, session: DB, csrf_token: Annotated[str, Form()] = "
     check_csrf(request, csrf_token)
     revoke_runner_session(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/runner/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=https(request))
     return response
 
 
@@ -174,7 +174,7 @@ async def password(
         return again(401, "the current password is wrong")
     server.throttle.succeeded(account, [address])
     response = RedirectResponse("/runner/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=https(request))
     return response
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from muvi.data.schema import EXCERPT_SECONDS, GEMS_LABELS, MODALITIES
+from muvi.data.schema import EXCERPT_SECONDS, GEMS_LABELS, MODALITIES, SAMPLE_PERIOD_S
 from muvi.errors import MuviError
 from muvi.study.assignment import handed_out, next_cells
 from muvi.study.models import (
@@ -41,6 +41,7 @@ from muvi.study.models import (
     Trial,
     utcnow,
 )
+from muvi.study.security import forbidden_character
 
 QUADRANTS: tuple[str, ...] = (
     "positive_high_arousal",
@@ -65,6 +66,10 @@ MAX_PASSWORD_CHARS = 200
 TIMESTAMP_TOLERANCE_S = 0.5
 """How far past the end of the excerpt a sample's timestamp may lie (the
 browser stops logging at the excerpt's end; this allows for its timer)."""
+SAMPLE_CAP_MARGIN = 2.0
+"""How many times the cursor rate (one sample per ``SAMPLE_PERIOD_S``, 2 Hz)
+the cap on samples per trial allows: room for a logger up to twice as fast
+(:func:`max_samples_per_trial`)."""
 
 _hasher = PasswordHasher()
 _DUMMY_HASH: str | None = None
@@ -72,6 +77,11 @@ _DUMMY_HASH: str | None = None
 
 class StudyError(MuviError, ValueError):
     """A request to the study application is invalid; the message says why."""
+
+
+class SampleCapError(StudyError):
+    """A batch of cursor samples would take a trial past its cap
+    (:func:`max_samples_per_trial`); the server answers 413."""
 
 
 # --------------------------------------------------------------------------
@@ -243,6 +253,8 @@ def _check_media(spec: MediaSpec, media_dir: Path, what: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,200}", spec.media_id):
         raise StudyError(f"{what}: media id {spec.media_id!r} may hold only letters, digits, _ -")
     _check_length(Item.media_file, spec.media_file, f"{what} {spec.media_id}: the media file name")
+    if forbidden_character(spec.media_file) is not None:
+        raise StudyError(f"{what} {spec.media_id}: the media file name holds a control character")
     path = (media_dir / spec.media_file).resolve()
     if media_dir.resolve() not in path.parents or not path.is_file():
         raise StudyError(f"{what} {spec.media_id}: media file {spec.media_file!r} not found")
@@ -742,17 +754,43 @@ class CursorSample:
     arousal: float
 
 
+def max_samples_per_trial(excerpt_seconds: float) -> int:
+    """The most cursor samples one trial stores: the excerpt (plus
+    :data:`TIMESTAMP_TOLERANCE_S`) at the cursor rate of 2 Hz, times
+    :data:`SAMPLE_CAP_MARGIN`, rounded up. A sample's ``seq`` (numbered from 0
+    in each run of a trial) must lie below it, so that the unique
+    ``(trial, seq)`` pairs bound the rows of a trial whatever a client sends.
+
+    Examples:
+        >>> max_samples_per_trial(60.0), max_samples_per_trial(4.0)
+        (242, 18)
+    """
+    return math.ceil(
+        (excerpt_seconds + TIMESTAMP_TOLERANCE_S) / SAMPLE_PERIOD_S * SAMPLE_CAP_MARGIN
+    )
+
+
 def store_samples(
     session: Session, trial: Trial, samples: Sequence[CursorSample], excerpt_seconds: float
 ) -> list[int]:
     """Store a batch of cursor samples in one transaction.
 
     A sample whose ``seq`` is stored already (a retried batch) is skipped, so
-    the client can resend until it gets the acknowledgement.
+    the client can resend until it gets the acknowledgement. A batch with a
+    ``seq`` at or beyond :func:`max_samples_per_trial` is refused whole
+    (:class:`SampleCapError`); what the trial stored before is kept.
 
     Returns:
         The acknowledged ``seq`` numbers (all of the batch), after the commit.
     """
+    cap = max_samples_per_trial(excerpt_seconds)
+    beyond = [s.seq for s in samples if s.seq >= cap]
+    if beyond:
+        raise SampleCapError(
+            f"a trial of a {excerpt_seconds:g} s excerpt stores at most {cap} cursor samples "
+            f"(seq 0 to {cap - 1}); seq {min(beyond)} is beyond that, so this batch was not "
+            "stored (the trial's earlier samples are kept)"
+        )
     if trial.completed_at is not None:
         raise StudyError(f"trial {trial.id} is finished already")
     if trial.started_at is None:
