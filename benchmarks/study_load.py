@@ -7,23 +7,34 @@ process, the participants are asyncio clients in this process. Each client
 logs one sample every 0.5 s and sends what is not yet acknowledged once a
 second (the browser's behaviour), resending after a failure.
 
-Usage (the full run: 50 participants, 5 minutes, a kill -9 half-way)::
+Usage (the full run: 50 participants, 3 minutes, a kill -9 half-way)::
 
     python benchmarks/study_load.py
+    python benchmarks/study_load.py --postgres          # a throwaway PostgreSQL server
     python benchmarks/study_load.py --participants 50 --duration 300 --db postgresql://...
 
-The test suite runs the same code for about 30 s (tests/study/test_load.py).
+``--postgres`` starts a PostgreSQL server of its own (``initdb`` and
+``pg_ctl`` of Debian's ``postgresql`` package) in the scratch folder and
+deletes it afterwards. The test suite runs the same code for about 30 s
+(tests/study/test_load.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import glob
+import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,7 +44,7 @@ from sqlalchemy import select
 
 from muvi.study.db import open_database
 from muvi.study.deps import participant_csrf_token
-from muvi.study.localserver import StudyServerProcess
+from muvi.study.localserver import StudyServerProcess, free_port
 from muvi.study.models import Sample
 from muvi.study.service import (
     MediaSpec,
@@ -47,6 +58,10 @@ from muvi.study.service import (
 
 PERIOD_S = 0.5
 SEND_EVERY = 2
+EXCERPT_S = 600.0
+"""The excerpt length of the simulated trial (the longest a study allows): a
+client on a busy machine may fall behind its timer, and its timestamps (media
+time) must stay inside the excerpt."""
 
 
 @dataclass
@@ -69,6 +84,8 @@ class LoadReport:
     latency_ms_p95: float
     latency_ms_p99: float
     latency_ms_max: float
+    failures: str
+    """What the failed requests were: HTTP statuses and connection errors, with counts."""
 
     def lines(self) -> list[str]:
         return [f"{key:>22}: {value}" for key, value in asdict(self).items()]
@@ -89,6 +106,7 @@ class _Totals:
     ok: int = 0
     failed: int = 0
     latencies: list[float] = field(default_factory=list)
+    why: Counter[str] = field(default_factory=Counter)
 
 
 async def _send(http: httpx.AsyncClient, client: _Client, totals: _Totals) -> None:
@@ -102,11 +120,13 @@ async def _send(http: httpx.AsyncClient, client: _Client, totals: _Totals) -> No
             json={"samples": batch},
             headers={"X-CSRF-Token": client.csrf},
         )
-    except httpx.HTTPError:
+    except httpx.HTTPError as err:
         totals.failed += 1
+        totals.why[type(err).__name__] += 1
         return
     if reply.status_code != 200:
         totals.failed += 1
+        totals.why[f"HTTP {reply.status_code}"] += 1
         return
     totals.ok += 1
     totals.latencies.append((time.perf_counter() - started) * 1000)
@@ -139,7 +159,7 @@ async def _participant(
         arousal = float(np.clip(arousal + rng.gauss(0, 0.05), -1, 1))
         sample = {
             "seq": seq,
-            "timestamp": round(time.monotonic() - t0, 3),
+            "timestamp": round(min(time.monotonic() - t0, EXCERPT_S), 3),
             "valence": round(valence, 3),
             "arousal": round(arousal, 3),
         }
@@ -205,7 +225,7 @@ def _prepare(db: str, media: Path, participants: int, duration_s: float) -> list
                 "load test (simulated participants)",
                 [MediaSpec(f"item{i:02d}", "silence.webm") for i in range(12)],
                 items_per_participant=4,
-                excerpt_seconds=min(duration_s + 30, 600),
+                excerpt_seconds=EXCERPT_S,
             ),
             media,
         )
@@ -239,7 +259,7 @@ def run_load(
     workdir: Path,
     *,
     participants: int = 50,
-    duration_s: float = 300.0,
+    duration_s: float = 180.0,
     kill_at_s: float | None = None,
     down_s: float = 2.0,
     db: str | None = None,
@@ -294,25 +314,70 @@ def run_load(
         latency_ms_p95=round(float(np.percentile(lat, 95)), 1),
         latency_ms_p99=round(float(np.percentile(lat, 99)), 1),
         latency_ms_max=round(float(lat.max()), 1),
+        failures=", ".join(f"{why} x{n}" for why, n in totals.why.most_common()) or "none",
     )
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    if not found[-1]:
+        raise SystemExit(f"--postgres needs the PostgreSQL server program {name} (apt postgresql)")
+    return found[-1]
+
+
+@contextlib.contextmanager
+def throwaway_postgres(folder: Path) -> Iterator[str]:
+    """A PostgreSQL server on 127.0.0.1 with its data in ``folder`` (deleted
+    afterwards); yields the URL of an empty database ``muvi_load``."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # not as root
+    folder.mkdir(parents=True, exist_ok=True)
+    if as_user:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    run = subprocess.run
+    run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"],
+        check=True, capture_output=True)  # fmt: skip
+    try:
+        import psycopg
+
+        dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE muvi_load")
+        yield f"postgresql://postgres@127.0.0.1:{port}/muvi_load"
+    finally:
+        run([*as_user, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=300.0, help="seconds of rating")
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds of rating")
     parser.add_argument("--kill-at", type=float, default=None, help="seconds (default: half-way)")
     parser.add_argument("--down", type=float, default=2.0, help="seconds the server stays down")
     parser.add_argument("--db", default=None, help="database URL (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--postgres", action="store_true", help="run on a throwaway PostgreSQL server"
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="muvi-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="muvi-load-") as tmp, contextlib.ExitStack() as stack:
+        os.chmod(tmp, 0o755)  # the postgres user reaches its folder inside
+        db = args.db
+        if args.postgres:
+            db = stack.enter_context(throwaway_postgres(Path(tmp) / "pg"))
         report = run_load(
             Path(tmp),
             participants=args.participants,
             duration_s=args.duration,
             kill_at_s=args.kill_at,
             down_s=args.down,
-            db=args.db,
+            db=db,
         )
     print("\n".join(report.lines()))
     ok = report.acked_but_lost == 0 and report.logged_never_stored == 0

@@ -84,7 +84,7 @@ def _write(table: pd.DataFrame, path: Path) -> None:
 
 
 def _save(drawn: Axes | Figure | SubFigure, out: Path, name: str) -> None:
-    """Write a figure as ``OUT/figures/<name>.png`` (300 dpi) and ``.svg``."""
+    """Write a figure as ``OUT/figures/<name>.png`` (300 dpi), ``.svg`` and ``.pdf``."""
     style.save_figure(drawn.figure if isinstance(drawn, Axes) else drawn, figure_path(out, name))
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from muvi.analysis import paper, steps
 from muvi.analysis.outputs import SUMMARY_FILE, previous_outputs
 from muvi.analysis.step import SUMMARY_BLOCKS, AnalysisStep, StepContext
-from muvi.annotations.window import AnalysisWindow, study_window
+from muvi.annotations.window import AnalysisWindow
 from muvi.data.dataset import MuviDataset
 from muvi.errors import DataError
 from muvi.progress import ProgressCallback, Steps
@@ -138,11 +138,7 @@ def analyze_dataset(
         stale.unlink()
     tell: Step = step or (lambda name: None)
     tell(steps.FIXED_STAGES[0])
-    window = (
-        study_window(dataset.metadata, window_samples)
-        if window_samples is not None
-        else dataset.window
-    )
+    window = dataset.with_window(window_samples).window
     data, excluded = quality_filter(dataset, n_samples=window.n_samples)
     if data.static.empty and "gems" not in dataset.lacks:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
@@ -178,6 +174,7 @@ def analyze_dataset(
         summary["study"]["lacks"] = dict(dataset.lacks)
         summary["study"]["skipped"] = list(skipped)
     summary = _json_ready(summary)
+    _write_paper_table(summary["paper"], out)
     tell(steps.FIXED_STAGES[1] if finish is not None else "summary")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if finish is not None:
@@ -185,6 +182,16 @@ def analyze_dataset(
         notes = _notes(data, excluded, window) + list(context.shared.get(steps.SKIPPED, []))
         finish(AnalysisRun(dataset, out, summary, notes, ran))
     return summary
+
+
+def _write_paper_table(block: dict[str, Any], out: Path) -> None:
+    """The paper's figures beside ours as ``tables/paper_comparison.csv``."""
+    from muvi.analysis.outputs import table_path
+
+    path = table_path(out, "paper_comparison")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = paper.comparison_rows(block)
+    pd.DataFrame(rows, columns=list(paper.COMPARISON_COLUMNS)).to_csv(path, index=False)
 
 
 def _paper_block(summary: dict[str, Any], dataset: MuviDataset, has_dynamic: bool) -> Any:
@@ -202,6 +209,8 @@ def run_analysis(
     window_samples: int | None = None,
     beyond: BeyondConfig | None = None,
     finish: Finish | None = None,
+    layout: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures and summary.
 
@@ -220,6 +229,9 @@ def run_analysis(
         beyond: also run the analyses beyond the paper (see :func:`analyze_dataset`);
             the item features are then loaded too.
         finish: see :func:`analyze_dataset`.
+        layout: the study's layout (default: recognised, see
+            :func:`muvi.data.formats.open_study`).
+        cache_dir: where features extracted from media are cached.
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -234,7 +246,13 @@ def run_analysis(
         progress, "analyze", 1 + steps.stage_count(dynamic=True, beyond=with_beyond)
     )
     progress_steps.start("loading the study")
-    dataset = open_study(data_dir, features=with_beyond, window_samples=window_samples)
+    dataset = open_study(
+        data_dir,
+        layout=layout,
+        features=with_beyond,
+        window_samples=window_samples,
+        cache_dir=cache_dir,
+    )
     total = 1 + steps.stage_count(dynamic=dataset.dynamic is not None, beyond=with_beyond)
     progress_steps.total = total
     summary = analyze_dataset(

@@ -78,7 +78,7 @@ class AnalysisStep:
             and returns its summary keys (exactly :attr:`summary_keys`).
         tables: the names of the tables it may write (``OUT/tables/<name>.csv``).
         figures: the names (glob patterns) of the figures it may draw
-            (``OUT/figures/<name>.png`` and ``.svg``).
+            (``OUT/figures/<name>.png``, ``.svg`` and ``.pdf``).
         summary_keys: the keys it fills, in its stage's block of ``summary.json``
             (:data:`SUMMARY_BLOCKS`).
         section: the name under which :mod:`muvi.report` registers the builder

@@ -45,7 +45,7 @@ BEYOND_TABLES = tuple(t for s in BEYOND_STEPS for t in s.tables)
 """Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
 BEYOND_FIGURES = tuple(f for s in BEYOND_STEPS for f in s.figures)
 """Figures (glob patterns) of the analyses beyond the paper, each written in every
-format of :data:`muvi.analysis.outputs.FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
+format of :data:`muvi.analysis.outputs.FIGURE_FORMATS` (``<name>.png``, ``.svg``, ``.pdf``)."""
 
 
 def register_step(step: AnalysisStep, *, before: str | None = None) -> AnalysisStep:

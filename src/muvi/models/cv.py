@@ -39,6 +39,7 @@ from muvi.models.windows import HISTORY, SeriesSet, align_series, shared_scaling
 if TYPE_CHECKING:
     from muvi.data.dataset import MuviDataset
 
+from muvi.models.architectures import ARCHITECTURES
 from muvi.models.grid import EXPERIMENTS, EvaluationConfig, Experiment, build_model
 from muvi.models.results import EvaluationResults
 
@@ -84,7 +85,10 @@ class StudyData:
 
 
 def prepare_study(dataset: MuviDataset) -> StudyData:
-    """Quality filter, gold standard and human agreement of a loaded study.
+    """Quality filter, gold standard and human agreement of a loaded study,
+    within the study's analysis window (:attr:`MuviDataset.window`: its
+    ``muvi_metadata.json``'s, e.g. 38 samples for 20 s excerpts, else the
+    paper's 118).
 
     Args:
         dataset: a study with dynamic ratings and at least one feature table.
@@ -101,6 +105,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         raise DataError(
             "the study has no dynamic ratings (av_data.csv), so models cannot be trained"
         )
+    n_samples = dataset.window.n_samples
     features = {
         name: table
         for name, table in (("audio", dataset.audio_features), ("visual", dataset.visual_features))
@@ -133,7 +138,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
             n_samples=dataset.window.n_samples,
             notes=notes,
         )
-    filtered, _ = quality_filter(dataset, dataset.window.n_samples)
+    filtered, _ = quality_filter(dataset, n_samples)
     assert filtered.dynamic is not None
     table = agreement(filtered.dynamic)
     return StudyData(
@@ -144,7 +149,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         dynamic=filtered.dynamic,
         simulated=dataset.simulated,
         agreement=table,
-        n_samples=dataset.window.n_samples,
+        n_samples=n_samples,
         notes=notes,
     )
 
@@ -508,7 +513,7 @@ def _fit_grid_networks(
                         raise DataError(
                             f"fold {fold.index}: no training item has {exp.target_modality} ratings"
                         )
-                    if kind in ("late_fusion", "pair"):
+                    if ARCHITECTURES[kind].stage == 2:
                         stage2.append((key, exp, kind, sets))
                         continue
                     model = build_model(exp, kind, seeded)

@@ -26,17 +26,31 @@ and the error pages. Security (see the README's "Security" section):
 - ``/media`` serves only audio, video and images from the media folder, and
   the server refuses to start when the database lies inside that folder;
 - request bodies over 1 MiB are refused before they are parsed, sample values
-  must be JSON numbers, and ids beyond the database's integer range answer 422.
+  must be JSON numbers, and ids beyond the database's integer range answer 422;
+- no text field (form field, query parameter, path segment, JSON string)
+  may hold a control character: NUL, the other C0 controls, DEL and the C1
+  controls answer 400 with one line naming the field; tab and line breaks are
+  allowed only in the multi-line fields (the ``<textarea>`` fields of the
+  templates);
+- a trial stores at most :func:`muvi.study.service.max_samples_per_trial`
+  samples (from the excerpt length and the 2 Hz cursor rate, with a margin);
+  a batch beyond it answers 413;
+- sign-ups are throttled per client address and per study (429 with
+  ``Retry-After``; off for a lab with ``signup_limit=False``);
+- behind a trusted reverse proxy (loopback by default) the client's address
+  and scheme come from ``X-Forwarded-For`` and ``X-Forwarded-Proto``; every
+  cookie is ``Secure`` when the request came over HTTPS.
 """
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at run time.
 
+import json
 import re
 import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -49,6 +63,7 @@ from muvi.study import (
     online_routes,
     participant_api,
     participant_routes,
+    preview_routes,
     runner_routes,
     service,
 )
@@ -71,8 +86,13 @@ from muvi.study.security import (
     LoginThrottle,
     MediaFiles,
     SecurityConfig,
+    SignupThrottle,
+    TrustedProxies,
     check_database_outside_media,
+    json_strings,
+    text_field_problem,
 )
+from muvi.study.service import SampleCapError
 
 __all__ = [
     "CSRF_COOKIE",
@@ -87,6 +107,22 @@ __all__ = [
 ]
 
 HERE = Path(__file__).parent
+_TEXTAREA = re.compile(r"<textarea\b[^>]*\bname=\"([^\"]+)\"")
+
+
+def multiline_fields(templates: Path = HERE / "templates") -> frozenset[str]:
+    """The names of the form fields that may hold tab and line breaks: the
+    ``<textarea>`` fields of the templates (a new one is multi-line at once).
+
+    Examples:
+        >>> sorted(multiline_fields())[:3]
+        ['attention', 'consent_text', 'instructions_text']
+    """
+    return frozenset(
+        name
+        for page in sorted(templates.glob("*.html"))
+        for name in _TEXTAREA.findall(page.read_text())
+    )
 
 
 def create_app(
@@ -128,12 +164,21 @@ def create_app(
         gate=PasswordGate(security.password_slots, security.password_queue),
     )
 
-    app = FastAPI(title="MuVi study", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="MuVi study",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(_refuse_control_characters)],
+    )
     app.state.server = server
     app.state.security = security
     app.state.throttle = throttle
+    app.state.signup_throttle = SignupThrottle(window_s=security.signup_window_s)
+    app.state.multiline_fields = multiline_fields()
 
     app.middleware("http")(_security_headers)
+    app.add_middleware(TrustedProxies, trusted=security.trusted_proxies)
     # outermost: an oversized body is refused before any middleware or route reads it
     app.add_middleware(BodyLimit, limit=security.max_body_bytes)
 
@@ -142,15 +187,45 @@ def create_app(
 
     app.include_router(online_routes.router)
     app.include_router(runner_routes.router)
+    app.include_router(preview_routes.router)
     app.include_router(participant_routes.router)
     app.include_router(participant_api.router)
 
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(SampleCapError, _over_cap)
     app.add_exception_handler(MuviError, _study_error)
     app.add_exception_handler(PermissionError, _forbidden)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
+
+
+async def _refuse_control_characters(request: Request) -> None:
+    """Refuse (400, one line naming the field) a request whose path, query or
+    body holds a control character in a text field (see
+    :func:`muvi.study.security.forbidden_character`); runs before every route,
+    so a field added to a form is covered without a line of its own."""
+    multiline: frozenset[str] = request.app.state.multiline_fields
+    fields: list[tuple[str, str, bool]] = [
+        (name, str(value), False) for name, value in request.path_params.items()
+    ]
+    fields += [(name, value, False) for name, value in request.query_params.multi_items()]
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        for name, value in form.multi_items():
+            text = value if isinstance(value, str) else str(getattr(value, "filename", "") or "")
+            fields.append((name, text, name in multiline))
+    elif kind == "application/json" or kind.endswith("+json"):
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):  # the route's own parser says what is wrong
+            body = None
+        fields += [(name or "body", text, False) for name, text in json_strings(body)]
+    for name, value, many_lines in fields:
+        problem = text_field_problem(name, value, many_lines)
+        if problem is not None:
+            raise StarletteHTTPException(400, problem)
 
 
 async def _security_headers(request: Request, call_next: Any) -> Response:
@@ -192,6 +267,10 @@ def _login_required(request: Request, _exc: Exception) -> Response:
 
 def _study_error(request: Request, exc: Exception) -> Response:
     return _refuse(request, 400, str(exc))
+
+
+def _over_cap(request: Request, exc: Exception) -> Response:
+    return _refuse(request, 413, str(exc))
 
 
 def _forbidden(request: Request, exc: Exception) -> Response:

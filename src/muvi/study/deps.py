@@ -182,7 +182,8 @@ ParticipantDep = Annotated[Participant, Depends(participant)]
 
 def https(request: Request) -> bool:
     """Cookies get the Secure flag when the page was asked for over HTTPS
-    (behind a proxy: when uvicorn trusts its X-Forwarded-Proto)."""
+    (behind a proxy: when it is trusted and says so in X-Forwarded-Proto,
+    see :class:`muvi.study.security.TrustedProxies`)."""
     return request.url.scheme == "https"
 
 

@@ -6,6 +6,11 @@ A participant is identified by the secret token of their personal link
 every form carries the participant CSRF token derived from that link. Every
 database change goes through :mod:`muvi.study.service` and
 :mod:`muvi.study.online`.
+
+Sign-ups are throttled per client address and per study
+(:class:`muvi.study.security.SignupThrottle`, limits in
+:class:`muvi.study.security.SecurityConfig`): one over a limit answers 429
+with a ``Retry-After`` header and a page saying when to try again.
 """
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at run time.
@@ -27,11 +32,13 @@ from muvi.study.deps import (
     check_csrf,
     check_participant_csrf,
     form_dict,
+    https,
     render,
     server_of,
     sync_form,
 )
 from muvi.study.models import Study
+from muvi.study.security import SignupThrottle, client_address, retry_after_header
 from muvi.study.service import StudyError
 
 router = APIRouter()
@@ -44,12 +51,20 @@ def _study_by_invite(session: Session, invite: str) -> Study:
     return study
 
 
+def _paused(request: Request) -> Response:
+    response = render(request, "paused.html", 503, message=service.PAUSED_MESSAGE, error=None)
+    response.headers["Retry-After"] = "3600"
+    return response
+
+
 @router.get("/s/{invite}", response_class=HTMLResponse, name="signup_page")
 def signup_page(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     returning = service.participant_by_token(session, request.cookies.get(PARTICIPANT_COOKIE, ""))
     if returning is not None and returning.study_id == study.id:
         return RedirectResponse(f"/p/{returning.token}", status_code=303)
+    if service.is_paused(session, study):  # those who signed up before may finish
+        return _paused(request)
     options = online.study_options(session, study.id)
     try:
         panel = online.panel_values(options, request.query_params)
@@ -73,6 +88,8 @@ def signup(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     form = form_dict(sync_form(request))
     check_csrf(request, form.get("csrf_token", ""))
+    if service.is_paused(session, study):
+        return _paused(request)
     options = online.study_options(session, study.id)
     panel: dict[str, str] = {}
     try:
@@ -100,14 +117,48 @@ def signup(request: Request, invite: str, session: DB) -> Response:
             panel=panel,
             countries=online.countries(),
         )
-    attention = online.attention_items(session, study)
-    person = service.enrol_participant(session, study, profile, attention)
-    online.record_arrival(session, person, options, panel, answers, screen)
+    keys = _signup_keys(request, study)
+    throttle: SignupThrottle = request.app.state.signup_throttle
+    wait = throttle.reserve(keys)
+    if wait > 0:
+        seconds = retry_after_header(wait)
+        message = (
+            f"too many sign-ups from this address or to this study; please try again in {seconds} s"
+        )
+        if float(seconds) >= 120:
+            message += f" (about {round(float(seconds) / 60)} minutes)"
+        response = render(request, "error.html", 429, message=message, error=None)
+        response.headers["Retry-After"] = seconds
+        return response
+    try:
+        attention = online.attention_items(session, study)
+        person = service.enrol_participant(session, study, profile, attention)
+        online.record_arrival(session, person, options, panel, answers, screen)
+    except Exception:
+        throttle.release(key for key, _limit in keys)  # not stored: the place is free again
+        raise
     response = RedirectResponse(f"/p/{person.token}", status_code=303)
     response.set_cookie(
-        PARTICIPANT_COOKIE, person.token, max_age=30 * 86400, httponly=True, samesite="lax"
+        PARTICIPANT_COOKIE,
+        person.token,
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=https(request),
     )
     return response
+
+
+def _signup_keys(request: Request, study: Study) -> list[tuple[tuple[str, str], int]]:
+    """The sign-up throttle's keys and limits for this request (none when the
+    server runs with the limit off)."""
+    security = server_of(request).security
+    if not security.signup_limit:
+        return []
+    return [
+        (("address", client_address(request.scope)), security.signups_per_address),
+        (("study", str(study.id)), security.signups_per_study),
+    ]
 
 
 @router.get("/p/{token}")
@@ -150,7 +201,7 @@ def instructions_done(
 
 @router.get("/p/{token}/trial", response_class=HTMLResponse)
 def trial_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-    if not person.understood or online.needs_headphone_check(session, person):
+    if not person.understood or online.needs_sound_check(session, person):
         return RedirectResponse(f"/p/{person.token}", status_code=303)
     trial = service.next_trial(session, person)
     if trial is None:

@@ -1,6 +1,8 @@
 """The study server's protections that are not study logic: runner sessions
-kept in the database, login throttling, the media mount, the request body
-limit and the check that the database is not served as media.
+kept in the database, login and sign-up throttling, the media mount, the
+request body limit, the check that the database is not served as media, the
+refusal of control characters in text fields, and the reading of a trusted
+reverse proxy's forwarded headers.
 
 Each piece is small and tested on its own (``tests/study/test_security.py``);
 :func:`muvi.study.app.create_app` wires them together. The README's
@@ -10,13 +12,15 @@ Each piece is small and tested on its own (``tests/study/test_security.py``);
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import mimetypes
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -54,6 +58,19 @@ class SecurityConfig:
         password_slots: password checks (argon2, 64 MiB each) run at the same time.
         password_queue: logins that may wait for a slot; more get 429 at once.
         max_body_bytes: largest request body (checked before it is parsed).
+        signup_limit: throttle sign-ups (False for a lab, where every
+            participant comes from the same address: ``muvi study serve
+            --no-signup-limit``).
+        signups_per_address: sign-ups from one client address within
+            ``signup_window_s``; more answer 429 with ``Retry-After``.
+        signups_per_study: sign-ups to one study within ``signup_window_s``
+            (from all addresses together).
+        signup_window_s: the sliding window of the two sign-up limits.
+        trusted_proxies: addresses (or networks, ``10.0.0.0/8``) of reverse
+            proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are
+            believed; a request from any other peer keeps the peer's address
+            and scheme whatever its headers say. Loopback by default, so a
+            proxy on the same machine works without configuration.
     """
 
     session_idle_s: float = 2 * 3600.0
@@ -66,6 +83,11 @@ class SecurityConfig:
     password_slots: int = 2
     password_queue: int = 16
     max_body_bytes: int = 1024 * 1024
+    signup_limit: bool = True
+    signups_per_address: int = 10
+    signups_per_study: int = 600
+    signup_window_s: float = 600.0
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 DEFAULT_SECURITY = SecurityConfig()
@@ -267,6 +289,85 @@ class LoginThrottle:
                 del self._records[key]
 
 
+@dataclass
+class SignupThrottle:
+    """Sign-ups per key (a client address, a study) in a sliding window.
+
+    A sign-up *reserves* a place on each of its keys before it is stored (so
+    that many sign-ups at the same moment cannot all slip through) and gives
+    it back when it is not stored after all (:meth:`release`).
+
+    Examples:
+        >>> clock = [0.0]
+        >>> throttle = SignupThrottle(window_s=60.0, clock=lambda: clock[0])
+        >>> keys = [(("address", "192.0.2.1"), 2)]
+        >>> [throttle.reserve(keys) for _ in range(3)]
+        [0.0, 0.0, 60.0]
+        >>> clock[0] = 45.0; throttle.reserve(keys)
+        15.0
+        >>> clock[0] = 60.5; throttle.reserve(keys)
+        0.0
+    """
+
+    window_s: float = DEFAULT_SECURITY.signup_window_s
+    max_keys: int = 100_000
+    clock: Callable[[], float] = time.monotonic
+    _hits: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        hits = self._hits.get(key)
+        if hits is None:
+            return deque()
+        while hits and now - hits[0] >= self.window_s:
+            hits.popleft()
+        return hits
+
+    def reserve(self, keys: Iterable[tuple[tuple[str, str], int]]) -> float:
+        """Count a sign-up on every key, unless one of them is at its limit.
+
+        Args:
+            keys: ``((kind, value), limit)`` pairs, e.g. ``(("study", "3"), 600)``.
+
+        Returns:
+            0 when the sign-up may go ahead (and is counted), else the seconds
+            until the fullest key has a free place again (nothing counted).
+        """
+        now = self.clock()
+        pairs = list(keys)
+        with self._lock:
+            recent = [(key, self._recent(key, now), limit) for key, limit in pairs]
+            waits = [
+                hits[len(hits) - limit] + self.window_s - now
+                for _key, hits, limit in recent
+                if len(hits) >= limit
+            ]
+            if waits:
+                return max(max(waits), 1e-3)
+            for key, hits, _limit in recent:
+                hits.append(now)
+                self._hits[key] = hits
+            if len(self._hits) > self.max_keys:
+                self._forget(now)
+            return 0.0
+
+    def release(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Give back a reservation of :meth:`reserve` (the sign-up was not stored)."""
+        with self._lock:
+            for key in keys:
+                hits = self._hits.get(key)
+                if hits:
+                    hits.pop()
+
+    def _forget(self, now: float) -> None:
+        for key in [k for k, hits in self._hits.items() if not self._recent(k, now)]:
+            del self._hits[key]
+        if len(self._hits) > self.max_keys:  # a flood of fresh addresses: drop the oldest half
+            by_age = sorted(self._hits, key=lambda k: self._hits[k][-1])
+            for key in by_age[: len(by_age) // 2]:
+                del self._hits[key]
+
+
 def retry_after_header(seconds: float) -> str:
     """Seconds for a ``Retry-After`` header (a whole number, at least 1).
 
@@ -463,7 +564,158 @@ class BodyLimit:
 
 
 def client_address(scope: Scope) -> str:
-    """The client's address as the server sees it (behind a reverse proxy:
-    the proxy's, unless uvicorn is told to trust its forwarded headers)."""
+    """The client's address as the server sees it: the peer's, or behind a
+    trusted reverse proxy the forwarded one (:class:`TrustedProxies`
+    rewrites the scope)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
+
+
+# --------------------------------------------------------------------------
+# Reverse proxies
+# --------------------------------------------------------------------------
+
+
+class ProxyList:
+    """The reverse proxies whose forwarded headers are believed: addresses,
+    networks, or (for test clients) plain host names.
+
+    Examples:
+        >>> proxies = ProxyList(["127.0.0.1", "10.0.0.0/8"])
+        >>> proxies.trusts("127.0.0.1"), proxies.trusts("10.2.3.4"), proxies.trusts("192.0.2.7")
+        (True, True, False)
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.names: set[str] = set()
+        for entry in entries:
+            try:
+                self.networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                self.names.add(entry.strip())
+
+    def trusts(self, host: str) -> bool:
+        """Whether ``host`` (a peer address) is one of the trusted proxies."""
+        if host in self.names:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def client_of(self, peer: str, forwarded_for: str) -> str:
+        """The client's address: the right-most address of ``X-Forwarded-For``
+        that is not a trusted proxy (each proxy appends the address it saw).
+
+        Examples:
+            >>> ProxyList(["127.0.0.1"]).client_of("127.0.0.1", "198.51.100.4, 127.0.0.1")
+            '198.51.100.4'
+            >>> ProxyList(["127.0.0.1"]).client_of("127.0.0.1", "203.0.113.9, 198.51.100.4")
+            '198.51.100.4'
+        """
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop
+        return hops[0] if hops else peer
+
+
+class TrustedProxies:
+    """ASGI middleware: for a request whose peer is a trusted proxy, take the
+    client's address from ``X-Forwarded-For`` and the scheme (``https``) from
+    ``X-Forwarded-Proto``; from any other peer those headers are ignored, so a
+    client cannot pose as another address or as HTTPS."""
+
+    def __init__(self, app: ASGIApp, trusted: Iterable[str] = DEFAULT_SECURITY.trusted_proxies):
+        self.app = app
+        self.proxies = ProxyList(trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and client and self.proxies.trusts(client[0]):
+            headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in scope["headers"]}
+            scope = dict(scope)
+            proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
+            if "x-forwarded-for" in headers:
+                scope["client"] = (self.proxies.client_of(client[0], headers["x-forwarded-for"]), 0)
+        await self.app(scope, receive, send)
+
+
+# --------------------------------------------------------------------------
+# Text fields
+# --------------------------------------------------------------------------
+
+LINE_BREAKS = "\t\n\r"
+"""The control characters a multi-line field (a ``<textarea>``) may hold."""
+
+
+def forbidden_character(text: str, multiline: bool = False) -> str | None:
+    r"""The first character a text field may not hold, or ``None``: the C0
+    controls (U+0000 to U+001F; tab, line feed and carriage return are allowed
+    in a multi-line field), DEL (U+007F), the C1 controls (U+0080 to U+009F)
+    and lone surrogates (which no UTF-8 text can carry).
+
+    Examples:
+        >>> forbidden_character("Rock"), forbidden_character("a\x00b"), forbidden_character("\x85")
+        (None, '\x00', '\x85')
+        >>> forbidden_character("line 1\r\nline 2", multiline=True), forbidden_character("a\tb")
+        (None, '\t')
+    """
+    for char in text:
+        point = ord(char)
+        if point < 0x20 or 0x7F <= point <= 0x9F or 0xD800 <= point <= 0xDFFF:
+            if multiline and char in LINE_BREAKS:
+                continue
+            return char
+    return None
+
+
+def text_field_problem(name: str, value: str, multiline: bool = False) -> str | None:
+    r"""Why a text field (form field, query parameter, JSON string) is refused, or ``None``.
+
+    Examples:
+        >>> text_field_problem("favorite_genre", "Rock\x00")
+        "the field 'favorite_genre' holds the control character U+0000, which is not allowed"
+        >>> text_field_problem("items", "a, a.webm\nb, b.webm", multiline=True) is None
+        True
+    """
+    char = forbidden_character(name)
+    if char is not None:
+        return f"a field name holds the control character U+{ord(char):04X}, which is not allowed"
+    char = forbidden_character(value, multiline)
+    if char is None:
+        return None
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    where = (
+        "a tab"
+        if char == "\t"
+        else "a line break"
+        if char in LINE_BREAKS
+        else f"the control character U+{ord(char):04X}"
+    )
+    return f"the field {shown!r} holds {where}, which is not allowed"
+
+
+def json_strings(value: Any, name: str = "") -> Iterable[tuple[str, str]]:
+    """Every ``(field name, string)`` in a parsed JSON value, keys included,
+    walked without recursion (the body may be nested deeply).
+
+    Examples:
+        >>> list(json_strings({"a": ["x", {"b": "y"}], "n": 1}))
+        [('a', 'a'), ('a', 'x'), ('b', 'b'), ('b', 'y'), ('n', 'n')]
+    """
+    stack: list[tuple[str, Any]] = [(name, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            for key, inner in reversed(list(item.items())):
+                stack.append((str(key), inner))
+                stack.append((str(key), str(key)))
+        elif isinstance(item, list):
+            stack.extend((where, inner) for inner in reversed(item))
