@@ -9,8 +9,9 @@ Importing it registers it with
 :func:`muvi.data.formats._music.register_media_features`.
 
 Each song is decoded from its start at 16 kHz and cut at sample
-``round(offset * 16000)``: a decode that seeks to the offset lands about 25 ms
-late on MP3s (the encoder delay is then not skipped). The tables are cached as
+``round(offset * 16000)``: a decode that seeks to the offset starts about 25 ms
+early on the MP3s of 1000 Songs (measured on one: 401 samples at 16 kHz, the
+usual MP3 encoder and decoder delay, which a seek does not skip). The tables are cached as
 CSV under ``<cache>/emobase/``, keyed by the file's path, size, time stamp and
 the offset.
 """
