@@ -1,4 +1,4 @@
-"""Time ``muvi analyze`` with and without the analyses beyond the paper (issue 15).
+"""Time ``muvi analyze`` with and without the analyses beyond the paper.
 
 Usage:
     .venv/bin/python benchmarks/beyond.py [--data ../shared/muvi] [--repeats 1]

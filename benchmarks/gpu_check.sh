@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU measurements of batched training (issue 10) and bfloat16 (issue 16), in one go.
+# GPU measurements of batched training and bfloat16, in one go.
 #
 #   bash benchmarks/gpu_check.sh                        # on the GPU machine, from the repo root
 #   GPU_CHECK_QUICK=1 GPU_CHECK_DEVICE=cpu bash benchmarks/gpu_check.sh   # tiny end-to-end check

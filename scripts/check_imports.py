@@ -40,19 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"data", "annotations", "analysis", "features", "models", "plotting"},
     "study": {"data", "annotations"},
     "testing": {"data", "features"},  # small test models of the feature networks
-    # the entry points: thin layers over everything
-    "demo": {
-        "data",
-        "annotations",
-        "analysis",
-        "features",
-        "models",
-        "plotting",
-        "predict",
-        "report",
-        "workflows",
-    },
-    # the workflows of the command line (load, compute, write, report)
+    # the workflows of the commands (open the study, compute, write, render)
     "workflows": {
         "data",
         "annotations",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from muvi.demo import DemoConfig, run_demo
+from muvi.workflows.demo import DemoConfig, run_demo
 
 
 @pytest.mark.slow

@@ -581,3 +581,153 @@ def test_the_figure_one_panel_per_dimension_on_the_video_clock() -> None:
     marks = [ln for ln in arousal.lines if ln.get_marker() == "^"]
     assert len(marks) == 1 and to_hex(marks[0].get_color()) == MODALITY_COLOURS["music"]
     assert "WARNING: models trained on SIMULATED data" in fig.get_suptitle()
+
+
+def test_ratings_on_their_own_grid_are_interpolated_at_the_curves_times(tmp_path: Path) -> None:
+    """Ratings at 2.0, 2.5, 3.0, 3.5 s; curves from 0.7 s (a detected start): sample j
+    is at 0.7 + j / 2 s, so sample 3 (2.2 s) is 0.6 of the 2.0 s rating and 0.4 of the
+    2.5 s one, worked out by hand below."""
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("time,valence\n2.0,0.1\n2.5,0.3\n3.0,0.2\n3.5,-0.4\n")
+    placed = align_ratings(file, start=0.7, n_samples=8, start_detected=True)
+    expected = [np.nan] * 3 + [0.6 * 0.1 + 0.4 * 0.3, 0.6 * 0.3 + 0.4 * 0.2, 0.6 * 0.2 - 0.4 * 0.4]
+    expected += [np.nan, np.nan]  # 3.7 s and 4.2 s are after the last rating
+    np.testing.assert_allclose(placed.table["music_valence"], expected, atol=1e-12)
+    assert placed.note is not None
+    assert "0.20 s off" in placed.note and "--start 0.5 puts the curves" in placed.note
+    # on the ratings' own grid (start 0.5 s): each rating is a sample's, no note
+    placed = align_ratings(file, start=0.5, n_samples=8)
+    np.testing.assert_allclose(
+        placed.table["music_valence"], [np.nan] * 3 + [0.1, 0.3, 0.2, -0.4, np.nan]
+    )
+    assert placed.note is None
+    # a missing rating leaves the samples on both sides of it empty
+    file.write_text("time,valence\n2.0,0.1\n2.5,\n3.0,0.2\n3.5,-0.4\n")
+    series = align_ratings(file, start=0.7, n_samples=8).table["music_valence"].to_numpy()
+    assert np.isnan(series[3:5]).all() and series[5] == pytest.approx(-0.04)
+
+
+def test_ratings_that_cannot_be_aligned_say_why_in_one_line(tmp_path: Path) -> None:
+    from muvi.errors import DataError
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("time,arousal\n100.0,0.1\n100.5,0.3\n")
+    with pytest.raises(DataError, match=r"do not overlap the curves' \(0\.70-4\.20 s") as err:
+        align_ratings(file, start=0.7, n_samples=8)
+    assert "--start" in str(err.value) and "\n" not in str(err.value)
+    file.write_text("time,arousal\n1.0,0.1\n1.5,0.3\n1.8,0.2\n")
+    with pytest.raises(DataError, match="row 3: time 1.8 s is not on the 2 Hz grid of the ratings"):
+        align_ratings(file, start=0.7, n_samples=8)
+
+
+def test_predict_on_a_real_mp3_aligns_the_1000_songs_ratings(
+    bundles: Path, realmusic_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Song 12 of the 1000 Songs excerpts: the music start found in the audio shifts the
+    curves' grid off the ratings' (2 Hz from 15 s); the ratings, given as the dataset's
+    own file, are interpolated at the curves' times (checked with numpy's interp on the
+    real row), and the warnings stay one short line each."""
+    song = realmusic_dir / "12.mp3"
+    arousal_file = realmusic_dir / "arousal_cont_average.csv"
+    out = tmp_path / "out"
+    code, err = _run(
+        ["predict", song, "--model", bundles, "--out", out, "--ratings", arousal_file], capsys
+    )
+    assert code == 0, err
+    payload = json.loads((out / "curves.json").read_text())
+    start = payload["excerpt_start_s"]
+    assert 0.6 < start < 0.8  # the music start found in the audio
+    assert any("interpolated linearly" in n and "--start 0.5" in n for n in payload["notes"])
+    row = pd.read_csv(arousal_file).set_index("song_id").loc[12]
+    times = np.array([int(c[len("sample_") : -len("ms")]) / 1000 for c in row.index])
+    curve_times = np.asarray(payload["time"])
+    inside = (curve_times >= times[0]) & (curve_times <= times[-1])
+    expected = np.where(inside, np.interp(curve_times, times, row.to_numpy(float)), np.nan)
+    rated = np.array(payload["ratings"]["series"]["music_arousal"], dtype=float)
+    np.testing.assert_allclose(rated, expected, atol=1e-12)
+    (found,) = payload["ratings"]["agreement"]
+    assert found["n_samples"] == int(inside.sum())
+    # the visual bundle needs two visual families of a file without a picture: one line
+    (line,) = [x for x in err.splitlines() if x.startswith("warning: visual skipped")]
+    assert "12.mp3 has no video stream, 2 times" in line and len(line) < 200
+    # --start 0.5 puts the curves on the ratings' times: the file's values, as they are
+    code, err = _run(
+        ["predict", song, "--model", bundles, "--out", tmp_path / "o2", "--start", "0.5",
+         "--ratings", realmusic_dir],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    again = json.loads((tmp_path / "o2" / "curves.json").read_text())
+    assert not any("interpolated" in n for n in again["notes"])
+    series = np.array(again["ratings"]["series"]["music_arousal"], dtype=float)
+    k = (15.0 - 0.5) / 0.5  # the 15 s rating is sample 29
+    assert series[int(k)] == pytest.approx(row.iloc[0], abs=1e-12)
+    assert np.isnan(series[: int(k)]).all()
+
+
+def test_a_time_rated_twice_off_the_curves_grid_is_one_line(tmp_path: Path) -> None:
+    from muvi.errors import DataError
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("time,valence\n2.0,0.1\n2.5,0.3\n2.5,0.2\n")
+    with pytest.raises(DataError, match="row 3: time 2.5 s of music is rated twice"):
+        align_ratings(file, start=0.7, n_samples=8)
+
+
+def test_the_1000_songs_layout_reads_the_songs_row_and_names_what_is_missing(
+    realmusic_dir: Path, tmp_path: Path
+) -> None:
+    from muvi.errors import DataError
+    from muvi.predict import align_ratings
+
+    valence = pd.read_csv(realmusic_dir / "valence_cont_average.csv").set_index("song_id")
+    placed = align_ratings(realmusic_dir, start=0.0, n_samples=91, song="3")
+    # sample k is at k / 2 s: the 15 s rating is sample 30, the 45 s one sample 90
+    assert placed.table.loc[30, "music_valence"] == pytest.approx(valence.loc[3, "sample_15000ms"])
+    assert placed.table.loc[90, "music_valence"] == pytest.approx(valence.loc[3, "sample_45000ms"])
+    assert placed.table["music_valence"].notna().sum() == 61 and placed.note is None
+    with pytest.raises(DataError, match="no row for song_id 999"):
+        align_ratings(realmusic_dir, start=0.0, n_samples=91, song="999")
+    with pytest.raises(DataError, match="needs valence_cont_average.csv and/or arousal"):
+        align_ratings(tmp_path, start=0.0, n_samples=91, song="3")
+
+
+def test_one_problem_of_many_bundles_and_families_is_said_once_with_its_count() -> None:
+    """Four visual bundles of six families each on an audio file: 24 pairs, one clause."""
+    from muvi.predict import skip_reason
+
+    families = ["colour", "lighting", "faces", "objects", "scenes", "shots"]
+    bundles = ["visual_valence_lstm", "visual_arousal_lstm", "visual_valence_lasso", "pair"]
+    blocked = [(b, f, "12.mp3 has no video stream") for b in bundles for f in families]
+    reason = skip_reason(blocked)
+    assert reason.count("has no video stream") == 1
+    assert "(12.mp3 has no video stream, 24 times)" in reason
+    assert reason.startswith("colour, lighting, faces, objects, scenes, shots features")
+    assert reason.endswith("bundles " + ", ".join(bundles) + " skipped")
+    # two problems: two clauses, each with its own count
+    mixed = skip_reason(
+        [
+            ("a", "faces", "weights missing"),
+            ("a", "colour", "no video"),
+            ("b", "faces", "weights missing"),
+        ]
+    )
+    assert mixed == (
+        "faces features cannot be extracted (weights missing, 2 times): bundles a, b skipped; "
+        "colour features cannot be extracted (no video): bundle a skipped"
+    )
+
+
+def test_ratings_by_sample_say_they_count_from_a_detected_start(tmp_path: Path) -> None:
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("sample,arousal\n0,0.1\n1,0.3\n")
+    placed = align_ratings(file, start=0.7, n_samples=4, start_detected=True)
+    assert placed.table["music_arousal"].tolist()[:2] == [0.1, 0.3]
+    assert placed.note is not None and "found in the audio (0.70 s)" in placed.note
+    assert align_ratings(file, start=0.7, n_samples=4).note is None  # --start given

@@ -209,20 +209,34 @@ def simulate(
     seed: int = typer.Option(0, "--seed", help="Seed (>= 0); the same seed gives the same files."),
     items: int = typer.Option(81, "--items", help="Media items (81 in the study)."),
     participants: int = typer.Option(49, "--participants", help="Participants (49 in the study)."),
+    excerpt_seconds: float = typer.Option(
+        60.0,
+        "--excerpt-seconds",
+        help="Length of every excerpt in s (60 in the study); another length is written to "
+        "muvi_metadata.json, from which every command takes its analysis window.",
+    ),
 ) -> None:
     """Write a SIMULATED study in the published MuVi formats (demo and test data)."""
+    from muvi.data.simulator import SimulationConfig
     from muvi.data.simulator import simulate as simulate_study
 
     for option, value, least in (
         ("--seed", seed, 0),
         ("--items", items, 1),
         ("--participants", participants, 2),
+        ("--excerpt-seconds", excerpt_seconds, 1),
     ):
         if value < least:
-            raise MuviError(f"{option} must be at least {least}, got {value}")
+            raise MuviError(f"{option} must be at least {least}, got {value:g}")
+    config = SimulationConfig(annotation_samples=round(excerpt_seconds * 2))
     with _bars("simulate") as bars:
         summary = simulate_study(
-            _path(out), seed=seed, n_items=items, n_participants=participants, progress=bars
+            _path(out),
+            seed=seed,
+            n_items=items,
+            n_participants=participants,
+            config=config,
+            progress=bars,
         )
     typer.echo(str(summary))
 
@@ -243,9 +257,32 @@ def download(
         "--zenodo-url",
         help="The Zenodo records API (default: https://zenodo.org/api/records).",
     ),
+    dataset: str = typer.Option(
+        "muvi",
+        "--dataset",
+        help="muvi (the release), emomusic (1000 Songs) or deam; pmemo, liris-accede, "
+        "recola and sewa cannot be fetched by URL (the error says why). With --base-url, "
+        "a music dataset's files are fetched from that mirror.",
+    ),
 ) -> None:
-    """Fetch the public MuVi release, with progress, resume and checksums."""
+    """Fetch the public MuVi release (or a music dataset), with progress, resume and checksums."""
     from muvi.data import download as release
+
+    if dataset.strip().lower() != "muvi":
+        with _bars("download") as progress:
+            report = release.download_music_dataset(
+                dataset, _path(out), base_url=base_url, progress=progress
+            )
+        console.print(
+            f"{len(report.downloaded)} downloaded, {len(report.resumed)} resumed, "
+            f"{len(report.skipped)} already complete; manifest: {report.manifest}",
+        )
+        if report.unverified:
+            console.print(
+                f"no published checksum for {', '.join(report.unverified)}: "
+                "its sha256 is recorded in the manifest",
+            )
+        return
 
     with _bars("download") as progress:
         report = release.download_release(
@@ -266,15 +303,42 @@ def download(
         )
 
 
+_LAYOUT_HELP = (
+    "The study's dataset layout (default: recognised from the folder; "
+    "see muvi.data.formats, e.g. muvi)."
+)
+_CACHE_HELP = "Folder for the features extracted from media (default: OUT/cache)."
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return _path(value) if value else None
+
+
 @app.command("validate")
 def validate_command(
     folder: str = typer.Argument(..., help="Study folder in the published layout."),
+    layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
+    cache: str | None = typer.Option(
+        None, "--cache", help="Folder for the features extracted from media (default: none)."
+    ),
 ) -> None:
     """Check every file of a study folder (the published CSVs, av_data.csv, the emobase
     and visual features, muvi_metadata.json) and print every problem found, one line
-    each; exit status 2 if there is any, else print a one-line "ok" summary."""
+    each; exit status 2 if there is any, else print a one-line "ok" summary. A folder
+    in another layout is opened as the models would open it."""
+    from muvi.data.formats import open_study, recognise
     from muvi.data.validate import validate_study
 
+    found, _ = recognise(_path(folder), layout)
+    if found.name != "muvi":
+        dataset = open_study(_path(folder), layout=found.name, cache_dir=_optional_path(cache))
+        for issue in dataset.issues:
+            log.info("%s", issue)
+        typer.echo(
+            f"ok: {len(dataset.items)} items in the {found.name} layout "
+            f"(conditions: {', '.join(dataset.conditions) or 'none'})"
+        )
+        return
     result = validate_study(_path(folder))
     for note in result.notes:
         log.info("%s", note)
@@ -295,7 +359,7 @@ def analyze(
     ),
     out: str = typer.Option(..., "--out", help="Folder for tables, figures, summary and report."),
     figures: bool = typer.Option(
-        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi and SVG)."
+        True, "--figures/--no-figures", help="Draw the figures (PNG at 300 dpi, SVG and PDF)."
     ),
     window_samples: int | None = typer.Option(
         None,
@@ -330,51 +394,36 @@ def analyze(
         help="none, others or features: also write a lag-compensated gold standard and "
         "agreement (with --beyond, on studies with dynamic ratings).",
     ),
+    layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
+    cache: str | None = typer.Option(None, "--cache", help=_CACHE_HELP),
 ) -> None:
     """Run every analysis of the study (the descriptive statistics and tests of
     Chua et al. 2022, §3-4) and write tables, figures, summary.json and report.html;
     dynamic analyses run when av_data.csv exists."""
-    from muvi.workflows import run_analysis
+    from muvi.workflows.analyze import AnalyzeOptions, analyze
 
-    config = _beyond_config(beyond, personalised, permutations, lag_compensation)
-    out_dir = _path(out)
+    options = AnalyzeOptions(
+        data=_path(data),
+        out=_path(out),
+        figures=figures,
+        window_samples=window_samples,
+        title=title,
+        beyond=beyond,
+        personalised=personalised,
+        permutations=permutations,
+        lag_compensation=lag_compensation,
+        layout=layout,
+        cache_dir=_optional_path(cache),
+    )
+    options.beyond_config()  # a wrong choice fails before the progress bar
     with _bars("analyze") as bars:
-        summary = run_analysis(
-            _path(data),
-            out_dir,
-            progress=bars,
-            figures=figures,
-            window_samples=window_samples,
-            title=title,
-            beyond=config,
-        )
+        summary = analyze(options, progress=bars)
     kinds = "static and dynamic" if "dynamic" in summary else "static"
     window = summary["analysis_window"]
     console.print(
-        f"{kinds} analyses written to {out_dir} (report: {out_dir / 'report.html'}); "
+        f"{kinds} analyses written to {options.out} (report: {options.out / 'report.html'}); "
         f"analysis window {window['samples']} samples ({window['seconds']:g} s), "
         f"from {window['source']}",
-    )
-
-
-def _beyond_config(
-    beyond: bool, personalised: bool, permutations: int, lag_compensation: str
-):  # -> BeyondConfig | None
-    from muvi.analysis.beyond import LAG_COMPENSATION_CHOICES, BeyondConfig
-    from muvi.analysis.reliability import ReliabilityConfig
-    from muvi.analysis.static_prediction import StaticPredictionConfig
-
-    if lag_compensation not in LAG_COMPENSATION_CHOICES:
-        raise MuviError(
-            f"--lag-compensation is {', '.join(LAG_COMPENSATION_CHOICES)}, not {lag_compensation!r}"
-        )
-    if not beyond:
-        return None
-    return BeyondConfig(
-        reliability=ReliabilityConfig(n_permutations=permutations),
-        prediction=StaticPredictionConfig(n_permutations=permutations),
-        run_personalised=personalised,
-        lag_compensation=lag_compensation,
     )
 
 
@@ -394,11 +443,9 @@ def demo_command(
     model, and write one HTML report (OUT/report.html)."""
     from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
-    from muvi.demo import DemoConfig, run_demo
-    from muvi.models.protocol import EvaluationConfig, count_fits
+    from muvi.workflows.demo import DemoConfig, run_demo
 
     config = DemoConfig(seed=seed, n_items=items, n_participants=participants, epochs=epochs)
-    fits = count_fits(EvaluationConfig(experiments=config.experiments, models=config.models))
     with Progress(
         display.text_column("demo", style="bold"),
         BarColumn(),
@@ -407,7 +454,7 @@ def demo_command(
         console=console,
         disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
     ) as progress:
-        task = progress.add_task("starting", total=3 + fits)
+        task = progress.add_task("starting", total=3 + config.fits())
 
         def step(name: str) -> None:
             if not name.startswith("cross"):
@@ -424,75 +471,32 @@ def demo_command(
     )
 
 
-# --- model commands (evaluate, train) ---------------------------------------
+# --- model commands (evaluate, train, reproduce) ----------------------------
 
 
 def _say_training_note() -> None:
-    """Print, once, the device and precision that :func:`_model_config` chose."""
+    """Print, once, the device and precision that the workflow's options chose."""
     if _output.training_note:
         console.print(_output.training_note)
         _output.training_note = ""
 
 
-def _model_config(
-    experiments: str,
-    models: str,
-    dimensions: str,
-    epochs: int,
-    device: str,
-    profile: str = "paper",
-    threads: int = 2,
-    workers: int = 1,
-    precision: str = "float32",
-    batched: bool = True,
-    scheduler: str | None = None,
-    defects: str = "",
-):  # -> EvaluationConfig (imported lazily: torch is heavy)
-    from muvi.models.precision import resolve_precision
-    from muvi.models.profiles import PROFILES, profile_config
-    from muvi.models.protocol import EvaluationConfig
-    from muvi.models.reference_code import parse_defects
-    from muvi.models.training import TrainingConfig, resolve_device
+def _model_options(
+    experiments: str, models: str, dimensions: str, **settings: Any
+):  # -> ModelOptions (imported lazily: the workflows import torch's callers)
+    """The :class:`muvi.workflows.options.ModelOptions` of the model commands' arguments."""
+    from muvi.workflows.options import ModelOptions, parse_experiments, split_names
 
-    def split(text: str) -> tuple[str, ...]:
-        return tuple(p.strip() for p in text.split(",") if p.strip())
-
-    try:
-        numbers = tuple(int(p) for p in split(experiments))
-    except ValueError as err:
-        raise MuviError(
-            f"--experiments takes numbers 1 to 7 separated by commas, not {experiments!r}"
-        ) from err
-    if profile not in PROFILES:
-        raise MuviError(f"--profile is {' or '.join(PROFILES)}, not {profile!r}")
-    try:
-        chosen_defects = parse_defects(defects)
-    except MuviError as err:
-        raise MuviError(f"--replicate-defects: {err}") from None
-    where = resolve_device(device)  # unknown device, or cuda without a GPU: one clear line
-    _, chosen = resolve_precision(precision, where)
-    if precision != "float32" and not batched:
-        raise MuviError("--precision bfloat16/auto needs batched training (drop --one-at-a-time)")
-    if precision == "auto" and chosen.startswith("bfloat16"):
-        chosen += "; the audio LSTM (experiments 1, 3) stays float32: bfloat16 moved its results"
-    # said when the first model is done: a study that fails to load is one error line alone
-    _output.training_note = f"training on {where}, matrix products in {chosen}"
-    base = EvaluationConfig(
-        experiments=numbers,
-        models=split(models),
-        dimensions=split(dimensions),
-        defects=chosen_defects,
-        training=TrainingConfig(
-            max_epochs=epochs,
-            device=device,
-            threads=threads,
-            precision=precision,
-            batched=batched,
-        ),
-        workers=workers,
-        scheduler=scheduler or None,
+    options = ModelOptions(
+        experiments=parse_experiments(experiments),
+        models=split_names(models),
+        dimensions=split_names(dimensions),
+        **settings,
     )
-    return profile_config(profile, base)
+    # checked (and the note said when the first model is done) before any work: a study
+    # that fails to load is one error line alone
+    _output.training_note = options.config()[1]
+    return options
 
 
 _PROFILE_HELP = (
@@ -523,6 +527,26 @@ _EXPERIMENTS_HELP = (
     "Experiments, e.g. 1,2,7: 1 music<-audio, 2 visual<-visual, 3 audiovisual<-audio, "
     "4 audiovisual<-visual, 5 A1 early fusion, 6 A2 late fusion, 7 PAIR."
 )
+
+
+def _fit_bar(total: int, label: str = "training"):  # -> (Progress, advance)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        display.text_column("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
+    )
+    task = progress.add_task(label, total=total)
+
+    def advance(what: str, prefix: str = "") -> None:
+        _say_training_note()
+        progress.update(task, advance=1, description=f"{prefix}{what}")
+
+    return progress, advance
 
 
 @app.command("evaluate")
@@ -568,87 +592,57 @@ def evaluate_command(
         help="Address of a Dask scheduler (tcp://host:8786): the training jobs run there "
         "as tasks, with the results of a local run.",
     ),
+    layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
+    cache: str | None = typer.Option(None, "--cache", help=_CACHE_HELP),
 ) -> None:
     """Cross-validate the study's models (5 outer folds) and write results.json,
     per_item.csv, ttests.csv, importance tables and figures."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from muvi.models.profiles import printed_error
+    from muvi.models.reference_code import defect_notice
+    from muvi.workflows.evaluate import EvaluateOptions, evaluate
+    from muvi.workflows.options import split_names
 
-    from muvi.models.protocol import count_fits
-    from muvi.report.models import evaluate_study
-
-    config = _model_config(
+    model = _model_options(
         experiments,
         models,
         dimensions,
-        epochs,
-        device,
-        profile,
-        threads,
-        workers,
-        precision,
-        batched,
-        scheduler,
-        replicate_defects,
+        epochs=epochs,
+        device=device,
+        precision=precision,
+        batched=batched,
+        profile=profile,
+        defects=split_names(replicate_defects),
+        threads=threads,
+        workers=workers,
+        scheduler=scheduler or None,
     )
-    figure_items = [p.strip() for p in items_for_figures.split(",") if p.strip()]
-    with Progress(
-        display.text_column("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
-    ) as progress:
-        task = progress.add_task("training", total=count_fits(config))
-
-        def advance(what: str) -> None:
-            _say_training_note()
-            progress.update(task, advance=1, description=what)
-
-        if lag_compensation == "none":
-            results, paths = evaluate_study(_path(data), _path(out), config, figure_items, advance)
-        else:
-            results, paths = _evaluate_lag_compensated(
-                _path(data), _path(out), config, figure_items, advance, lag_compensation
-            )
-    from muvi.models.profiles import printed_error
-    from muvi.models.reference_code import defect_notice
-
-    summary = results.summary()
-    error = printed_error(config)
-    for row in summary.itertuples():
+    options = EvaluateOptions(
+        data=_path(data),
+        out=_path(out),
+        model=model,
+        items_for_figures=split_names(items_for_figures),
+        lag_compensation=lag_compensation,
+        layout=layout,
+        cache_dir=_optional_path(cache),
+    )
+    progress, advance = _fit_bar(model.fits())
+    with progress:
+        outcome = evaluate(options, advance)
+    results, paths = outcome.results, outcome.paths
+    error = printed_error(outcome.config)
+    for row in results.summary().itertuples():
         mean, std = getattr(row, f"{error}_mean"), getattr(row, f"{error}_std")
         console.print(
             f"{row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f} ± {row.ccc_std:5.3f}  "
             f"{error.upper()} {mean:5.3f} ± {std:5.3f}  (n={row.n_items})",
         )
+    for note in results.notes:
+        console.print(f"note: {note}")
     if results.defects:
         console.print(f"warning: {defect_notice(results.defects)}", style="bold yellow")
     if results.simulated:
         console.print("these results come from a SIMULATED study", style="bold yellow")
-    console.print(f"wrote {paths['results']} and tables/figures in {_path(out)}")
-
-
-def _evaluate_lag_compensated(
-    data: Path, out: Path, config, figure_items, advance, source: str
-):  # -> (EvaluationResults, dict[str, Path]); models are imported lazily
-    """``evaluate_study`` with the loaded study's dynamic ratings lag-compensated first."""
-    from muvi.annotations.lag import LAG_SOURCES, lag_compensated_dataset
-    from muvi.data.loaders import load_dataset
-    from muvi.models.protocol import prepare_study, run_evaluation, write_results
-    from muvi.report.models import results_paper_block, write_figures
-
-    if source not in LAG_SOURCES:
-        raise MuviError(f"--lag-compensation is none, {', '.join(LAG_SOURCES)}, not {source!r}")
-    dataset, lags = lag_compensated_dataset(load_dataset(data), source)
-    study = prepare_study(dataset)
-    results = run_evaluation(study, config, advance)
-    paths = write_results(results, out, results_paper_block)
-    write_figures(results, study, out, figure_items)
-    paths["figures"] = out / "figures"
-    paths["rater_lags"] = out / "rater_lags.csv"
-    lags.to_csv(paths["rater_lags"], index=False)
-    return results, paths
+    console.print(f"wrote {paths['results']} and tables/figures in {options.out}")
 
 
 _VARIANTS_HELP = (
@@ -687,43 +681,41 @@ def reproduce_command(
     device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     precision: str = typer.Option("float32", "--precision", help=_PRECISION_HELP),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
+    layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
+    cache: str | None = typer.Option(None, "--cache", help=_CACHE_HELP),
 ) -> None:
     """Train the grid's networks under the paper's profile, the authors' code's
     (reference-code), and the code's with each departure switched to the paper's or
     each defect replicated alone; write one table per experiment and dimension (the
     change from reference-code and paired t-tests), a figure and report.html."""
-    from dataclasses import replace
+    from muvi.workflows.options import parse_experiments, split_names
+    from muvi.workflows.reproduce import ReproduceOptions, reproduce
 
-    from muvi.models.grid import demo_config
-    from muvi.models.reproduce import ReproduceConfig, parse_variants, seeds_from
-    from muvi.report.reproduce_sections import reproduce_study
-
-    chosen = parse_variants(variants or None)
-    most = epochs if epochs is not None else (15 if reduced else 100)
-    base = _model_config(
-        experiments, "lstm", dimensions, most, device, "paper", threads, 1, precision
+    options = ReproduceOptions(
+        data=_path(data),
+        out=_path(out),
+        variants=split_names(variants),
+        experiments=parse_experiments(experiments),
+        dimensions=split_names(dimensions),
+        seeds=seeds,
+        epochs=epochs,
+        reduced=reduced,
+        device=device,
+        precision=precision,
+        threads=threads,
+        layout=layout,
+        cache_dir=_optional_path(cache),
     )
-    if reduced:
-        demo = demo_config()
-        base = replace(
-            base,
-            block=demo.block,
-            training=replace(
-                base.training,
-                learning_rate=demo.training.learning_rate,
-                patience=demo.training.patience,
-            ),
-        )
-    config = ReproduceConfig(base=base, variants=chosen, seeds=seeds_from(seeds))
+    _output.training_note = options.config()[1]  # a wrong option fails before any work
 
     def progress(line: str) -> None:
         _say_training_note()
         if not _output.quiet:
             console.print(line)
 
-    results, paths = reproduce_study(_path(data), _path(out), config, progress)
-    table = results.table()
-    for row in table.itertuples():
+    outcome = reproduce(options, progress)
+    results, paths = outcome.results, outcome.paths
+    for row in results.table().itertuples():
         change = "" if row.variant == "reference-code" else f"  change {row.d_ccc:+.3f}"
         p = "" if row.variant == "reference-code" else f" (p {row.ccc_p:.3g})"
         console.print(
@@ -760,44 +752,39 @@ def train_command(
         "(muvi evaluate); final training fits each model once on all items.",
     ),
     threads: int = typer.Option(2, "--threads", min=1, help="CPU threads for torch."),
+    layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
+    cache: str | None = typer.Option(None, "--cache", help=_CACHE_HELP),
 ) -> None:
     """Fit the chosen models on all items and save bundles named like
     music_arousal_lstm/ or audiovisual_valence_late_fusion/ (for `muvi predict`)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from muvi.workflows.options import ModelOptions, parse_experiments, split_names
+    from muvi.workflows.train import TrainOptions, train
 
-    from muvi.models.protocol import train_study
-
-    if replicate_defects.strip():
-        from muvi.models.reference_code import parse_defects
-
-        try:
-            named = sorted(parse_defects(replicate_defects))
-        except MuviError as err:
-            raise MuviError(f"--replicate-defects: {err}") from None
-        raise MuviError(
-            f"--replicate-defects {','.join(named)}: the defects concern cross-validation "
-            "(muvi evaluate); muvi train fits each model once on all items, so PAIR starts "
-            "from the models trained on the same items and there are no test windows to chunk"
-        )
-    config = _model_config(
-        experiments, models, dimensions, epochs, device, profile, threads, precision=precision
+    defects = split_names(replicate_defects)
+    model = ModelOptions(
+        experiments=parse_experiments(experiments),
+        models=split_names(models),
+        dimensions=split_names(dimensions),
+        epochs=epochs,
+        device=device,
+        precision=precision,
+        profile=profile,
+        defects=defects,
+        threads=threads,
     )
-    with Progress(
-        display.text_column("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=_output.quiet or not console.is_terminal,  # no bar left in a log file
-    ) as progress:
-        task = progress.add_task("training", total=len(config.runs()) * len(config.dimensions))
-
-        def advance(what: str) -> None:
-            _say_training_note()
-            progress.update(task, advance=1, description=f"saved {what}")
-
-        folders = train_study(_path(data), _path(out), config, advance)
-    for folder in folders:
+    options = TrainOptions(
+        data=_path(data),
+        out=_path(out),
+        model=model,
+        layout=layout,
+        cache_dir=_optional_path(cache),
+    )
+    if not defects:  # defects are refused by the workflow with their own line
+        _output.training_note = model.config()[1]
+    progress, advance = _fit_bar(0 if defects else model.final_fits())
+    with progress:
+        outcome = train(options, lambda what: advance(what, "saved "))
+    for folder in outcome.bundles:
         console.print(f"wrote {folder}")
 
 
@@ -889,7 +876,7 @@ def predict_command(
         ..., "--model", "-m", help="A bundle folder from `muvi train`, or a folder of bundles."
     ),
     out: str = typer.Option(
-        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png and .svg."
+        ..., "--out", "-o", help="Output folder for curves.csv, .json, .png, .svg and .pdf."
     ),
     start: float | None = typer.Option(
         None, "--start", min=0, help="Where the music starts (s); default: found in the audio."
@@ -906,28 +893,31 @@ def predict_command(
         None,
         "--ratings",
         help="Your own 2 Hz ratings (CSV: time in s on the video's clock, or sample; "
-        "valence, arousal; optional modality) to compare with: CCC and RMSE per curve.",
+        "valence, arousal; optional modality), or a 1000 Songs *_cont_average.csv (or its "
+        "folder: the row of the song <song_id>.mp3), to compare with: CCC and RMSE per curve. "
+        "Times off the curves' grid are interpolated at the curves' times.",
     ),
 ) -> None:
     """Valence/arousal curves at 2 Hz for a new video, per modality, from trained
     bundles; a modality that cannot be predicted is skipped with the reason."""
     _quiet_openmp()
-    from muvi.predict import parse_modalities, run_prediction
+    from muvi.predict import parse_modalities
+    from muvi.workflows.predict import PredictOptions, predict
 
     parse_modalities(modalities)  # a wrong name fails before any work
-    if ratings is not None and not _path(ratings).is_file():
-        raise MuviError(f"--ratings {ratings}: no such file")
+    if ratings is not None and not _path(ratings).exists():
+        raise MuviError(f"--ratings {ratings}: no such file or folder")
+    options = PredictOptions(
+        video=_path(video),
+        model=_path(model),
+        out=_path(out),
+        start=start,
+        weights_dir=_optional_path(weights_dir),
+        modalities=modalities,
+        ratings=_optional_path(ratings),
+    )
     with _bars("predict") as bars:
-        result = run_prediction(
-            _path(video),
-            _path(model),
-            start=start,
-            out_dir=_path(out),
-            weights_dir=_path(weights_dir) if weights_dir else None,
-            modalities=None if modalities.strip() in ("", "all") else modalities,
-            ratings=_path(ratings) if ratings else None,
-            progress=bars,
-        )
+        result = predict(options, progress=bars)
     curves = result.curves
     console.print(
         f"{len(curves)} samples at 2 Hz from {result.start:g} s on the video's clock "
@@ -940,7 +930,7 @@ def predict_command(
             f"  vs your ratings, {line.modality} {line.dimension}: CCC {line.ccc:.3f}, "
             f"RMSE {line.rmse:.3f} (n={line.n})"
         )
-    for kind in ("csv", "json", "png", "svg"):
+    for kind in ("csv", "json", "png", "svg", "pdf"):
         path = result.paths.get(kind)
         if path is not None and path.is_file():
             console.print(f"wrote {path}")

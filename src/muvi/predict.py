@@ -4,7 +4,7 @@
 need (once, for all of them), runs each bundle, and returns one curve per
 target modality (``music``, ``visual``, ``audiovisual``) and dimension, as
 written by ``muvi predict``: ``curves.csv``, ``curves.json`` and
-``curves.png`` (with ``curves.svg``). :func:`predict_video` returns the
+``curves.png`` (with ``curves.svg`` and ``curves.pdf``). :func:`predict_video` returns the
 curves alone.
 
 Every modality that can be predicted is: a bundle whose features cannot be
@@ -18,9 +18,12 @@ on the figure when a feature came from a small randomly initialised test
 model instead of the released weights, or a bundle was trained on simulated
 data: such curves say nothing about the video.
 
-A ratings file (:func:`read_ratings`) is compared with the curves: CCC and
+A ratings file (:func:`align_ratings`: a plain CSV, or the 1000 Songs
+``*_cont_average.csv`` row of the song) is compared with the curves: CCC and
 RMSE per modality and dimension, over the samples that have both a rating and
-a prediction.
+a prediction. Ratings keep their own 2 Hz grid: when the music start found in
+the audio shifts the curves' grid off it, the ratings are interpolated at the
+curves' times and a note says which ``--start`` puts both on one grid.
 
 Bundles are the folders written by ``muvi train``
 (:func:`muvi.models.bundle.save_bundle`). When several bundles predict the
@@ -38,6 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,13 +63,27 @@ from muvi.progress import ProgressCallback, Steps
 
 logger = logging.getLogger(__name__)
 
-ARCHITECTURE_PREFERENCE = ("pair", "late_fusion", "early_fusion", "lstm", "lasso")
-"""Which bundle predicts a modality and dimension when several could."""
+
+def architecture_preference() -> tuple[str, ...]:
+    """Which bundle predicts a modality and dimension when several could: the
+    architectures by their :attr:`~muvi.models.architectures.Architecture.preference`
+    (PAIR first), then LASSO.
+
+    Examples:
+        >>> architecture_preference()[:2], architecture_preference()[-1]
+        (('pair', 'late_fusion'), 'lasso')
+    """
+    from muvi.models.architectures import ARCHITECTURES
+
+    ranked = sorted(ARCHITECTURES.values(), key=lambda a: -a.preference)
+    return (*(a.name for a in ranked), "lasso")
+
 
 CURVES_CSV = "curves.csv"
 CURVES_JSON = "curves.json"
 CURVES_PNG = "curves.png"
 CURVES_SVG = "curves.svg"
+CURVES_PDF = "curves.pdf"
 
 RATINGS_TIME_TOLERANCE_S = SAMPLE_PERIOD_S / 4
 """How far a rating's ``time`` may be from a 2 Hz sample of the excerpt (s)."""
@@ -145,10 +163,10 @@ def find_bundles(model_dir: str | Path) -> list[Path]:
 
 
 def choose_models(bundles: Sequence[Any]) -> list[CurveModel]:
-    """One bundle per target modality and dimension, by :data:`ARCHITECTURE_PREFERENCE`
+    """One bundle per target modality and dimension, by :func:`architecture_preference`
     (then the one reading more feature sets, then the name), in modality then
     dimension order."""
-    rank = {a: i for i, a in enumerate(ARCHITECTURE_PREFERENCE)}
+    rank = {a: i for i, a in enumerate(architecture_preference())}
     best: dict[tuple[str, str], Any] = {}
 
     def key(b: Any) -> tuple[int, int, str]:
@@ -249,7 +267,7 @@ class Prediction:
         ratings: the user's ratings on the curves' samples (``sample`` and
             ``<modality>_<dimension>`` columns), or None.
         agreement: CCC and RMSE of each curve against the ratings.
-        paths: the files written (``csv``, ``json``, ``png``, ``svg``).
+        paths: the files written (``csv``, ``json``, ``png``, ``svg``, ``pdf``).
     """
 
     curves: pd.DataFrame
@@ -287,43 +305,213 @@ def _by_modality(skipped: dict[str, str]) -> dict[str, str]:
     return {modality: "; ".join(reasons) for modality, reasons in out.items()}
 
 
+def skip_reason(blocked: Sequence[tuple[str, str, str]]) -> str:
+    """Why bundles were skipped, each problem said once with how often it occurred.
+
+    Args:
+        blocked: ``(bundle, family, problem)`` for every feature family a
+            bundle needs that cannot be extracted.
+
+    Returns:
+        One clause per problem: the families, the problem (with ``N times``
+        when it blocks several family and bundle pairs) and the bundles skipped.
+
+    Examples:
+        >>> skip_reason([("a", "colour", "no video"), ("a", "faces", "no video"),
+        ...              ("b", "colour", "no video")])
+        'colour, faces features cannot be extracted (no video, 3 times): bundles a, b skipped'
+        >>> skip_reason([("a", "faces", "weights missing")])
+        'faces features cannot be extracted (weights missing): bundle a skipped'
+    """
+    problems: dict[str, list[tuple[str, str]]] = {}
+    for bundle, family, problem in blocked:
+        problems.setdefault(problem, []).append((bundle, family))
+    clauses = []
+    for problem, pairs in problems.items():
+        families = ", ".join(dict.fromkeys(f for _, f in pairs))
+        bundles = list(dict.fromkeys(b for b, _ in pairs))
+        times = f", {len(pairs)} times" if len(pairs) > 1 else ""
+        noun = "bundle" if len(bundles) == 1 else "bundles"
+        clauses.append(
+            f"{families} features cannot be extracted ({problem}{times}): "
+            f"{noun} {', '.join(bundles)} skipped"
+        )
+    return "; ".join(clauses)
+
+
+@dataclass
+class Ratings:
+    """A user's ratings placed on the samples of the predicted curves.
+
+    Attributes:
+        table: ``sample`` (0 .. n - 1), then ``<modality>_<dimension>`` for
+            every rated modality and dimension (NaN where there is no rating).
+        note: how the ratings' times were placed on the curves' samples, when
+            that is worth saying (interpolated from their own grid, counted
+            from a detected start...), else None.
+    """
+
+    table: pd.DataFrame
+    note: str | None = None
+
+
+EMOMUSIC_SAMPLE = re.compile(r"^sample_(\d+)ms$")
+"""A column of the 1000 Songs continuous ratings: the time of the sample in ms."""
+
+
+def _emomusic_ratings(file: Path, song: str | None) -> pd.DataFrame:
+    """The 1000 Songs row of one song as a ``time, valence, arousal`` table.
+
+    ``file`` is ``valence_cont_average.csv`` or ``arousal_cont_average.csv``
+    (one row per ``song_id``, one column per sample, ``sample_15000ms`` ...),
+    or the folder that holds them; the other dimension's file beside it is
+    read too when present. The row is the song whose id is ``song``.
+    """
+    folder = file if file.is_dir() else file.parent
+    beside = {d: folder / f"{d}_cont_average.csv" for d in DIMENSIONS}
+    if file.is_dir():
+        files = {d: f for d, f in beside.items() if f.is_file()}
+    else:
+        files = {d: file for d in DIMENSIONS if file.name.lower().startswith(d)}
+        if not files:
+            raise DataError(
+                "a 1000 Songs ratings file is named for its dimension "
+                "(valence_cont_average.csv, arousal_cont_average.csv)",
+                file=file,
+            )
+        if file in beside.values():  # the other dimension's file beside it
+            files.update({d: f for d, f in beside.items() if d not in files and f.is_file()})
+    if not files:
+        raise DataError(
+            "a 1000 Songs ratings folder needs valence_cont_average.csv and/or "
+            "arousal_cont_average.csv",
+            file=file,
+        )
+    if song is None:
+        raise DataError(
+            "a 1000 Songs ratings file needs the song: name the audio <song_id>.mp3", file=file
+        )
+    series: dict[str, pd.Series] = {}
+    for dimension, path in files.items():
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table.columns = [str(c).strip() for c in table.columns]
+        if "song_id" not in table:
+            raise DataError("a 1000 Songs ratings file needs a 'song_id' column", file=path)
+        rows = table[table["song_id"].str.strip() == song]
+        if rows.empty:
+            raise DataError(
+                f"no row for song_id {song} (the audio file's name without its suffix)", file=path
+            )
+        times = {
+            c: int(m.group(1)) / 1000 for c in table.columns if (m := EMOMUSIC_SAMPLE.match(c))
+        }
+        values = rows.iloc[0][list(times)]
+        series[dimension] = pd.Series(
+            [v.strip() for v in values], index=list(times.values()), dtype=str
+        )
+    out = pd.DataFrame(series).fillna("")
+    out.index.name = "time"
+    return out.reset_index().astype(str)
+
+
+def _is_emomusic(file: Path) -> bool:
+    """A 1000 Songs ratings folder or file (``song_id`` then ``sample_<ms>ms`` columns)."""
+    if file.is_dir():
+        return True
+    try:
+        header = file.open(encoding="utf-8", errors="replace").readline()
+    except OSError:
+        return False
+    names = [c.strip() for c in header.split(",")]
+    return bool(names) and names[0] == "song_id" and any(EMOMUSIC_SAMPLE.match(n) for n in names)
+
+
 def read_ratings(
     path: str | Path,
     *,
     start: float | None,
     n_samples: int,
     modalities: Sequence[str] = MODALITIES,
+    song: str | None = None,
+    start_detected: bool = False,
 ) -> pd.DataFrame:
-    """A user's ratings of the video at 2 Hz, on the samples of the predicted curves.
+    """A user's ratings of the video at 2 Hz, on the samples of the predicted curves
+    (the ``table`` of :func:`align_ratings`, which this calls)."""
+    return align_ratings(
+        path,
+        start=start,
+        n_samples=n_samples,
+        modalities=modalities,
+        song=song,
+        start_detected=start_detected,
+    ).table
+
+
+def align_ratings(
+    path: str | Path,
+    *,
+    start: float | None,
+    n_samples: int,
+    modalities: Sequence[str] = MODALITIES,
+    song: str | None = None,
+    start_detected: bool = False,
+) -> Ratings:
+    r"""A user's ratings of the video at 2 Hz, placed on the samples of the predicted curves.
 
     The file is a CSV with a header: ``time`` (s on the video's clock) or
     ``sample`` (0, 1, ... counted at 2 Hz from the excerpt start), then
     ``valence`` and/or ``arousal`` (ratings in [-1, 1]; an empty cell is a
     missing rating), and optionally ``modality`` (music, visual or
     audiovisual: ratings of that condition; without it every curve is
-    compared with the same ratings). A ``time`` must lie within a quarter of
-    a sample period (0.125 s) of a sample, ``start + k / 2``.
+    compared with the same ratings). The 1000 Songs layout is read too:
+    ``valence_cont_average.csv`` / ``arousal_cont_average.csv`` (or their
+    folder), the row of the song ``song``, its ``sample_15000ms`` ... columns
+    being the times.
+
+    Times keep their own 2 Hz grid: every ``time`` must lie within a quarter
+    of a sample period (0.125 s) of ``t0 + k / 2``, ``t0`` the first time of
+    the file. When that grid is the curves' (``start + k / 2``, within the
+    same 0.125 s) each rating is the sample's; when it is shifted (the music
+    start found in the audio moved the curves' grid), the ratings are
+    interpolated linearly at the curves' times between two neighbouring
+    ratings, and :attr:`Ratings.note` says so and which ``--start`` puts the
+    curves on the ratings' own grid.
 
     Args:
-        path: the CSV file.
+        path: the CSV file (or the 1000 Songs folder).
         start: where the excerpt starts in the video (s); None checks the
             file's format only (times are not placed on samples: nothing is
             returned for them).
         n_samples: the curves' length; ratings beyond it are ignored.
         modalities: the modalities predicted (the columns made).
+        song: the 1000 Songs ``song_id`` (the audio file's name without suffix).
+        start_detected: ``start`` was found in the audio, not given (the note
+            on ratings by ``sample`` says they count from it).
 
     Returns:
-        ``sample`` (0 .. n_samples - 1), then ``<modality>_<dimension>`` for
-        every rated modality and dimension (NaN where there is no rating).
+        The :class:`Ratings`.
 
     Raises:
         DataError: an unreadable file, no ``time``/``sample`` column, no
             ``valence``/``arousal`` column, a value that is not a number, a
-            time off the 2 Hz grid, an unknown modality or a sample rated twice.
+            time off the ratings' own 2 Hz grid, ratings that do not overlap the
+            curves, an unknown modality or a sample rated twice.
+
+    Examples:
+        >>> import tempfile
+        >>> file = Path(tempfile.mkdtemp()) / "r.csv"
+        >>> _ = file.write_text("time,valence\n1.0,0.2\n1.5,0.4\n2.0,0.6\n")
+        >>> found = align_ratings(file, start=1.2, n_samples=3)
+        >>> found.table["music_valence"].round(3).tolist()  # at 1.2, 1.7 s; 2.2 s not rated
+        [0.28, 0.48, nan]
     """
     file = Path(path)
+    emomusic = file.exists() and _is_emomusic(file)
     try:
-        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        if emomusic:
+            table = _emomusic_ratings(file, song)
+        else:
+            table = pd.read_csv(file, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise DataError("ratings file not found", file=file) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -336,8 +524,6 @@ def read_ratings(
     if not dims:
         raise DataError("a ratings file needs a 'valence' and/or an 'arousal' column", file=file)
     has_modality = "modality" in table
-    rated = {m: np.full((n_samples, len(DIMENSIONS)), np.nan) for m in MODALITIES}
-    seen: set[tuple[str, int]] = set()
 
     def number(row: int, column: str, text: str) -> float:
         try:
@@ -348,8 +534,12 @@ def read_ratings(
             raise DataError(f"{column} {text!r} is not a finite number", file=file, row=row)
         return value
 
+    # every row: (row, sample or None, time or None, modalities, {dimension index: value})
+    records: list[tuple[int, int | None, float | None, list[str], dict[int, float]]] = []
+    origin: float | None = None  # t0 of the ratings' own 2 Hz grid
     for row, record in enumerate(table.to_dict("records"), 1):
-        time_only = False
+        sample: int | None = None
+        time: float | None = None
         if "sample" in table and str(record["sample"]).strip():
             value = number(row, "sample", str(record["sample"]).strip())
             if value != int(value) or value < 0:
@@ -361,18 +551,15 @@ def read_ratings(
             sample = int(value)
         elif "time" in table:
             time = number(row, "time", str(record["time"]).strip())
-            if start is None:  # the format check, before the excerpt start is known
-                sample, time_only = -1, True
-            else:
-                position = (time - start) / SAMPLE_PERIOD_S
-                sample = round(position)
-                if abs(position - sample) * SAMPLE_PERIOD_S > RATINGS_TIME_TOLERANCE_S:
-                    raise DataError(
-                        f"time {time:g} s is not on the 2 Hz grid of the excerpt (samples at "
-                        f"{start:g} s + k * {SAMPLE_PERIOD_S:g} s)",
-                        file=file,
-                        row=row,
-                    )
+            origin = time if origin is None else origin
+            position = (time - origin) / SAMPLE_PERIOD_S
+            if abs(position - round(position)) * SAMPLE_PERIOD_S > RATINGS_TIME_TOLERANCE_S:
+                raise DataError(
+                    f"time {time:g} s is not on the 2 Hz grid of the ratings (their first time "
+                    f"{origin:g} s + k * {SAMPLE_PERIOD_S:g} s): resample the ratings to 2 Hz",
+                    file=file,
+                    row=row,
+                )
         else:
             raise DataError("no sample or time on this row", file=file, row=row)
         names = [str(record["modality"]).strip().lower()] if has_modality else list(MODALITIES)
@@ -383,19 +570,79 @@ def read_ratings(
                     file=file,
                     row=row,
                 )
-            if not time_only and (modality, sample) in seen:
-                raise DataError(f"sample {sample} of {modality} is rated twice", file=file, row=row)
-            seen.add((modality, sample))
         values = {
             k: number(row, dimension, str(record[dimension]).strip())
             for k, dimension in enumerate(DIMENSIONS)
             if dimension in table and str(record[dimension]).strip()
         }
+        records.append((row, sample, time, names, values))
+
+    # the ratings' grid against the curves': the same (within the tolerance) or shifted
+    shift = 0.0
+    if start is not None and origin is not None:
+        shift = (origin - start) / SAMPLE_PERIOD_S
+        shift = (shift - round(shift)) * SAMPLE_PERIOD_S  # in [-0.25, 0.25] s
+    interpolate = abs(shift) > RATINGS_TIME_TOLERANCE_S
+
+    rated = {m: np.full((n_samples, len(DIMENSIONS)), np.nan) for m in MODALITIES}
+    seen: set[tuple[str, int]] = set()  # (modality, sample of the curves)
+    seen_on_own_grid: set[tuple[str, int]] = set()  # (modality, index on the ratings' grid)
+    # with a shifted grid: (modality, dimension) -> the ratings' grid index -> value
+    on_own_grid: dict[tuple[str, int], dict[int, float]] = {}
+    for row, sample, time, names, values in records:
+        if start is None and sample is None:
+            continue  # the format check, before the excerpt start is known
+        if sample is None and time is not None and start is not None and origin is not None:
+            if interpolate:
+                index = round((time - origin) / SAMPLE_PERIOD_S)
+                for modality in names:
+                    if (modality, index) in seen_on_own_grid:
+                        raise DataError(
+                            f"time {time:g} s of {modality} is rated twice", file=file, row=row
+                        )
+                    seen_on_own_grid.add((modality, index))
+                    for k, value in values.items():
+                        on_own_grid.setdefault((modality, k), {})[index] = value
+                continue
+            sample = round((time - start) / SAMPLE_PERIOD_S)
+        assert sample is not None
+        for modality in names:
+            if (modality, sample) in seen:
+                raise DataError(f"sample {sample} of {modality} is rated twice", file=file, row=row)
+            seen.add((modality, sample))
         if not 0 <= sample < n_samples:
             continue  # before the excerpt, after the curves end, or not placed yet
         for k, value in values.items():
             for modality in names:
                 rated[modality][sample, k] = value
+
+    note = None
+    if interpolate and start is not None and origin is not None:
+        # curve sample j at start + j / 2 lies between the ratings' grid points i and i + 1
+        grid_position = (start + np.arange(n_samples) * SAMPLE_PERIOD_S - origin) / SAMPLE_PERIOD_S
+        below = np.floor(grid_position).astype(int)
+        weight = grid_position - below
+        for (modality, k), grid in on_own_grid.items():
+            for j in range(n_samples):
+                low, high = grid.get(int(below[j])), grid.get(int(below[j]) + 1)
+                if low is not None and high is not None:
+                    rated[modality][j, k] = (1 - weight[j]) * low + weight[j] * high
+        # the time of the ratings' grid at or just before the start (never below 0 s)
+        fix = origin + SAMPLE_PERIOD_S * math.floor((start - origin) / SAMPLE_PERIOD_S)
+        fix = fix if fix >= 0 else fix + SAMPLE_PERIOD_S
+        note = (
+            f"the ratings' 2 Hz grid ({origin:g} s + k * {SAMPLE_PERIOD_S:g} s) is "
+            f"{abs(shift):.2f} s off the curves' ({start:.2f} s + k * {SAMPLE_PERIOD_S:g} s"
+            f"{', from the music start found in the audio' if start_detected else ''}): the "
+            f"ratings are interpolated linearly at the curves' times; --start {fix:g} "
+            "puts the curves on the ratings' own times"
+        )
+    elif start is not None and start_detected and any(r[1] is not None for r in records):
+        note = (
+            f"ratings by sample are counted from the music start found in the audio "
+            f"({start:.2f} s); give --start to count them from another time"
+        )
+
     out = pd.DataFrame({"sample": np.arange(n_samples, dtype="int64")})
     for modality in MODALITIES:
         if modality not in modalities:
@@ -404,7 +651,17 @@ def read_ratings(
             series = rated[modality][:, k]
             if np.isfinite(series).any():
                 out[f"{modality}_{dimension}"] = series
-    return out
+    times = [r[2] for r in records if r[2] is not None]
+    if start is not None and n_samples and times:
+        end = start + (n_samples - 1) * SAMPLE_PERIOD_S
+        if min(times) > end + SAMPLE_PERIOD_S or max(times) < start - SAMPLE_PERIOD_S:
+            raise DataError(
+                f"the ratings' times ({min(times):g}-{max(times):g} s) do not overlap the "
+                f"curves' ({start:.2f}-{end:.2f} s on the video's clock): give the times on "
+                "the video's clock, or --start where the rated excerpt begins",
+                file=file,
+            )
+    return Ratings(out, note)
 
 
 def agreement_with_ratings(curves: pd.DataFrame, ratings: pd.DataFrame) -> list[Agreement]:
@@ -460,12 +717,12 @@ def run_prediction(
         video: the video file (an audio file works for music-only bundles).
         model_dir: a bundle folder, or a folder of bundles (``muvi train --out``).
         start: where the music starts (s); None finds it in the audio.
-        out_dir: when given, ``curves.csv``, ``curves.json``, ``curves.png``
-            and ``curves.svg`` are written there.
+        out_dir: when given, ``curves.csv``, ``curves.json``, ``curves.png``,
+            ``curves.svg`` and ``curves.pdf`` are written there.
         weights_dir: pretrained weights for the visual extractors that need them.
         modalities: the modalities to predict (names or ``"music,visual"``);
             None: every modality with a bundle.
-        ratings: a ratings file (:func:`read_ratings`) to compare the curves with.
+        ratings: a ratings file (:func:`align_ratings`) to compare the curves with.
         progress: called with :class:`muvi.progress.ProgressEvent` s (stage
             ``predict``: the features, then each curve); None is silent.
 
@@ -491,7 +748,8 @@ def run_prediction(
         problems.update(
             {f: f"{Path(video).name} has no video stream" for f in FEATURE_FAMILIES if f != "audio"}
         )
-    usable, blocked = [], {}
+    usable = []
+    blocked: dict[Path, list[tuple[str, str, str]]] = {}  # (bundle, family, problem)
     for bundle in bundles:
         if bundle.target_modality not in wanted:
             continue
@@ -500,10 +758,11 @@ def run_prediction(
         for family in needed_families(bundle.feature_columns, name):
             if family not in problems:
                 problems[family] = family_problem(family, weights_dir)
-            if problems[family] is not None:
-                reasons.append(f"{family} features cannot be extracted ({problems[family]})")
+            problem = problems[family]
+            if problem is not None:
+                reasons.append((name, family, problem))
         if reasons:
-            blocked[bundle.path] = f"bundle {name} skipped: " + "; ".join(reasons)
+            blocked[bundle.path] = reasons
         else:
             usable.append(bundle)
     models = choose_models(usable)
@@ -519,25 +778,34 @@ def run_prediction(
             if column in made:
                 best = preferred[column]
                 if best.bundle.path in blocked:
-                    notes.append(f"{column}: {blocked[best.bundle.path]}; a simpler bundle is used")
+                    reason = skip_reason(blocked[best.bundle.path])
+                    notes.append(f"{column}: {reason}; a simpler bundle is used")
                 continue
             candidates = [
                 b for b in bundles if (b.target_modality, b.dimension) == (modality, dimension)
             ]
             if candidates:
-                skipped[column] = "; ".join(blocked[b.path] for b in candidates)
+                skipped[column] = skip_reason([r for b in candidates for r in blocked[b.path]])
             elif explicit and not any(b.target_modality == modality for b in bundles):
                 skipped[column] = f"no bundle in {model_dir} predicts it"
+    # one line per modality, each problem once with its count (not once per family and bundle)
+    by_modality: dict[str, list[tuple[str, str, str]]] = {}
+    for path, reasons in blocked.items():
+        column = next(f"{b.target_modality}_{b.dimension}" for b in bundles if b.path == path)
+        if column in skipped:
+            by_modality.setdefault(column.split("_", 1)[0], []).extend(reasons)
     if not models:
         why = "; ".join(f"{c}: {r}" for c, r in skipped.items()) or "no bundle of these modalities"
         raise BundleError(f"no curve can be made: {why}")
     for modality, reason in _by_modality(skipped).items():
+        if modality in by_modality:
+            reason = skip_reason(by_modality[modality])
         logger.warning("%s skipped: %s", modality, reason)
     for note in notes:
         logger.info("%s", note)
 
     if ratings is not None:  # a malformed file fails before the extraction, not after it
-        read_ratings(ratings, start=start, n_samples=0)
+        read_ratings(ratings, start=start, n_samples=0, song=Path(video).stem)
     families: list[str] = []
     for m in models:
         for family in needed_families(m.bundle.feature_columns, m.name):
@@ -587,9 +855,18 @@ def run_prediction(
         logger.warning("%s", warning)
     if ratings is not None:
         result.ratings_file = Path(ratings)
-        result.ratings = read_ratings(
-            ratings, start=result.start, n_samples=n, modalities=[m.modality for m in models]
+        placed = align_ratings(
+            ratings,
+            start=result.start,
+            n_samples=n,
+            modalities=[m.modality for m in models],
+            song=Path(video).stem,
+            start_detected=start is None,
         )
+        result.ratings = placed.table
+        if placed.note is not None:
+            result.notes.append(placed.note)
+            logger.info("%s", placed.note)
         result.agreement = agreement_with_ratings(curves, result.ratings)
         if not result.agreement:
             logger.warning("%s: no rating of a predicted modality and dimension", ratings)
@@ -678,10 +955,10 @@ def prediction_payload(result: Prediction) -> dict[str, Any]:
 
 
 def write_prediction(result: Prediction, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``curves.csv``, ``curves.json``, ``curves.png`` and ``curves.svg``.
+    """Write ``curves.csv``, ``curves.json``, ``curves.png``, ``curves.svg`` and ``curves.pdf``.
 
     Returns:
-        File kind (``csv``, ``json``, ``png``, ``svg``) -> path.
+        File kind (``csv``, ``json``, ``png``, ``svg``, ``pdf``) -> path.
     """
     from muvi.plotting.style import save_figure
 
@@ -692,6 +969,7 @@ def write_prediction(result: Prediction, out_dir: str | Path) -> dict[str, Path]
     paths["json"].write_text(json.dumps(prediction_payload(result), indent=1), encoding="utf-8")
     paths["png"] = save_figure(curves_figure(result), out / CURVES_PNG)
     paths["svg"] = out / CURVES_SVG
+    paths["pdf"] = out / CURVES_PDF
     return paths
 
 

@@ -1,4 +1,4 @@
-"""``muvi analyze`` with the analyses beyond the paper (issue 15), on a simulated study."""
+"""``muvi analyze`` with the analyses beyond the paper, on a simulated study."""
 
 from __future__ import annotations
 
@@ -117,11 +117,12 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
 ):
     """The wiring of ``muvi evaluate --lag-compensation``: the protocol receives a study
     whose gold standard (the models' targets) is made from the lag-shifted ratings."""
-    import muvi.models.protocol as protocol
+    import muvi.models.cv as cv
+    import muvi.models.results as model_results
     import muvi.report.models as report_models
     from muvi.annotations import gold_standard, quality_filter
     from muvi.annotations.lag import lag_compensated_dataset
-    from muvi.cli import _evaluate_lag_compensated
+    from muvi.workflows import EvaluateOptions, ModelOptions, evaluate
 
     seen = {}
 
@@ -129,13 +130,14 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
         seen["study"] = study
         return "results"
 
-    monkeypatch.setattr(protocol, "run_evaluation", fake_run)
-    monkeypatch.setattr(protocol, "write_results", lambda results, out, blocks=None: {})
+    monkeypatch.setattr(cv, "run_evaluation", fake_run)
+    monkeypatch.setattr(model_results, "write_results", lambda results, out, blocks=None: {})
     monkeypatch.setattr(report_models, "write_figures", lambda *args: [])
-    results, paths = _evaluate_lag_compensated(
-        small_study, tmp_path, None, [], lambda what: None, "others"
+    options = EvaluateOptions(
+        small_study, tmp_path, ModelOptions(device="cpu"), lag_compensation="others"
     )
-    assert results == "results" and paths["rater_lags"].is_file()
+    outcome = evaluate(options, lambda what: None)
+    assert outcome.results == "results" and outcome.paths["rater_lags"].is_file()
     shifted, _ = lag_compensated_dataset(load_dataset(small_study), "others")
     expected = gold_standard(quality_filter(shifted)[0].dynamic)
     plain = gold_standard(quality_filter(load_dataset(small_study))[0].dynamic)

@@ -564,3 +564,14 @@ def test_beyond_figures_are_written_as_png_and_svg(small_study, tmp_path):
         svg = png.with_suffix(".svg")
         assert "<svg" in svg.read_text()
         assert png in listed and svg in listed
+
+
+def test_static_prediction_stars_come_from_the_corrected_p():
+    """Raw permutation p 0.001, 0.02, 0.04, 0.6: three raw stars; Benjamini-Hochberg over
+    the 4 rows (by hand: 0.004, 0.04, 0.053, 0.6) leaves ** and * on the first two."""
+    table = _prediction_table()
+    table = table[table["features"] == "audio"].assign(p_value=[0.001, 0.02, 0.04, 0.6])
+    ax = static_prediction_figure(table, "audio")
+    marks = sorted(t.get_text() for t in ax.texts if t.get_text().strip("*") == "")
+    assert marks == ["*", "**"]
+    assert "Benjamini-Hochberg FDR-corrected" in ax.get_title()

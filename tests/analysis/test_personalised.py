@@ -74,7 +74,7 @@ def test_a_planted_gender_effect_is_found_and_attributed(real) -> None:
 
 
 def test_real_profiles_do_not_generalise_to_new_annotators(real) -> None:
-    """What the real files show (issue 15, part 2): held-out annotators are not predicted
+    """What the real files show: held-out annotators are not predicted
     better with their profile than without (no category gains with p < 0.05)."""
     data, summaries = real
     cfg = pp.PersonalisedConfig(

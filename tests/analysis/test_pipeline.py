@@ -28,7 +28,7 @@ STATIC_FIGURES = [
 
 
 def check_static_summary(summary: dict) -> None:
-    """The keys of issue 2, item 6, copied from the issue."""
+    """The keys of the static summary, as the outputs module documents them."""
     assert set(summary["participants"]) == {
         "n",
         "gender",

@@ -80,7 +80,7 @@ def test_permutation_p_values_use_the_stated_count(real_static) -> None:
 
 
 def test_real_labels_show_at_most_a_weak_item_effect(real_static) -> None:
-    """What the real files show (issue 15, part 0): the categories' item shares are barely
+    """What the real files show: the categories' item shares are barely
     reproducible between random halves of the annotators; every estimate is far below the
     0.5 one would want before modelling them, and familiarity is no exception."""
     cfg = rel.ReliabilityConfig(n_splits=50, n_bootstrap=100, seed=0)

@@ -115,4 +115,12 @@ def test_chi_square_table(random_static, random_participants):
     results = static_effects(random_static, random_participants)
     table = chi_square_table(results)
     assert table["grouping"].tolist() == list(GROUPINGS)
+    # Holm over the groupings, by its definition: the k-th smallest p times (m - k + 1),
+    # never below the correction of a smaller p, at most 1
+    m = len(table)
+    ordered = table.sort_values("p")
+    running = 0.0
+    for k, (p, p_holm) in enumerate(zip(ordered["p"], ordered["p_holm"], strict=True)):
+        running = max(running, min(1.0, (m - k) * p))
+        assert p_holm == pytest.approx(running)
     assert (table["dof"] > 0).all()

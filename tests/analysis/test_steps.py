@@ -1,4 +1,4 @@
-"""The analyses as one list of steps (issue 11): a toy step registered once shows up
+"""The analyses as one list of steps: a toy step registered once shows up
 as a table, a summary key, a progress stage and a report section."""
 
 from __future__ import annotations

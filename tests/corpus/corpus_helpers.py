@@ -1,4 +1,4 @@
-"""The malformed-input corpus (issue 9): helpers that make each damaged input
+"""The malformed-input corpus: helpers that make each damaged input
 from a good one in the test's temporary folder, run the command line in this
 process, and fingerprint folders so a test can show that nothing already
 stored was lost or changed."""

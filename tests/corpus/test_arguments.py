@@ -221,7 +221,7 @@ def test_a_short_file_given_as_db_is_left_as_it_is(  # type: ignore[no-untyped-d
 def test_study_export_escapes_nothing_and_prints_the_name_verbatim(
     database: Path, tmp_path: Path, cli
 ) -> None:  # type: ignore[no-untyped-def]
-    """Issue 9, item 5: a study named ``[/] x`` used to crash the export's message."""
+    """Rich markup in names: a study named ``[/] x`` does not crash the export's message."""
     out = tmp_path / "d[" / "b] [red]out"  # a path holding d[/b] and [red]
     result = cli(["study", "export", "--db", database, "--out", out])
     assert result.code == 0, result.err

@@ -1,4 +1,4 @@
-"""Issue 9, item 5: text that Rich would read as markup (study names, media ids,
+"""Text that Rich would read as markup (study names, media ids,
 paths) is printed as written by every command, and crashes none."""
 
 from __future__ import annotations

@@ -449,7 +449,7 @@ CASES: list[tuple[str, Callable[[Path], None], bool, str, int | None, str]] = [
         None,
         r"not valid JSON",
     ),
-    # issue 9, item 12: attacks that today's loaders let through or misreport
+    # attacks that a loader could let through or misreport
     (
         "negative age",
         _set("participant_data.csv", 2, "age", "-4"),

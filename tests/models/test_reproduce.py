@@ -141,9 +141,9 @@ def test_cli_writes_tables_figure_json_and_report(small_study, tmp_path):
     assert chunked["defect_notice"].startswith("DEFECTS OF THE PUBLISHED CODE REPLICATED")
     assert "not run" in doc["lasso"]
     # the paper block: present, never a match on simulated data, the tables not available
-    assert doc["paper"]["counts"]["match"] == 0
+    assert doc["paper"]["counts"]["reproduced"] == 0
     assert doc["paper"]["compared_variant"] == "reference-code"
-    assert all(r["paper"] == "not available here" for r in doc["table"])
+    assert all("not compared" in r["paper"] for r in doc["table"])
     for name in ("exp1_lstm", "exp2_lstm"):
         part = pd.read_csv(out / "tables" / f"{name}_arousal.csv")
         assert list(part["variant"]) == ["reference-code", "chunked-scoring"]
@@ -154,7 +154,19 @@ def test_cli_writes_tables_figure_json_and_report(small_study, tmp_path):
     assert len(combined) == 4
     assert (out / "figures" / "reproduce_changes.png").stat().st_size > 5000
     assert (out / "figures" / "reproduce_changes.svg").exists()
+    assert (out / "figures" / "reproduce_changes.pdf").read_bytes()[:5] == b"%PDF-"
+    # the t-tests Holm-corrected over the table's 2 tests (the reference has none), by hand:
+    # the smaller p doubled, the larger one kept but never below the smaller's correction
+    tested = combined[combined["variant"] == "chunked-scoring"]
+    assert combined.loc[combined["variant"] == "reference-code", "ccc_p_holm"].isna().all()
+    low, high = sorted(tested["ccc_p"])
+    expected = {low: min(1.0, 2 * low), high: min(1.0, max(high, 2 * low))}
+    for raw, holm in zip(tested["ccc_p"], tested["ccc_p_holm"], strict=True):
+        assert holm == pytest.approx(expected[raw])
+    assert list(combined.columns).index("ccc_p_holm") == list(combined.columns).index("ccc_p") + 1
     page = (out / "report.html").read_text()
+    assert "Holm-corrected over every bar" in page and "CCC p, Holm-corrected" in page
+    assert '<a href="figures/reproduce_changes.pdf">PDF</a>' in page
     assert "SIMULATED" in page and "Reproducing the paper" in page
     assert "DEFECTS OF THE PUBLISHED CODE REPLICATED" in page
     human = pd.read_csv(out / "reproduce_human_tests.csv")

@@ -187,7 +187,7 @@ def test_wide_tables_scroll_under_a_sticky_header(tmp_path):
     assert "box.scrollWidth > box.clientWidth" in text
 
 
-def test_figures_shown_at_print_size_with_their_svg(tmp_path):
+def test_figures_shown_at_print_size_with_their_svg_and_pdf(tmp_path):
     from muvi.plotting import style
 
     with style.figure_style():
@@ -205,7 +205,7 @@ def test_figures_shown_at_print_size_with_their_svg(tmp_path):
         expected = round(image.size[0] / 300 * 144)
     assert f'style="width: {expected}px"' in text
     assert 400 < expected < 560  # about 1.5 x 3.5 in x 96 px/in, less the trimmed margin
-    assert '(<a href="figures/line.svg">SVG</a>)' in text
+    assert '(<a href="figures/line.svg">SVG</a>, <a href="figures/line.pdf">PDF</a>)' in text
 
 
 def test_report_title_of_the_real_release_and_of_other_folders(muvi_dir, tmp_path):
@@ -256,8 +256,13 @@ def test_analyze_writes_every_figure_as_png_and_svg(muvi_dir, tmp_path):
             assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01), png.name
     text = (out / "report.html").read_text()
     assert text.count("data:image/png;base64,") == len(pngs)
-    assert text.count(">SVG</a>") == len(pngs)
+    assert text.count(">SVG</a>") == len(pngs) and text.count(">PDF</a>") == len(pngs)
     assert '<a href="figures/label_cooccurrence.svg">' in text
+    assert '<a href="figures/label_cooccurrence.pdf">' in text
+    assert all(png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-" for png in pngs)
+    # the stars' correction named in the caption, the corrected p beside the raw one
+    assert "Benjamini-Hochberg FDR-corrected over every target, condition and feature set" in text
+    assert ">p, Holm-corrected</th>" in text and "Holm correction over the five" in text
     # a later run without figures leaves none of the earlier ones behind, SVGs included
     main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet", "--no-figures"])
     assert not list((out / "figures").glob("*.png")) and not list((out / "figures").glob("*.svg"))

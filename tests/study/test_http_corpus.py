@@ -1,4 +1,4 @@
-"""A corpus of malformed and hostile HTTP requests (issue 9). Each one must get
+"""A corpus of malformed and hostile HTTP requests. Each one must get
 a 4xx answer whose message is one clear line naming the problem, no
 trace-back (in the answer or the server's log), and must leave every row of
 the database exactly as it was."""

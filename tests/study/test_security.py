@@ -1,8 +1,7 @@
-"""Attacks on the study server (issue 9, the server's items 1, 2, 3, 4, 10 and
-11), each written as the attacker would try it. Every test here failed on the
-code before the fix: the database was served as media, logins were unlimited,
-a cookie outlived its logout, every runner saw every study, huge ids and a
-long study name ended in 500, and loose values were accepted."""
+"""Attacks on the study server, each written as the attacker would try it: the
+database asked for as media, unlimited login attempts, a cookie used after its
+logout, one runner reading another runner's studies, huge ids and a long study
+name (which must not end in a 500), and loose values that must be refused."""
 
 from __future__ import annotations
 

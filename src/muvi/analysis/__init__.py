@@ -7,7 +7,7 @@ One module per analysis, each a set of functions over the tidy tables of
   :mod:`~muvi.analysis.distribution` (§4.2), :mod:`~muvi.analysis.gems` (§4.1),
   :mod:`~muvi.analysis.cooccurrence` (§4), :mod:`~muvi.analysis.modality_agreement` (§4.2),
   :mod:`~muvi.analysis.dynamic_effects` (§4), :mod:`~muvi.analysis.static_effects` (§4);
-- beyond the paper (issue 15, :mod:`~muvi.analysis.beyond`): label reliability
+- beyond the paper (:mod:`~muvi.analysis.beyond`): label reliability
   (:mod:`~muvi.analysis.reliability`), static emotion from the features
   (:mod:`~muvi.analysis.static_prediction`), personalised perception
   (:mod:`~muvi.analysis.personalised`), the modality that carries the audiovisual

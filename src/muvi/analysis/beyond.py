@@ -1,4 +1,4 @@
-"""Beyond the paper (issue 15): the five extra analyses as steps of ``muvi analyze``.
+"""Beyond the paper: the five extra analyses as steps of ``muvi analyze``.
 
 0. item-level reliability of the static labels (:mod:`~muvi.analysis.reliability`);
 1. static emotion from the media's features (:mod:`~muvi.analysis.static_prediction`);
@@ -84,7 +84,7 @@ def _write(table: pd.DataFrame, path: Path) -> None:
 
 
 def _save(drawn: Axes | Figure | SubFigure, out: Path, name: str) -> None:
-    """Write a figure as ``OUT/figures/<name>.png`` (300 dpi) and ``.svg``."""
+    """Write a figure as ``OUT/figures/<name>.png`` (300 dpi), ``.svg`` and ``.pdf``."""
     style.save_figure(drawn.figure if isinstance(drawn, Axes) else drawn, figure_path(out, name))
 
 
@@ -235,6 +235,7 @@ BEYOND_STEPS = (
         figures=("item_reliability",),
         summary_keys=("reliability",),
         section="reliability",
+        needs=("gems",),
     ),
     AnalysisStep(
         "static emotion from the features",
@@ -244,6 +245,7 @@ BEYOND_STEPS = (
         figures=("static_prediction_*",),
         summary_keys=("static_prediction",),
         section="static prediction",
+        needs=("gems",),
     ),
     AnalysisStep(
         "personalised perception",
@@ -253,6 +255,7 @@ BEYOND_STEPS = (
         figures=("personalised_gains",),
         summary_keys=("personalised",),
         section="personalised",
+        needs=("gems", "participants"),
     ),
     AnalysisStep(
         "rater lag",
@@ -262,6 +265,7 @@ BEYOND_STEPS = (
         figures=("rater_lags",),
         summary_keys=("lag",),
         section="lag",
+        needs=("raters",),
     ),
     AnalysisStep(
         "which modality carries the audiovisual rating",
@@ -271,6 +275,7 @@ BEYOND_STEPS = (
         figures=("modality_contribution",),
         summary_keys=("modality_contribution",),
         section="modality contribution",
+        needs=("visual",),
     ),
 )
 """The five analyses beyond the paper, in the order they run."""

@@ -2,14 +2,15 @@
 
 ::
 
-    OUT/summary.json          the headline numbers (keys fixed, see issue 2)
+    OUT/summary.json          the headline numbers (keys fixed)
     OUT/report.html           everything below in one self-contained page
     OUT/gold_standard.csv     EWE of every item and modality (dynamic data only)
     OUT/agreement.csv         leave-one-out CCC of every annotation (dynamic data only)
     OUT/tables/<name>.csv     every result table (names: each step's ``tables``,
                               :mod:`muvi.analysis.steps`)
     OUT/figures/<name>.png    every figure (names: each step's ``figures``), PNG at 300 dpi...
-    OUT/figures/<name>.svg    ...and the same figure as SVG (vector)
+    OUT/figures/<name>.svg    ...and the same figure as SVG and PDF (vector, text as text)
+    OUT/figures/<name>.pdf
 
 Examples:
     >>> table_path("out", "chi_square").as_posix()
@@ -31,8 +32,8 @@ LAG_COMPENSATED_GOLD_FILE = "lag_compensated_gold_standard.csv"
 """``OUT/lag_compensated_gold_standard.csv`` (``muvi analyze --lag-compensation``)."""
 
 
-FIGURE_FORMATS = ("png", "svg")
-"""The files of every figure: a PNG at 300 dpi and an SVG (as
+FIGURE_FORMATS = ("png", "svg", "pdf")
+"""The files of every figure: a PNG at 300 dpi, an SVG and a PDF (as
 :func:`muvi.plotting.style.save_figure` writes them)."""
 
 

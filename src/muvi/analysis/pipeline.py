@@ -24,7 +24,7 @@ import pandas as pd
 from muvi.analysis import paper, steps
 from muvi.analysis.outputs import SUMMARY_FILE, previous_outputs
 from muvi.analysis.step import SUMMARY_BLOCKS, AnalysisStep, StepContext
-from muvi.annotations.window import AnalysisWindow, study_window
+from muvi.annotations.window import AnalysisWindow
 from muvi.data.dataset import MuviDataset
 from muvi.errors import DataError
 from muvi.progress import ProgressCallback, Steps
@@ -138,9 +138,9 @@ def analyze_dataset(
         stale.unlink()
     tell: Step = step or (lambda name: None)
     tell(steps.FIXED_STAGES[0])
-    window = study_window(dataset.metadata, window_samples)
+    window = dataset.with_window(window_samples).window
     data, excluded = quality_filter(dataset, n_samples=window.n_samples)
-    if data.static.empty:
+    if data.static.empty and "gems" not in dataset.lacks:
         reasons = ", ".join(f"{n} {r}" for r, n in excluded["reason"].value_counts().items())
         raise DataError(
             "no static annotation is left to analyse after the quality filter"
@@ -168,13 +168,30 @@ def analyze_dataset(
             summary.setdefault(block, {}).update(filled)
     if "paper" not in summary:
         summary["paper"] = _paper_block(summary, dataset, has_dynamic)
+    skipped = context.shared.get(steps.SKIPPED, [])
+    if skipped or dataset.layout != "muvi":
+        summary["study"] = {"layout": dataset.layout, "averaged": dataset.averaged}
+        summary["study"]["lacks"] = dict(dataset.lacks)
+        summary["study"]["skipped"] = list(skipped)
     summary = _json_ready(summary)
+    _write_paper_table(summary["paper"], out)
     tell(steps.FIXED_STAGES[1] if finish is not None else "summary")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if finish is not None:
-        ran = tuple(steps.steps_for(*stages))
-        finish(AnalysisRun(dataset, out, summary, _notes(data, excluded, window), ran))
+        ran = tuple(s for s in steps.steps_for(*stages) if s.skipped_for(data) is None)
+        notes = _notes(data, excluded, window) + list(context.shared.get(steps.SKIPPED, []))
+        finish(AnalysisRun(dataset, out, summary, notes, ran))
     return summary
+
+
+def _write_paper_table(block: dict[str, Any], out: Path) -> None:
+    """The paper's figures beside ours as ``tables/paper_comparison.csv``."""
+    from muvi.analysis.outputs import table_path
+
+    path = table_path(out, "paper_comparison")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = paper.comparison_rows(block)
+    pd.DataFrame(rows, columns=list(paper.COMPARISON_COLUMNS)).to_csv(path, index=False)
 
 
 def _paper_block(summary: dict[str, Any], dataset: MuviDataset, has_dynamic: bool) -> Any:
@@ -192,6 +209,8 @@ def run_analysis(
     window_samples: int | None = None,
     beyond: BeyondConfig | None = None,
     finish: Finish | None = None,
+    layout: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load a study folder, run every analysis, write tables, figures and summary.
 
@@ -210,6 +229,9 @@ def run_analysis(
         beyond: also run the analyses beyond the paper (see :func:`analyze_dataset`);
             the item features are then loaded too.
         finish: see :func:`analyze_dataset`.
+        layout: the study's layout (default: recognised, see
+            :func:`muvi.data.formats.open_study`).
+        cache_dir: where features extracted from media are cached.
 
     Returns:
         The summary, as written to ``summary.json``.
@@ -217,14 +239,20 @@ def run_analysis(
     Raises:
         DataError: the folder is missing or a file in it is malformed.
     """
-    from muvi.data.loaders import load_dataset
+    from muvi.data.formats import open_study
 
     with_beyond = beyond is not None
     progress_steps = Steps(
         progress, "analyze", 1 + steps.stage_count(dynamic=True, beyond=with_beyond)
     )
     progress_steps.start("loading the study")
-    dataset = load_dataset(data_dir, features=with_beyond, window_samples=window_samples)
+    dataset = open_study(
+        data_dir,
+        layout=layout,
+        features=with_beyond,
+        window_samples=window_samples,
+        cache_dir=cache_dir,
+    )
     total = 1 + steps.stage_count(dynamic=dataset.dynamic is not None, beyond=with_beyond)
     progress_steps.total = total
     summary = analyze_dataset(

@@ -37,6 +37,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from scipy import stats
 
+from muvi.analysis.correction import benjamini_hochberg
 from muvi.data.schema import (
     GEMS,
     GEMS_CATEGORIES,
@@ -96,24 +97,6 @@ def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.nda
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         return factor * r / (1.0 + (factor - 1.0) * r)
-
-
-def benjamini_hochberg(p_values: np.ndarray | pd.Series) -> np.ndarray:
-    """Benjamini-Hochberg q-values (false discovery rate) of a family of p-values.
-
-    Examples:
-        >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])).round(3).tolist()
-        [0.04, 0.053, 0.053, 0.5]
-    """
-    p = np.asarray(p_values, dtype=float)
-    if p.size == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty_like(p)
-    out[order] = np.clip(q, 0.0, 1.0)
-    return out
 
 
 def annotation_targets(static: pd.DataFrame, *, familiarity: bool = True) -> pd.DataFrame:

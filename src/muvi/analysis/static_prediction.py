@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from muvi.analysis.correction import FDR_BH, stars, stars_legend
 from muvi.analysis.reliability import (
     BarGroup,
     annotation_targets,
@@ -404,9 +405,15 @@ def static_prediction(
     return table
 
 
+STARS_LEGEND = stars_legend(FDR_BH, "every target, condition and feature set")
+"""What the stars of :func:`static_prediction_figure` mean (its title and caption)."""
+
+
 def static_prediction_figure(table: pd.DataFrame, features: str, *, ax: Axes | None = None) -> Axes:
     """Out-of-fold R² (with its bootstrap CI) per target and condition for one feature
-    set; a star marks a permutation p < 0.05.
+    set; stars mark the Benjamini-Hochberg q-value of the permutation test (the table's
+    ``q_value``, corrected over every row: every target, condition and feature set),
+    :func:`muvi.analysis.correction.stars`.
 
     Args:
         table: the table of :func:`static_prediction`.
@@ -416,6 +423,8 @@ def static_prediction_figure(table: pd.DataFrame, features: str, *, ax: Axes | N
     Returns:
         The axes drawn on.
     """
+    if "q_value" not in table.columns:  # a table made by hand: corrected over its rows
+        table = table.assign(q_value=benjamini_hochberg(table["p_value"]))
     part = table[table["features"] == features]
     names = list(dict.fromkeys(part["target"]))
     modalities = [m for m in MODALITIES if (part["modality"] == m).any()]
@@ -440,16 +449,16 @@ def static_prediction_figure(table: pd.DataFrame, features: str, *, ax: Axes | N
         offset = 0.02 * (top - ax.get_ylim()[0])
         for modality, xs in zip(modalities, positions, strict=True):
             rows = rows_of[modality]
-            for x, r2, high, p in zip(
-                xs, rows["r2"], rows["r2_ci_high"], rows["p_value"], strict=True
+            for x, r2, high, q in zip(
+                xs, rows["r2"], rows["r2_ci_high"], rows["q_value"], strict=True
             ):
-                if p < 0.05:
+                if stars(q):
                     y = min(max(r2, high if np.isfinite(high) else r2, 0.0) + offset, top)
-                    ax.text(x, y, "*", ha="center", va="bottom")
+                    ax.text(x, y, stars(q), ha="center", va="bottom")
         ax.set_ylim(ax.get_ylim()[0], top + 3 * offset)
         ax.set_xlabel("Item share of the GEMS category or superfactor (target)")
         ax.set_ylabel("Out-of-fold R²\n(nested CV)")
-        ax.set_title(f"Predicted from the {features} features (* permutation p < 0.05)")
+        ax.set_title(f"Predicted from the {features} features\n({STARS_LEGEND})")
         legend_outside(ax, title="Condition")
     return ax
 

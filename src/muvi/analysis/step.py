@@ -26,6 +26,16 @@ STAGES = ("static", "dynamic", "beyond-static", "beyond-dynamic")
 dynamic ratings, ``beyond-static`` and ``beyond-dynamic`` likewise but only with
 the analyses beyond the paper (``muvi analyze --beyond``)."""
 
+NEEDS = {
+    "raters": "per-rater dynamic series (rater agreement, EWE, rater lags)",
+    "visual": "ratings of the visual and audiovisual conditions",
+    "gems": "GEMS labels (the static annotations)",
+    "participants": "the raters' profiles",
+}
+"""What a step may need of a study, as keys of :attr:`MuviDataset.lacks`: a
+study that lacks one (a music-only dataset, averaged ratings) skips the steps
+that need it, with a note."""
+
 SUMMARY_BLOCKS: dict[str, str | None] = {
     "static": None,
     "dynamic": "dynamic",
@@ -68,11 +78,14 @@ class AnalysisStep:
             and returns its summary keys (exactly :attr:`summary_keys`).
         tables: the names of the tables it may write (``OUT/tables/<name>.csv``).
         figures: the names (glob patterns) of the figures it may draw
-            (``OUT/figures/<name>.png`` and ``.svg``).
+            (``OUT/figures/<name>.png``, ``.svg`` and ``.pdf``).
         summary_keys: the keys it fills, in its stage's block of ``summary.json``
             (:data:`SUMMARY_BLOCKS`).
         section: the name under which :mod:`muvi.report` registers the builder
             of its report section (None: no section of its own).
+        needs: what it needs of the study (keys of :data:`NEEDS`); a study
+            whose :attr:`MuviDataset.lacks` names one skips it, with a note,
+            and its summary keys are None.
     """
 
     name: str
@@ -83,9 +96,30 @@ class AnalysisStep:
     figures: tuple[str, ...] = ()
     summary_keys: tuple[str, ...] = ()
     section: str | None = None
+    needs: tuple[str, ...] = ()
+
+    def skipped_for(self, data: MuviDataset) -> str | None:
+        """Why this step does not apply to ``data`` (None: it applies).
+
+        Examples:
+            >>> import pandas as pd
+            >>> from pathlib import Path
+            >>> step = AnalysisStep("x", "dynamic", lambda c: {}, needs=("raters",))
+            >>> data = MuviDataset(Path("."), [], pd.DataFrame(), pd.DataFrame(),
+            ...                    lacks={"raters": "averaged ratings"})
+            >>> step.skipped_for(data)
+            'x: skipped, as the study lacks raters: averaged ratings'
+        """
+        for need in self.needs:
+            if need in data.lacks:
+                return f"{self.name}: skipped, as the study lacks {need}: {data.lacks[need]}"
+        return None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(
                 f"step {self.name!r}: stage must be one of {', '.join(STAGES)}, not {self.stage!r}"
             )
+        unknown = [n for n in self.needs if n not in NEEDS]
+        if unknown:
+            raise ValueError(f"step {self.name!r}: unknown needs {unknown} (known: {list(NEEDS)})")

@@ -26,6 +26,10 @@ from muvi.analysis.paper_steps import PAPER_STEPS
 from muvi.analysis.step import STAGES, SUMMARY_BLOCKS, AnalysisStep, StepContext
 from muvi.errors import MuviError
 
+SKIPPED = "skipped"
+"""The key of :attr:`StepContext.shared` listing the steps skipped, one note each
+(``<step>: skipped, as the study lacks <what>: <why>``)."""
+
 FIXED_STAGES = ("quality filter", "summary and report")
 """The progress stages of every run besides its steps: the quality filter
 first, writing the summary (and the report) last."""
@@ -41,7 +45,7 @@ BEYOND_TABLES = tuple(t for s in BEYOND_STEPS for t in s.tables)
 """Tables of the analyses beyond the paper (:mod:`muvi.analysis.beyond`)."""
 BEYOND_FIGURES = tuple(f for s in BEYOND_STEPS for f in s.figures)
 """Figures (glob patterns) of the analyses beyond the paper, each written in every
-format of :data:`muvi.analysis.outputs.FIGURE_FORMATS` (``<name>.png`` and ``<name>.svg``)."""
+format of :data:`muvi.analysis.outputs.FIGURE_FORMATS` (``<name>.png``, ``.svg``, ``.pdf``)."""
 
 
 def register_step(step: AnalysisStep, *, before: str | None = None) -> AnalysisStep:
@@ -117,6 +121,10 @@ def run_stage(
 ) -> dict[str, Any]:
     """Run the steps of one stage and gather their summary keys.
 
+    A step that needs what the study lacks (:meth:`AnalysisStep.skipped_for`)
+    is skipped: its keys are None and its note is added to
+    ``context.shared["skipped"]``.
+
     Args:
         stage: one of :data:`~muvi.analysis.step.STAGES`.
         context: the study and where to write.
@@ -133,6 +141,11 @@ def run_stage(
     for analysis in steps_for(stage):
         if step is not None:
             step(analysis.name)
+        why = analysis.skipped_for(context.data)
+        if why is not None:  # its keys stay, empty, so the summary keeps one shape
+            context.shared.setdefault(SKIPPED, []).append(why)
+            summary.update(dict.fromkeys(analysis.summary_keys))
+            continue
         filled = analysis.run(context)
         if set(filled) != set(analysis.summary_keys):
             raise MuviError(
@@ -149,6 +162,7 @@ __all__ = [
     "DYNAMIC_TABLES",
     "FIXED_STAGES",
     "STATIC_TABLES",
+    "SKIPPED",
     "STEPS",
     "figures",
     "SUMMARY_BLOCKS",

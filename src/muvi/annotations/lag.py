@@ -468,7 +468,7 @@ def lag_compensated_dataset(
         raise DataError("lag compensation needs dynamic ratings (av_data.csv)", file=dataset.root)
     if source not in LAG_SOURCES:
         raise DataError(f"unknown lag source {source!r} (expected one of {', '.join(LAG_SOURCES)})")
-    filtered, _ = quality_filter(dataset)
+    filtered, _ = quality_filter(dataset, dataset.window.n_samples)
     assert filtered.dynamic is not None
     lags = estimate_lags(filtered.dynamic, dataset.audio_features, dataset.visual_features, config)
     shifted = lag_compensate(dataset.dynamic, lags, source)

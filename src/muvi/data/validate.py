@@ -9,6 +9,12 @@ whose structure is broken (unreadable, missing columns) reports that one
 problem and the next file is checked. The emobase files are each checked in
 full.
 
+A folder in another layout (:mod:`muvi.data.formats`: 1000 Songs, DEAM,
+PMEmo, the long CSV) is recognised and read by that layout's reader without
+its features: a problem in its ratings is one line (the reader stops there),
+and each audio file that cannot be read is one line more. The notes then
+say what the study cannot supply.
+
 Examples:
     >>> import tempfile
     >>> result = validate_study(tempfile.mkdtemp())
@@ -101,8 +107,54 @@ def _check(result: ValidationResult, name: str, load: Callable[[list[DataError]]
     return None if found else value
 
 
-def validate_study(root: str | Path) -> ValidationResult:
-    """Check every file of a study folder in the published layout.
+def _validate_layout(result: ValidationResult, layout: str) -> ValidationResult:
+    """Check a folder in one of the music layouts (see the module's docstring)."""
+    from muvi.data.formats import open_study
+    from muvi.data.formats._music import AUDIO_SUFFIXES
+    from muvi.features.media import probe
+
+    root = result.root
+    result.checked.append(f"{layout} ratings")
+    try:
+        dataset = open_study(root, layout=layout, features=False)
+    except DataError as err:
+        result.problems.append(err)
+        return result
+    assert dataset.dynamic is not None
+    result.counts["items"] = len(dataset.items)
+    result.counts["raters"] = (
+        0 if dataset.averaged else int(dataset.dynamic["participant_id"].nunique())
+    )
+    result.counts["ratings"] = len(dataset.dynamic)
+    result.counts["window samples"] = dataset.window.n_samples
+    if "audio" not in dataset.lacks:
+        audio = sorted(
+            p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()
+        )
+        for path in audio:
+            result.checked.append(str(path.relative_to(root)))
+            try:
+                info = probe(path)
+                if not info.has_audio:
+                    result.problems.append(DataError("has no audio stream", file=path))
+            except DataError as err:
+                result.problems.append(err)
+        result.counts["audio files"] = len(audio)
+    offset = dataset.metadata.get("time_offset_s")
+    result.notes.append(
+        f"{layout} layout: {len(dataset.items)} items, "
+        + ("ratings averaged over raters" if dataset.averaged else "per-rater ratings")
+        + (f", sample 0 at {offset:g} s of each song" if isinstance(offset, int | float) else "")
+        + f"; analysis window {dataset.window.describe()}."
+    )
+    result.notes.extend(dataset.issues)
+    result.notes.extend(f"cannot supply {what}: {why}." for what, why in dataset.lacks.items())
+    return result
+
+
+def validate_study(root: str | Path, layout: str | None = None) -> ValidationResult:
+    """Check every file of a study folder in the published layout, or in another
+    layout of :mod:`muvi.data.formats`.
 
     Required files: ``video_urls.csv``, ``participant_data.csv``,
     ``media_data.csv``; checked when present: ``av_data.csv``,
@@ -112,10 +164,14 @@ def validate_study(root: str | Path) -> ValidationResult:
 
     Args:
         root: the study folder.
+        layout: the layout's name (default: recognised; a folder that no
+            layout recognises is checked as the published layout).
 
     Returns:
         A :class:`ValidationResult`; ``ok`` when no problem was found.
     """
+    from muvi.data.formats import recognise
+
     root = Path(root)
     result = ValidationResult(root)
     if not root.is_dir():
@@ -124,6 +180,15 @@ def validate_study(root: str | Path) -> ValidationResult:
         )
         result.problems.append(DataError(problem, file=root))
         return result
+    try:
+        found = recognise(root, layout)[0].name
+    except DataError as err:
+        if layout is not None:
+            result.problems.append(err)
+            return result
+        found = "muvi"  # nothing recognised: say which of the published files are missing
+    if found != "muvi":
+        return _validate_layout(result, found)
 
     # a study's own excerpt length sets its analysis window, and with it the rows an
     # emobase file may have; a problem with the metadata is reported with that file, last

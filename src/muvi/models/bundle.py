@@ -47,8 +47,6 @@ SCALERS = "scalers.json"
 TORCH_WEIGHTS = "weights.pt"
 LASSO_WEIGHTS = "lasso.npz"
 
-_SEQUENCE_CLASSES: dict[str, type[SequenceRegressor]] = estimator_classes()
-
 
 def bundle_name(target_modality: str, dimension: str, architecture: str) -> str:
     """The folder name ``muvi train`` uses, e.g. ``music_arousal_lstm``.
@@ -514,7 +512,7 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         model.coef_, model.intercept_, model.alpha_ = _read_lasso_arrays(
             folder / LASSO_WEIGHTS, n_features
         )
-    elif architecture in _SEQUENCE_CLASSES:
+    elif architecture in estimator_classes():
         block_params = dict(_field(params, "block", dict, manifest_file))
         hidden = block_params.get("hidden")
         if not isinstance(hidden, list) or not all(isinstance(h, int) for h in hidden):
@@ -528,7 +526,7 @@ def load_bundle(directory: str | Path) -> ModelBundle:
         training_params = _field(params, "training", dict, manifest_file)
         training = _configured(TrainingConfig, training_params, "params.training", manifest_file)
         history = _field(params, "history", int, manifest_file)
-        cls = _SEQUENCE_CLASSES[architecture]
+        cls = estimator_classes()[architecture]
         if cls is LSTMRegressor:
             model = LSTMRegressor(sets[0], block, training, history)
         else:

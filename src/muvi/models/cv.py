@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -26,7 +26,7 @@ from muvi.data.schema import (
     visual_feature_family,
 )
 from muvi.errors import DataError, MuviError
-from muvi.models.folds import Fold, cv_folds
+from muvi.models.folds import MIN_ITEMS, Fold, fold_plan, study_folds
 from muvi.models.lasso import fit_lasso_models
 from muvi.models.lstm import (
     LSTMRegressor,
@@ -39,6 +39,7 @@ from muvi.models.windows import HISTORY, SeriesSet, align_series, shared_scaling
 if TYPE_CHECKING:
     from muvi.data.dataset import MuviDataset
 
+from muvi.models.architectures import ARCHITECTURES
 from muvi.models.grid import EXPERIMENTS, EvaluationConfig, Experiment, build_model
 from muvi.models.results import EvaluationResults
 
@@ -58,6 +59,10 @@ class StudyData:
         simulated: True for a simulated study.
         agreement: :func:`muvi.annotations.agreement` output (each annotation's
             leave-one-out CCC), for the model-versus-human tests, or None.
+        n_samples: the analysis window in 2 Hz samples (the study's
+            :attr:`MuviDataset.window`).
+        notes: what was adapted to this study (folds, averaged ratings,
+            skipped experiments), one sentence each.
     """
 
     items: list[str]
@@ -67,6 +72,8 @@ class StudyData:
     dynamic: pd.DataFrame | None = None
     simulated: bool = False
     agreement: pd.DataFrame | None = None
+    n_samples: int = ANALYSIS_SAMPLES
+    notes: list[str] = field(default_factory=list)
 
     def target(self, modality: str, dimension: str) -> pd.Series:
         rows = self.gold[self.gold["modality"] == modality]
@@ -78,7 +85,10 @@ class StudyData:
 
 
 def prepare_study(dataset: MuviDataset) -> StudyData:
-    """Quality filter, gold standard and human agreement of a loaded study.
+    """Quality filter, gold standard and human agreement of a loaded study,
+    within the study's analysis window (:attr:`MuviDataset.window`: its
+    ``muvi_metadata.json``'s, e.g. 38 samples for 20 s excerpts, else the
+    paper's 118).
 
     Args:
         dataset: a study with dynamic ratings and at least one feature table.
@@ -95,8 +105,7 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         raise DataError(
             "the study has no dynamic ratings (av_data.csv), so models cannot be trained"
         )
-    filtered, _ = quality_filter(dataset)
-    assert filtered.dynamic is not None
+    n_samples = dataset.window.n_samples
     features = {
         name: table
         for name, table in (("audio", dataset.audio_features), ("visual", dataset.visual_features))
@@ -104,6 +113,33 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
     }
     if not features:
         raise DataError("the study has no audio or visual features to train on")
+    notes = []
+    if len(dataset.items) >= MIN_ITEMS and (plan := fold_plan(len(dataset.items))).note:
+        notes.append(f"Folds: {plan.note}")
+    if dataset.averaged:  # one averaged series per item: it is the gold standard itself
+        notes.append(
+            "The ratings are averages over raters: the gold standard is that average "
+            "(no quality filter, no EWE, no human agreement)."
+        )
+        gold = dataset.dynamic[["media_id", "modality", "sample", "valence", "arousal"]].copy()
+        spread = dataset.metadata.get("rating_std")
+        for dim in ("valence", "arousal"):  # the raters' spread, where the layout has it
+            per_item = spread.get(dim, {}) if isinstance(spread, dict) else {}
+            gold[f"{dim}_std"] = [
+                per_item[m][k] if m in per_item and k < len(per_item[m]) else np.nan
+                for m, k in zip(gold["media_id"], gold["sample"], strict=True)
+            ]
+        return StudyData(
+            items=list(dataset.items),
+            features=features,
+            gold=gold.reset_index(drop=True),
+            dynamic=dataset.dynamic,
+            simulated=dataset.simulated,
+            n_samples=dataset.window.n_samples,
+            notes=notes,
+        )
+    filtered, _ = quality_filter(dataset, n_samples)
+    assert filtered.dynamic is not None
     table = agreement(filtered.dynamic)
     return StudyData(
         items=list(dataset.items),
@@ -113,6 +149,8 @@ def prepare_study(dataset: MuviDataset) -> StudyData:
         dynamic=filtered.dynamic,
         simulated=dataset.simulated,
         agreement=table,
+        n_samples=n_samples,
+        notes=notes,
     )
 
 
@@ -135,10 +173,10 @@ class _SeriesCache:
             if key not in self._sets:
                 if key[2] not in self._features:
                     self._features[key[2]] = align_series(
-                        self.study.features, None, items, ANALYSIS_SAMPLES
+                        self.study.features, None, items, self.study.n_samples
                     )
                 targets = align_series(
-                    {}, self.study.target(modality, dimension), items, ANALYSIS_SAMPLES
+                    {}, self.study.target(modality, dimension), items, self.study.n_samples
                 )
                 self._sets[key] = replace(self._features[key[2]], targets=targets.targets)
             return self._sets[key]
@@ -191,7 +229,7 @@ class _FoldRunner:
                         self.study.features,
                         self.study.target(modality, self.dimension),
                         chosen,
-                        ANALYSIS_SAMPLES,
+                        self.study.n_samples,
                     )
             out[role] = self.series[key]
         return out
@@ -247,7 +285,7 @@ class _FoldRunner:
         (:func:`muvi.models.reference_code.pair_source_folds`), whose records
         then list the leaked items truthfully."""
         if PAIR_LEAK in self.config.defects:
-            folds = cv_folds(self.study.items)
+            folds = study_folds(self.study.items)
             source = folds[pair_source_folds(len(folds), leak=True)[self.fold.index]]
             if source.index != self.fold.index:
                 if self._source is None:
@@ -475,7 +513,7 @@ def _fit_grid_networks(
                         raise DataError(
                             f"fold {fold.index}: no training item has {exp.target_modality} ratings"
                         )
-                    if kind in ("late_fusion", "pair"):
+                    if ARCHITECTURES[kind].stage == 2:
                         stage2.append((key, exp, kind, sets))
                         continue
                     model = build_model(exp, kind, seeded)
@@ -837,6 +875,7 @@ def run_evaluation(
             item lacks a feature row or rating inside the analysis window.
     """
     config = config or EvaluationConfig()
+    config, skipped = _applicable(config, study)
     needed = {s for e, _ in config.runs() for s in e.features}
     if 7 in config.experiments and "lstm" in config.models:
         needed |= {"audio", "visual"}
@@ -854,8 +893,10 @@ def run_evaluation(
         dynamic=study.dynamic,
         simulated=study.simulated,
         agreement=study.agreement,
+        n_samples=study.n_samples,
+        notes=[*study.notes, *skipped],
     )
-    folds = cv_folds(study.items)
+    folds = study_folds(study.items)
     jobs = [(fold, dimension) for fold in folds for dimension in config.dimensions]
     neural = "lstm" in config.models
     if (neural and (prefitted is not None or config.training.batched)) or (
@@ -887,4 +928,31 @@ def run_evaluation(
         config=config,
         simulated=study.simulated,
         agreement=study.agreement,
+        notes=study.notes,
     )
+
+
+def _applicable(config: EvaluationConfig, study: StudyData) -> tuple[EvaluationConfig, list[str]]:
+    """Drop the experiments that a study without visual features, or without
+    the visual and audiovisual conditions, cannot run (a music-only study
+    keeps experiment 1), with a note; a study with everything keeps the config."""
+    rated = set(study.gold["modality"])
+    keep: list[tuple[int, list[str]]] = []
+    dropped: list[tuple[int, list[str]]] = []
+    for number in sorted(set(config.experiments)):
+        exp = EXPERIMENTS[number]
+        needs_visual = "visual" in exp.features or (number == 7 and "lstm" in config.models)
+        lacking = []
+        if needs_visual and "visual" not in study.features:
+            lacking.append("visual features")
+        if exp.target_modality not in rated:
+            lacking.append(f"{exp.target_modality} ratings")
+        (dropped if lacking else keep).append((number, lacking))
+    if not dropped or not keep:
+        return config, []
+    reasons = "; ".join(f"{n}: no {' or '.join(why)}" for n, why in dropped)
+    note = (
+        f"Experiments run: {', '.join(str(n) for n, _ in keep)}; skipped for what the study "
+        f"lacks: {reasons}."
+    )
+    return replace(config, experiments=tuple(n for n, _ in keep)), [note]

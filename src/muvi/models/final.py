@@ -12,7 +12,7 @@ from muvi.models.folds import Fold
 if TYPE_CHECKING:
     pass
 
-from muvi.models.cv import StudyData, _FoldRunner, prepare_study
+from muvi.models.cv import StudyData, _FoldRunner
 from muvi.models.grid import EvaluationConfig, Experiment
 
 # --------------------------------------------------------------------------
@@ -55,7 +55,7 @@ def train_final_models(
     on the same items.
 
     Args:
-        study: the study (see :func:`prepare_study`).
+        study: the study (see :func:`muvi.models.cv.prepare_study`).
         out_dir: folder that receives the bundles.
         config: what to fit (experiments, models, dimensions, settings).
         on_fit: called after each model is saved.
@@ -101,16 +101,3 @@ def train_final_models(
             if on_fit is not None:
                 on_fit(folder.name)
     return written
-
-
-def train_study(
-    data_dir: str | Path,
-    out_dir: str | Path,
-    config: EvaluationConfig | None = None,
-    on_fit: Callable[[str], None] | None = None,
-) -> list[Path]:
-    """Load a study and save bundles fitted on all its items (see :func:`train_final_models`)."""
-    from muvi.data.loaders import load_dataset
-
-    study = prepare_study(load_dataset(data_dir))
-    return train_final_models(study, out_dir, config, on_fit)

@@ -44,7 +44,8 @@ class Experiment:
     target_modality: str
     features: tuple[str, ...]
     architecture: str
-    """The neural model: ``lstm``, ``early_fusion``, ``late_fusion`` or ``pair``."""
+    """The neural model: a name of :data:`muvi.models.architectures.ARCHITECTURES`
+    (``lstm``, ``early_fusion``, ``late_fusion``, ``pair``)."""
 
     @property
     def feature_label(self) -> str:
@@ -69,6 +70,33 @@ EXPERIMENTS: dict[int, Experiment] = {
     6: Experiment(6, "audiovisual", ("audio", "visual"), "late_fusion"),
     7: Experiment(7, "audiovisual", ("audio", "visual"), "pair"),
 }
+
+
+def register_experiment(experiment: Experiment) -> Experiment:
+    """Add an experiment to the grid (e.g. experiment 8: music from audio with
+    a newly registered architecture).
+
+    Returns:
+        ``experiment``.
+
+    Raises:
+        MuviError: its number is taken by another experiment, or its
+            architecture is not registered or reads another number of
+            feature tables.
+    """
+    known = EXPERIMENTS.get(experiment.number)
+    if known is not None and known != experiment:
+        raise MuviError(f"experiment {experiment.number} is already in the grid")
+    entry = ARCHITECTURES.get(experiment.architecture)
+    if entry is None:
+        raise MuviError(f"unknown architecture {experiment.architecture!r}")
+    if entry.inputs != len(experiment.features):
+        raise MuviError(
+            f"the {entry.name} architecture reads {entry.inputs} feature table(s), "
+            f"not {len(experiment.features)}"
+        )
+    EXPERIMENTS[experiment.number] = experiment
+    return experiment
 
 
 PROFILE_NAMES = ("paper", "reference-code")
@@ -145,7 +173,10 @@ class EvaluationConfig:
             raise MuviError(f"workers must be at least 1 (got {self.workers})")
         bad = [e for e in self.experiments if e not in EXPERIMENTS]
         if bad:
-            raise MuviError(f"unknown experiment {bad[0]} (expected numbers 1 to 7)")
+            numbers = sorted(EXPERIMENTS)
+            raise MuviError(
+                f"unknown experiment {bad[0]} (expected numbers {numbers[0]} to {numbers[-1]})"
+            )
         bad_models = [m for m in self.models if m not in ("lasso", "lstm")]
         if bad_models:
             raise MuviError(f"unknown model family {bad_models[0]!r} (expected lasso or lstm)")

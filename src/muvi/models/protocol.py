@@ -9,8 +9,8 @@ The protocol is laid out by responsibility:
   batched training of the grid's networks, worker processes, Dask);
 - :mod:`muvi.models.results`: statistics, t-tests, importance and writing;
 - :mod:`muvi.models.final`: final models on all items (``muvi train``);
-- :mod:`muvi.report.models`: figures, report sections and
-  :func:`muvi.report.models.evaluate_study` (results + figures).
+- :mod:`muvi.report.models`: figures and report sections;
+- :mod:`muvi.workflows`: the commands (open the study, run, write, render).
 
 This module re-exports the names callers use.
 """
@@ -28,7 +28,6 @@ from muvi.models.final import (
     FINAL_VALIDATION_SHARE,
     final_bundle_name,
     train_final_models,
-    train_study,
 )
 from muvi.models.grid import (
     EXPERIMENTS,
@@ -57,6 +56,5 @@ __all__ = [
     "prepare_study",
     "run_evaluation",
     "train_final_models",
-    "train_study",
     "write_results",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,8 @@ class EvaluationResults:
         agreement: each annotation's leave-one-out CCC
             (:func:`muvi.annotations.agreement`), for :meth:`human_tests`; None
             when the study had none.
+        notes: what was adapted to the study (its folds, averaged ratings,
+            skipped experiments), one sentence each.
     """
 
     per_item: pd.DataFrame
@@ -75,6 +77,7 @@ class EvaluationResults:
     config: EvaluationConfig
     simulated: bool
     agreement: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def defects(self) -> list[str]:
@@ -237,6 +240,7 @@ class EvaluationResults:
                 for f in self.folds
             ],
             "config": config,
+            "notes": list(self.notes),
         }
 
 

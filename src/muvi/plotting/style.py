@@ -28,8 +28,8 @@ habits, all provided here behind one import::
   triangle on the axis edge where a curve leaves the visible range.
 - **One panel per comparison**: :func:`draw_curves` draws annotators, gold
   standard and models over time in those roles.
-- **One writer**: :func:`save_figure` writes a PNG at 300 dpi and an SVG
-  beside it.
+- **One writer**: :func:`save_figure` writes a PNG at 300 dpi and, beside it,
+  an SVG and a PDF whose text stays text (editable and searchable).
 
 Figures are built on :class:`matplotlib.figure.Figure` without ``pyplot``, so
 no global backend, window or global rcParams are touched: the style applies
@@ -65,8 +65,9 @@ MIN_FONT_PT = 8.0
 DPI = 300
 """Resolution of the PNG files."""
 
-FORMATS = ("png", "svg")
-"""The files :func:`save_figure` writes for each figure: a PNG and a vector SVG."""
+FORMATS = ("png", "svg", "pdf")
+"""The files :func:`save_figure` writes for each figure: a PNG, and the vector SVG and
+PDF that a journal's production takes (text kept as text in both)."""
 
 RC_PARAMS: dict[str, Any] = {
     "font.size": 8.0,
@@ -87,8 +88,8 @@ RC_PARAMS: dict[str, Any] = {
     "savefig.dpi": DPI,
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.03,
-    "svg.fonttype": "path",
-    "pdf.fonttype": 42,
+    "svg.fonttype": "none",  # text stays <text>, editable in a journal's pipeline
+    "pdf.fonttype": 42,  # TrueType fonts embedded whole, text selectable
     "image.interpolation": "nearest",
 }
 """The matplotlib settings of every muvi figure (applied by :func:`figure_style`)."""
@@ -126,20 +127,23 @@ CATEGORY_COLOURS = dict(
     zip(
         GEMS_CATEGORIES,
         (
-            "#4e79a7",
-            "#59a14f",
-            "#9c755f",
-            "#f28e2b",
-            "#edc948",
-            "#e15759",
-            "#ff9da7",
-            "#76b7b2",
-            "#b07aa1",
+            "#88ccee",  # Wonder            (Sublimity: the cool and earthy colours)
+            "#44aa99",  # Transcendence
+            "#117733",  # Peacefulness
+            "#ddcc77",  # Tenderness
+            "#999933",  # Nostalgia
+            "#cc6677",  # Power             (Vitality: the warm ones)
+            "#aa4499",  # Joyful activation
+            "#332288",  # Sadness           (Unease: the dark ones)
+            "#882255",  # Tension
         ),
         strict=True,
     )
 )
-"""One colour per GEMS category."""
+"""One colour per GEMS category: Paul Tol's "muted" scheme, the superfactors' categories
+in neighbouring hues. Any two categories stay at least 15 CIELAB units apart for
+normal vision and under simulated deuteranopia and protanopia (Machado et al., 2009),
+as ``tests/plotting/test_style.py`` checks."""
 
 
 def model_colour(name: str, order: Sequence[str] = ()) -> str:
@@ -449,11 +453,11 @@ def enforce_min_font(fig: Figure | SubFigure, minimum: float = MIN_FONT_PT) -> i
 def save_figure(
     fig: Figure | SubFigure, path: str | Path, formats: Sequence[str] = FORMATS
 ) -> Path:
-    """Write ``fig`` once per format (PNG at :data:`DPI` dpi, SVG vector) and
+    """Write ``fig`` once per format (PNG at :data:`DPI` dpi, SVG and PDF vector) and
     return the PNG's path.
 
     ``path`` names the PNG (``figures/x.png``); the other formats are written
-    beside it with their own suffix (``figures/x.svg``). Text smaller than
+    beside it with their own suffix (``figures/x.svg``, ``figures/x.pdf``). Text smaller than
     :data:`MIN_FONT_PT` is enlarged first, and the figure's folder is created.
 
     Args:
@@ -473,8 +477,8 @@ def save_figure(
         for fmt in formats:
             target = base.with_suffix(f".{fmt}")
             options: dict[str, Any] = {"format": fmt, "dpi": DPI, "bbox_inches": "tight"}
-            if fmt == "svg":
-                options["metadata"] = {"Date": None}
+            if fmt in ("svg", "pdf"):  # no date: the same figure writes the same file
+                options["metadata"] = {"Date": None} if fmt == "svg" else {"CreationDate": None}
             root.savefig(target, **options)
             written.append(target)
     return written[0]

@@ -1,4 +1,4 @@
-"""The report sections of the analyses beyond the paper (issue 15), read back from an output folder.
+"""The report sections of the analyses beyond the paper, read back from an output folder.
 
 Builders that turn what the steps of :mod:`muvi.analysis.beyond` wrote into
 :class:`ReportSection` objects: item reliability, static emotion from the
@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from muvi.analysis.outputs import figure_path, table_path
+from muvi.analysis.static_prediction import STARS_LEGEND
 from muvi.report.html import ReportSection, format_value
 
 
@@ -132,7 +133,7 @@ def _prediction_section(out: Path, block: dict[str, Any] | None) -> ReportSectio
                 _figures(
                     out,
                     {
-                        f"Out-of-fold R² from {name} features": "static_prediction_"
+                        f"Out-of-fold R² from {name} features ({STARS_LEGEND})": "static_prediction_"
                         + str(name).replace("+", "_")
                     },
                 )
@@ -140,7 +141,12 @@ def _prediction_section(out: Path, block: dict[str, Any] | None) -> ReportSectio
     return ReportSection(
         "Beyond the paper: static emotion from the features",
         html=text,
-        tables={"Nested-CV prediction of the item shares": table} if table is not None else {},
+        tables={
+            "Nested-CV prediction of the item shares (p: permutation test; q: "
+            "Benjamini-Hochberg FDR over every row)": table
+        }
+        if table is not None
+        else {},
         figures=figures,
     )
 

@@ -50,7 +50,7 @@ class ReportSection:
         html: trusted HTML shown first (paragraphs written by the toolkit).
         tables: caption -> table, rendered in order after ``html``.
         figures: caption -> PNG file, embedded in order after the tables (shown
-            at 1.5 times its printed size, with a link to the SVG written beside it).
+            at 1.5 times its printed size, with links to the SVG and PDF written beside it).
     """
 
     title: str
@@ -64,7 +64,9 @@ class ReportSection:
         return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-") or "section"
 
 
-P_COLUMNS = frozenset({"p", "p_value", "pvalue", "p-value"})
+P_COLUMNS = frozenset({"p", "p_value", "pvalue", "p-value", "q", "q_value"})
+"""p-values, raw or corrected (a ``q_value`` is a Benjamini-Hochberg q; a column
+ending ``_holm`` is a Holm-corrected p)."""
 COUNT_COLUMNS = frozenset(
     {"n", "count", "dof", "df", "static", "dynamic", "annotations", "selections", "groups"}
 )
@@ -82,9 +84,11 @@ def column_kind(name: object) -> str:
     Examples:
         >>> [column_kind(c) for c in ("p", "age_mean", "item_share", "chi2", "n", "ccc")]
         ['p', 'years', 'percent', 'statistic', 'count', 'value']
+        >>> [column_kind(c) for c in ("ccc_p_holm", "q_value")]
+        ['p', 'p']
     """
     text = str(name).strip().lower()
-    if text in P_COLUMNS or text.endswith("_p") or text.startswith("p_") or text == "p-value":
+    if text in P_COLUMNS or text.endswith(("_p", "_p_holm", "_q")) or text.startswith("p_"):
         return "p"
     if text in COUNT_COLUMNS or text.startswith("n_") or text.endswith("count"):
         return "count"
@@ -233,7 +237,7 @@ one-column figure (3.5 in) is 504 px wide on screen."""
 
 def _figure(path: Path, report_dir: Path, caption: str) -> dict[str, Any]:
     """What the template needs of one figure: the PNG as a data URL, its width on
-    screen, and the relative link to its SVG (when written beside it)."""
+    screen, and the relative links to its SVG and PDF (when written beside it)."""
     path = Path(path)
     if not path.is_file():
         raise MuviError(f"report figure {path} does not exist")
@@ -243,18 +247,20 @@ def _figure(path: Path, report_dir: Path, caption: str) -> dict[str, Any]:
         px = int.from_bytes(data[16:20], "big")
         dpi = _png_dpi(data) or 100.0
         width = round(px / dpi * SCREEN_PX_PER_INCH)
-    svg = path.with_suffix(".svg")
-    link = None
-    if svg.is_file():
-        try:
-            link = svg.resolve().relative_to(report_dir.resolve()).as_posix()
-        except ValueError:
-            link = svg.resolve().as_uri()
+    links = []  # the vector files written beside the PNG, linked relatively
+    for suffix in ("svg", "pdf"):
+        vector = path.with_suffix(f".{suffix}")
+        if vector.is_file():
+            try:
+                href = vector.resolve().relative_to(report_dir.resolve()).as_posix()
+            except ValueError:
+                href = vector.resolve().as_uri()
+            links.append((suffix.upper(), href))
     return {
         "caption": caption,
         "src": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
         "width": width,
-        "svg": link,
+        "links": links,
     }
 
 

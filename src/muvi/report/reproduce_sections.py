@@ -1,5 +1,5 @@
-"""``muvi reproduce``: its figure, its report section, and :func:`reproduce_study`,
-which runs :func:`muvi.models.reproduce.reproduce` and writes everything.
+"""``muvi reproduce``: its figure and its report section, rendered from the results
+that :mod:`muvi.workflows.reproduce` gives them.
 
 The paper's figures sit beside the table through :mod:`muvi.analysis.paper`
 (compared with the ``published`` variant, the code as it ran, or else the
@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from muvi.analysis.correction import HOLM, corrected, stars, stars_legend
 from muvi.models.reproduce import (
     PAIRING,
     PUBLISHED,
     REFERENCE,
-    ReproduceConfig,
     ReproductionResults,
-    reproduce,
-    write_reproduction,
 )
-from muvi.report.models import TABLES_NOT_HERE, paper_column, results_paper_block
+from muvi.report.models import TABLES_NOT_HERE, results_paper_block
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure, SubFigure
@@ -36,8 +34,12 @@ if TYPE_CHECKING:
 FIGURE = "figures/reproduce_changes.png"
 """The figure's PNG, relative to the output folder (the SVG lies beside it)."""
 
-SIGNIFICANCE = 0.05
-"""p below which a change is starred in the figure."""
+CORRECTION = HOLM
+"""How the paired t-tests of the variants are corrected for their number (every
+variant, network and dimension of one metric is one family): Holm's step-down."""
+
+TESTED_METRICS = ("ccc", "mse")
+"""The metrics whose change from the reference is t-tested (``<metric>_p``)."""
 
 REPORT_COLUMNS = [
     "variant",
@@ -52,16 +54,44 @@ REPORT_COLUMNS = [
     "d_ccc",
     "ccc_t",
     "ccc_p",
+    "ccc_p_holm",
     "error_mean",
     "d_error",
     "mse_mean",
     "d_mse",
     "mse_t",
     "mse_p",
+    "mse_p_holm",
     "rmse_mean",
     "paper",
 ]
 """The columns of the combined table shown in the report (the CSV has them all)."""
+
+
+STARS = stars_legend(CORRECTION, "every bar")
+"""What the figure's stars mean (its heading and the report's caption)."""
+
+
+def with_corrected_p(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with ``<metric>_p_holm`` beside each ``<metric>_p``: the paired
+    t-tests' p-values Holm-corrected over every row of the table (every variant,
+    network and dimension; the reference itself has no test).
+
+    Examples:
+        >>> t = pd.DataFrame({"ccc_p": [0.01, 0.04, 0.03, 0.005, float("nan")]})
+        >>> with_corrected_p(t)["ccc_p_holm"].round(3).tolist()
+        [0.03, 0.06, 0.06, 0.02, nan]
+    """
+    out = table.copy()
+    for metric in TESTED_METRICS:
+        raw = f"{metric}_p"
+        if raw in out.columns:
+            values = corrected(out[raw].to_numpy(dtype=float), CORRECTION)
+            if f"{raw}_holm" in out.columns:
+                out[f"{raw}_holm"] = values
+            else:
+                out.insert(list(out.columns).index(raw) + 1, f"{raw}_holm", values)
+    return out
 
 
 def compared_variant(results: ReproductionResults) -> str:
@@ -105,8 +135,9 @@ def changes_figure(
 
     A bar per variant (the reference itself is the zero line); the whisker is
     the standard deviation over seeds of the per-seed change (with 2 seeds or
-    more), and a star marks a paired t-test over test items with
-    p < :data:`SIGNIFICANCE`.
+    more), and stars mark the paired t-test over test items, Holm-corrected over
+    every bar of the figure (:func:`with_corrected_p`; ``*`` p < 0.05, ``**`` p <
+    0.01, ``***`` p < 0.001).
 
     Args:
         table: :meth:`ReproductionResults.table`.
@@ -123,6 +154,8 @@ def changes_figure(
     from muvi.plotting import style
     from muvi.plotting.names import model_name
 
+    if f"{metric}_p" in table.columns:
+        table = with_corrected_p(table)
     shown = table[table["variant"] != REFERENCE]
     names = list(dict.fromkeys(table["name"]))
     dims = list(dict.fromkeys(table["dimension"]))
@@ -157,10 +190,15 @@ def changes_figure(
                 for bar, variant in zip(bars, order, strict=True):
                     bar.set_hatch(hatches[variant])
                 ax.axvline(0.0, color=style.GOLD_STANDARD_COLOUR, linewidth=0.6)
-                p = part[f"{metric}_p"].to_numpy(dtype=float)
-                for k in np.flatnonzero(np.isfinite(p) & (p < SIGNIFICANCE)):
+                column = f"{metric}_p_holm"
+                p = (
+                    part[column].to_numpy(dtype=float)
+                    if column in part
+                    else np.full(len(y), np.nan)
+                )
+                for k in (k for k in range(len(p)) if stars(p[k])):
                     ax.annotate(
-                        "*",
+                        stars(p[k]),
                         (np.nan_to_num(change[k]), y[k]),
                         xytext=(3 if change[k] >= 0 else -3, -3),
                         textcoords="offset points",
@@ -173,8 +211,9 @@ def changes_figure(
                     ax.set_xlabel(f"change in {metric.upper()} from reference-code")
         heading = (
             f"Each variant's change in {metric.upper()} from the reference-code profile\n"
-            f"(whisker: SD over seeds; *: paired t-test p < {SIGNIFICANCE:g})"
+            f"(whisker: SD over seeds; stars: paired t-test, {STARS}"
         )
+        heading += ")"
         if simulated:
             heading += " (SIMULATED study)"
         fig.suptitle(heading)
@@ -242,60 +281,16 @@ def reproduce_sections(
         "metric, RMSE otherwise); both are in the table. Paper column: "
         f"{esc(TABLES_NOT_HERE)}.</p>"
     )
+    table = with_corrected_p(table)
     shown = table[[c for c in REPORT_COLUMNS if c in table.columns]]
-    tables = {"Each variant against the reference-code profile": shown}
+    tables = {
+        "Each variant against the reference-code profile (p: paired t-test; beside it, "
+        "the p Holm-corrected over every row)": shown
+    }
     human = results.human_tests()
     if not human.empty:
         tables[f"Each model against human-level agreement (§7.1.1): {HUMAN_TEST}"] = human
     figure = Path(out_dir) / FIGURE
-    figures = {"Change from the reference-code profile": figure} if figure.exists() else {}
+    caption = f"Change from the reference-code profile (stars: paired t-test, {STARS})"
+    figures = {caption: figure} if figure.exists() else {}
     return [ReportSection("Reproducing the paper", "".join(parts), tables, figures)]
-
-
-def reproduce_study(
-    data_dir: str | Path,
-    out_dir: str | Path,
-    config: ReproduceConfig | None = None,
-    on_progress: Callable[[str], None] | None = None,
-) -> tuple[ReproductionResults, dict[str, Path]]:
-    """Load a study, run every variant, write the tables, JSON, figure and report.
-
-    Args:
-        data_dir: a study folder in the published layout (with ``av_data.csv``).
-        out_dir: the output folder.
-        config: variants, seeds and grid (default: every variant, one seed,
-            the paper's sizes).
-        on_progress: called with a line of progress.
-
-    Returns:
-        The results and the paths written (``results`` reproduce.json, ``table``,
-        ``per_item``, ``human_tests``, ``tables`` folder, ``figure``, ``report``).
-    """
-    from muvi.data.loaders import load_dataset
-    from muvi.models.cv import prepare_study
-    from muvi.plotting import style
-    from muvi.report.html import write_report
-
-    study = prepare_study(load_dataset(data_dir))
-    results = reproduce(study, config, on_progress)
-    out = Path(out_dir)
-    table = results.table()
-    document = paper_document(results, table)
-
-    def column(rows: pd.DataFrame) -> list[str]:
-        return paper_column(rows, document, "ccc_mean")
-
-    paths = write_reproduction(results, out, column, lambda _: {"paper": document["paper"]})
-    written = pd.read_csv(paths["table"])
-    paths["figure"] = style.save_figure(
-        changes_figure(written, simulated=results.simulated), out / FIGURE
-    )
-    notes = [v.notice for v in results.variants if v.notice]
-    paths["report"] = write_report(
-        out / "report.html",
-        "Reproducing the paper" + (" (SIMULATED study)" if results.simulated else ""),
-        reproduce_sections(out, results, written),
-        simulated=results.simulated,
-        notes=list(dict.fromkeys(notes)),
-    )
-    return results, paths

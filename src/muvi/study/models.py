@@ -93,6 +93,19 @@ class Study(Base):
         return [m for m in self.modalities.split(",") if m]
 
 
+class StudyState(Base):
+    """A study's running state (migration ``ux_0004_study_state``); a study
+    without a row runs and has no target."""
+
+    __tablename__ = "study_state"
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), primary_key=True)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Set while the runner has paused the study: no new sign-ups; those who
+    signed up before may finish."""
+    target_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """How many participants the runner aims for (None: no target)."""
+
+
 class Item(Base):
     """A media excerpt of a study: a rated item, a practice item or a quadrant example."""
 

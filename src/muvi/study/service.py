@@ -14,8 +14,10 @@ import math
 import random
 import re
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from muvi.data.schema import EXCERPT_SECONDS, GEMS_LABELS, MODALITIES, SAMPLE_PERIOD_S
 from muvi.errors import MuviError
-from muvi.study.assignment import assign_cells
+from muvi.study.assignment import handed_out, next_cells
 from muvi.study.models import (
     AppSetting,
     Item,
@@ -35,6 +37,7 @@ from muvi.study.models import (
     Runner,
     Sample,
     Study,
+    StudyState,
     Trial,
     utcnow,
 )
@@ -414,30 +417,181 @@ def _draw_overlay(rng: random.Random, modality: str) -> bool | None:
     return None if modality == "music" else rng.random() < 0.5
 
 
+PAUSED_MESSAGE = (
+    "This study is paused: it takes no new participants at the moment. Please try again later."
+)
+STARTED_MESSAGE = (
+    "this study has participants already: its items, conditions and design can no longer be "
+    "changed (create a new study instead)"
+)
+
+
+def _state_row(session: Session, study: Study) -> StudyState:
+    row = session.get(StudyState, study.id)
+    if row is None:
+        row = StudyState(study_id=study.id)
+        session.add(row)
+    return row
+
+
+def is_paused(session: Session, study: Study) -> bool:
+    """Whether the runner has paused the study."""
+    row = session.get(StudyState, study.id, populate_existing=True)
+    return row is not None and row.paused_at is not None
+
+
+def study_target(session: Session, study: Study) -> int | None:
+    """The number of participants the runner aims for (None: none set)."""
+    row = session.get(StudyState, study.id)
+    return None if row is None else row.target_participants
+
+
+def study_state(session: Session, study: Study) -> str:
+    """``not_started`` (nobody signed up), ``running``, or ``paused``."""
+    if is_paused(session, study):
+        return "paused"
+    return "running" if participant_counts(session).get(study.id, 0) else "not_started"
+
+
+def set_paused(session: Session, study: Study, paused: bool) -> None:
+    """Pause a study (new sign-ups are refused; whoever signed up may finish) or resume it."""
+    _state_row(session, study).paused_at = utcnow() if paused else None
+    session.commit()
+
+
+def set_target(session: Session, study: Study, target: int | None) -> None:
+    """Set the number of participants the runner aims for (None: none)."""
+    if target is not None and not 1 <= target <= 100_000:
+        raise StudyError("the target must be a whole number of participants between 1 and 100000")
+    _state_row(session, study).target_participants = target
+    session.commit()
+
+
+def update_study(session: Session, study: Study, config: StudyConfig, media_dir: Path) -> Study:
+    """Replace the definition of a study nobody has signed up for (committed).
+
+    The study keeps its id and invite link; its items (attention clips
+    included: :func:`muvi.study.online.replace_options` adds them again),
+    conditions, design and assignment sequence are made anew from ``config``
+    (validated as by :func:`create_study`).
+
+    Raises:
+        StudyError: a participant has signed up already, or the new definition is invalid.
+    """
+    if participant_counts(session).get(study.id, 0):
+        raise StudyError(STARTED_MESSAGE)
+    fresh = create_study(session, config, media_dir, study.created_by)
+    session.execute(delete(Item).where(Item.study_id == study.id))
+    session.execute(update(Item).where(Item.study_id == fresh.id).values(study_id=study.id))
+    for name in (
+        "name",
+        "modalities",
+        "items_per_participant",
+        "excerpt_seconds",
+        "item_order",
+        "assign_seed",
+    ):
+        setattr(study, name, getattr(fresh, name))
+    study.assign_pointer = 0
+    session.flush()
+    session.delete(fresh)
+    session.commit()
+    session.expire(study)
+    return study
+
+
+ABANDONED_AFTER = timedelta(hours=3)
+"""A participant who has not finished and shows no activity for this long has
+left: their unrated cells go to the next arrivals (see :func:`kept_cells`)."""
+
+
+def kept_cells(
+    session: Session, study: Study, now: datetime, abandoned_after: timedelta = ABANDONED_AFTER
+) -> Counter[tuple[str, str]]:
+    """Rated trials per cell ``(item row id, modality)``, plus the trials held
+    by participants still taking part (not finished, active within
+    ``abandoned_after``): what the balanced assignment counts as kept."""
+    rows = session.execute(
+        select(
+            Trial.participant_id,
+            Trial.item_id,
+            Trial.modality,
+            Trial.started_at,
+            Trial.completed_at,
+            Participant.created_at,
+            Participant.finished_at,
+        )
+        .join(Participant, Participant.id == Trial.participant_id)
+        .join(Item, Item.id == Trial.item_id)
+        .where(Participant.study_id == study.id, Item.role == "item", Trial.practice.is_(False))
+    ).all()
+    last_seen: dict[int, datetime] = {}
+    for person, _item, _mod, started, completed, created, _finished in rows:
+        moments = [_utc(m) for m in (started, completed, created) if m is not None]
+        last_seen[person] = max([last_seen.get(person, moments[0]), *moments])
+    cutoff = _utc(now) - abandoned_after
+    kept: Counter[tuple[str, str]] = Counter()
+    for person, item, modality, _started, completed, _created, finished in rows:
+        if completed is not None or (finished is None and last_seen[person] >= cutoff):
+            kept[(str(item), modality)] += 1
+    return kept
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes (stored as UTC), PostgreSQL aware ones
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def enrol_participant(
-    session: Session, study: Study, profile: Profile, attention: Sequence[Item] = ()
+    session: Session,
+    study: Study,
+    profile: Profile,
+    attention: Sequence[Item] = (),
+    now: datetime | None = None,
 ) -> Participant:
     """Sign a participant up: store the profile and assign their trials.
 
     The practice items come first (in the study's first modality that shows the
-    video, else music), then the next cells of the study's balanced cycle in a
-    random order, with the ``attention`` items (if any) spread evenly among
-    them (see :func:`spread_slots`). The cycle pointer is advanced with one
-    atomic ``UPDATE``, so participants who sign up at the same moment never get
-    the same cells.
+    video, else music), then the participant's cells in a random order, with
+    the ``attention`` items (if any) spread evenly among them (see
+    :func:`spread_slots`). The cells are first those that participants who
+    left did not rate (:func:`muvi.study.assignment.next_cells`), then the
+    next positions of the study's balanced sequence
+    (:mod:`muvi.study.assignment`). The pointer moves with a compare-and-set
+    ``UPDATE``, so participants who sign up at the same moment never get the
+    same sequence positions.
+
+    Args:
+        session: an open database session (committed here).
+        study: the study.
+        profile: the published profile.
+        attention: the study's attention clips.
+        now: the time of the sign-up (for finding who has left; default now).
 
     Returns:
         The participant with their resume token.
     """
+    if is_paused(session, study):
+        raise StudyError(PAUSED_MESSAGE)
     k = study.items_per_participant
-    pointer_after = session.execute(
-        update(Study)
-        .where(Study.id == study.id)
-        .values(assign_pointer=Study.assign_pointer + k)
-        .returning(Study.assign_pointer)
-    ).scalar_one()
     item_order = study.item_order.split(",")
-    cells = assign_cells(item_order, study.modality_list, study.assign_seed, pointer_after - k, k)
+    modalities = study.modality_list
+    while True:
+        pointer = session.scalar(select(Study.assign_pointer).where(Study.id == study.id))
+        assert pointer is not None
+        expected = handed_out(item_order, modalities, study.assign_seed, pointer)
+        kept = kept_cells(session, study, now or utcnow())
+        cells, after = next_cells(
+            item_order, modalities, study.assign_seed, pointer, k, expected, kept
+        )
+        moved = session.execute(
+            update(Study)
+            .where(Study.id == study.id, Study.assign_pointer == pointer)
+            .values(assign_pointer=after)
+        )
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            break
+        session.rollback()
     rng = random.Random(secrets.randbits(64))
     rng.shuffle(cells)
     if attention:
@@ -445,7 +599,12 @@ def enrol_participant(
         check_modality = check_modality or study.modality_list[0]
         for slot, item in zip(spread_slots(len(cells), len(attention)), attention, strict=True):
             cells.insert(slot, (str(item.id), check_modality))
-    participant = Participant(study_id=study.id, token=secrets.token_urlsafe(24), **vars(profile))
+    participant = Participant(
+        study_id=study.id,
+        token=secrets.token_urlsafe(24),
+        created_at=now or utcnow(),
+        **vars(profile),
+    )
     session.add(participant)
     session.flush()
     practice_modality = next((m for m in study.modality_list if m != "music"), "music")
@@ -727,3 +886,61 @@ def study_progress(session: Session, study: Study) -> list[ProgressRow]:
             assigned, completed = counts.get((item.id, modality), [0, 0])
             rows.append(ProgressRow(item.media_id, modality, assigned, completed))
     return rows
+
+
+@dataclass(frozen=True)
+class StudyTotals:
+    """The runner's overview: trials per condition and per item, and
+    participants against the target."""
+
+    per_modality: dict[str, tuple[int, int]]
+    """modality -> (completed, assigned)."""
+    per_item: list[tuple[str, dict[str, int], int]]
+    """(media id, completed per modality, completed in all)."""
+    participants: int
+    finished: int
+    target: int | None
+    state: str
+
+    @property
+    def percent(self) -> int | None:
+        """Finished participants as a share of the target (None without one).
+
+        Examples:
+            >>> StudyTotals({}, [], 10, 3, 12, "running").percent
+            25
+        """
+        if not self.target:
+            return None
+        return min(100, round(100 * self.finished / self.target))
+
+    @property
+    def spread(self) -> int:
+        """Largest minus smallest number of completed trials over the conditions."""
+        done = [c for c, _ in self.per_modality.values()]
+        return max(done) - min(done) if done else 0
+
+
+def study_totals(session: Session, study: Study) -> StudyTotals:
+    """Totals of :func:`study_progress` per condition and per item, and the
+    participants signed up and finished against the runner's target."""
+    rows = study_progress(session, study)
+    per_modality = {m: (0, 0) for m in study.modality_list}
+    per_item: dict[str, dict[str, int]] = {}
+    for row in rows:
+        done, assigned = per_modality[row.modality]
+        per_modality[row.modality] = (done + row.completed, assigned + row.assigned)
+        per_item.setdefault(row.media_id, {})[row.modality] = row.completed
+    people = session.execute(
+        select(func.count(), func.count(Participant.finished_at)).where(
+            Participant.study_id == study.id
+        )
+    ).one()
+    return StudyTotals(
+        per_modality=per_modality,
+        per_item=[(media, counts, sum(counts.values())) for media, counts in per_item.items()],
+        participants=int(people[0]),
+        finished=int(people[1]),
+        target=study_target(session, study),
+        state=study_state(session, study),
+    )

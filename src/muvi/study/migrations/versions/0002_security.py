@@ -1,4 +1,4 @@
-"""Server-side runner sessions and the admin role (issue 9).
+"""Server-side runner sessions and the admin role.
 
 Revision ID: 0002_security
 Revises: 0001

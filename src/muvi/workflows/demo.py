@@ -44,9 +44,17 @@ class DemoConfig:
     experiments: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
     models: tuple[str, ...] = ("lasso", "lstm")
 
+    def fits(self) -> int:
+        """Model fits of the demo's cross-validation (for progress bars)."""
+        from muvi.models.grid import EvaluationConfig, count_fits
+
+        return count_fits(EvaluationConfig(experiments=self.experiments, models=self.models))
+
 
 @dataclass
 class DemoOutputs:
+    """The folders and the report that :func:`run_demo` writes."""
+
     study: Path
     analysis: Path
     evaluation: Path
@@ -59,7 +67,7 @@ def run_demo(
     step: Callable[[str], None] | None = None,
     on_fit: Callable[[str], None] | None = None,
 ) -> DemoOutputs:
-    """Simulate, analyse, evaluate and report.
+    """``muvi demo``: simulate, analyse, evaluate and report.
 
     Args:
         out_dir: the demo folder; receives ``study/`` (the simulated data),
@@ -72,10 +80,11 @@ def run_demo(
         The paths written.
     """
     from muvi.data.simulator import simulate
-    from muvi.models.protocol import demo_config
+    from muvi.models.grid import demo_config
     from muvi.report import analysis_sections, write_report
-    from muvi.report.models import evaluate_study, evaluation_sections
-    from muvi.workflows import run_analysis
+    from muvi.report.models import evaluation_sections
+    from muvi.workflows.analyze import run_analysis
+    from muvi.workflows.evaluate import evaluate_study
 
     config = config or DemoConfig()
     tell = step or (lambda name: None)
@@ -95,13 +104,15 @@ def run_demo(
         n_participants=config.n_participants,
     )
     tell("analysing the ratings")
-    summary = run_analysis(paths.study, paths.analysis)
+    summary = run_analysis(paths.study, paths.analysis, cache_dir=paths.analysis / "cache")
     tell("cross-validating the models")
     evaluation = replace(
         demo_config(), experiments=config.experiments, models=config.models, dimensions=DIMENSIONS
     )
     evaluation.training = replace(evaluation.training, max_epochs=config.epochs)
-    results, _ = evaluate_study(paths.study, paths.evaluation, evaluation, (), on_fit)
+    results, _ = evaluate_study(
+        paths.study, paths.evaluation, evaluation, (), on_fit, cache_dir=paths.evaluation / "cache"
+    )
     tell("writing the report")
     sections = analysis_sections(paths.analysis, summary) + evaluation_sections(
         paths.evaluation, results
