@@ -585,7 +585,8 @@ def align_ratings(
     interpolate = abs(shift) > RATINGS_TIME_TOLERANCE_S
 
     rated = {m: np.full((n_samples, len(DIMENSIONS)), np.nan) for m in MODALITIES}
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int]] = set()  # (modality, sample of the curves)
+    seen_on_own_grid: set[tuple[str, int]] = set()  # (modality, index on the ratings' grid)
     # with a shifted grid: (modality, dimension) -> the ratings' grid index -> value
     on_own_grid: dict[tuple[str, int], dict[int, float]] = {}
     for row, sample, time, names, values in records:
@@ -595,11 +596,11 @@ def align_ratings(
             if interpolate:
                 index = round((time - origin) / SAMPLE_PERIOD_S)
                 for modality in names:
-                    if (modality, -1 - index) in seen:
+                    if (modality, index) in seen_on_own_grid:
                         raise DataError(
                             f"time {time:g} s of {modality} is rated twice", file=file, row=row
                         )
-                    seen.add((modality, -1 - index))
+                    seen_on_own_grid.add((modality, index))
                     for k, value in values.items():
                         on_own_grid.setdefault((modality, k), {})[index] = value
                 continue

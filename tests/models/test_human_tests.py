@@ -117,9 +117,9 @@ def test_evaluate_writes_the_human_tests_and_the_paper_block(small_study, tmp_pa
     # the paper block: present, and on simulated data never a match
     paper = doc["paper"]
     statuses = {c["status"] for c in paper["comparisons"]}
-    assert paper["counts"]["match"] == 0 and "match" not in statuses
+    assert paper["counts"]["reproduced"] == 0 and "reproduced" not in statuses
     assert any(c["key"] == "model_vs_human_t" for c in paper["comparisons"])
-    assert "not available here" in paper["models_tables"]
+    assert "Table 6" in paper["models_tables"]
 
 
 def test_the_paper_column_is_never_a_match_on_simulated_results(monkeypatch):
@@ -134,9 +134,11 @@ def test_the_paper_column_is_never_a_match_on_simulated_results(monkeypatch):
             {"name": "exp2_lstm", "dimension": "arousal", "ccc_mean": 0.1},
         ],
     }
-    # the packaged file has no figure of Tables 4-6: every row says so
+    # the packaged file's Table 6 CCCs (0.4080, 0.1417): shown, never compared
     document.update(results_paper_block(document))
-    assert paper_column(rows, document, "ccc_mean") == ["not available here"] * 2
+    column = paper_column(rows, document, "ccc_mean")
+    assert column[0].startswith("0.4080 ± 0.2631 (not compared")
+    assert column[1].startswith("0.1417 ± 0.2075 (not compared")
     # a hypothetical Table figure for exp1 (made here, not the paper's): shown, never a match
     made_up = paper.PaperValue(
         key="test_exp1_ccc", section="Table X", quantity="test only", printed="0.44",
@@ -146,7 +148,7 @@ def test_the_paper_column_is_never_a_match_on_simulated_results(monkeypatch):
     monkeypatch.setattr(paper, "paper_values", lambda: (made_up,))
     document.update(results_paper_block(document))
     column = paper_column(rows, document, "ccc_mean")
-    assert column[0].startswith("0.44 (not compared") and column[1] == "not available here"
+    assert column[0].startswith("0.44 (not compared") and column[1] == "not in the paper"
     real = {**document, "simulated": False}
     real.update(results_paper_block(real))
-    assert paper_column(rows, real, "ccc_mean")[0] == "0.44 (match)"  # 0.4449 rounds to 0.44
+    assert paper_column(rows, real, "ccc_mean")[0] == "0.44 (reproduced)"  # 0.4449 rounds

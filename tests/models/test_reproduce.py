@@ -141,9 +141,9 @@ def test_cli_writes_tables_figure_json_and_report(small_study, tmp_path):
     assert chunked["defect_notice"].startswith("DEFECTS OF THE PUBLISHED CODE REPLICATED")
     assert "not run" in doc["lasso"]
     # the paper block: present, never a match on simulated data, the tables not available
-    assert doc["paper"]["counts"]["match"] == 0
+    assert doc["paper"]["counts"]["reproduced"] == 0
     assert doc["paper"]["compared_variant"] == "reference-code"
-    assert all(r["paper"] == "not available here" for r in doc["table"])
+    assert all("not compared" in r["paper"] for r in doc["table"])
     for name in ("exp1_lstm", "exp2_lstm"):
         part = pd.read_csv(out / "tables" / f"{name}_arousal.csv")
         assert list(part["variant"]) == ["reference-code", "chunked-scoring"]

@@ -29,7 +29,7 @@ from sqlalchemy import inspect, select, text
 from studyhelpers import CSRF_FIELD, PROFILE_FORM
 
 from muvi.study import online, service
-from muvi.study.app import create_app, multiline_fields
+from muvi.study.app import create_app
 from muvi.study.models import Participant, Trial
 from muvi.study.online_models import ParticipantOnline
 
@@ -56,6 +56,7 @@ class Form:
     page: str
     action: str
     fields: dict[str, str] = field(default_factory=dict)  # name -> first value
+    multiline: set[str] = field(default_factory=set)  # the <textarea> fields
 
 
 class _Forms(HTMLParser):
@@ -70,6 +71,8 @@ class _Forms(HTMLParser):
             self.forms.append(Form(self.page, a.get("action") or self.page))
         elif tag in ("input", "textarea", "select") and self.forms and a.get("name"):
             self.forms[-1].fields.setdefault(a["name"], a.get("value", ""))
+            if tag == "textarea":
+                self.forms[-1].multiline.add(a["name"])
             self._select = a["name"] if tag == "select" else ""
         elif tag == "option" and self._select and self.forms:
             fields = self.forms[-1].fields
@@ -243,7 +246,10 @@ def test_every_post_route_has_its_form_walked(world: World) -> None:
     assert len(names) >= 40  # the study form alone has about 25
 
 
-def test_multiline_fields_are_the_textareas() -> None:
+def test_multiline_fields_are_the_textareas(world: World) -> None:
+    from muvi.study.app import multiline_fields
+
+    assert multiline_fields() == {name for form in world.forms for name in form.multiline}
     assert multiline_fields() >= {"items", "practice", "consent_text", "instructions_text",
                                   "questions", "attention"}  # fmt: skip
     assert not multiline_fields() & {
@@ -263,13 +269,12 @@ def test_a_control_character_in_any_form_field_is_refused(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = _snapshot(world.app)
-    multiline = multiline_fields()
     walked = 0
     with caplog.at_level(logging.DEBUG):
         for form in world.forms:
             for name in form.fields:
                 bad = dict(BAD_ANYWHERE)
-                if name not in multiline:
+                if name not in form.multiline:
                     bad |= BAD_ON_ONE_LINE
                 for char in bad.values():
                     _refused(_post(world, form, name, f"ok{char}ok"), name)

@@ -24,7 +24,7 @@ from muvi.analysis import (
 )
 from muvi.analysis.outputs import AGREEMENT_FILE, GOLD_STANDARD_FILE, figure_path, table_path
 from muvi.analysis.step import AnalysisStep, StepContext
-from muvi.data.schema import DIMENSIONS, MODALITIES
+from muvi.data.schema import DIMENSIONS, GEMS_LABELS, MODALITIES
 from muvi.plotting.style import save_figure
 
 
@@ -67,8 +67,14 @@ def _dataset_size(ctx: StepContext) -> dict[str, Any]:
     overall = {r["modality"]: r for r in records(item_range)}["all"]
     by_modality = {r["modality"]: r for r in records(counts)}
     reasons = excluded["reason"].value_counts() if len(excluded) else pd.Series(dtype=int)
+    per_participant = data.static.groupby("participant_id").size()
     return {
         "annotations": {
+            "static_total": int(len(data.static)),
+            "per_participant": {
+                "min": int(per_participant.min()) if len(per_participant) else None,
+                "max": int(per_participant.max()) if len(per_participant) else None,
+            },
             "static_per_modality": {m: int(by_modality[m]["static"]) for m in MODALITIES},
             "dynamic_per_modality": (
                 {m: int(by_modality[m]["dynamic"]) for m in MODALITIES}
@@ -99,7 +105,34 @@ def _gems(ctx: StepContext) -> dict[str, Any]:
         if ctx.figures and (labels["modality"] == modality).any():
             ax = gems.label_bars_figure(labels, modality)
             save_figure(ax.figure, figure_path(out, f"gems_labels_{modality}"))
-    return {"gems": gems.gems_summary(static)}
+    return {"gems": {**gems.gems_summary(static), **_label_counts(labels, static)}}
+
+
+def _label_counts(labels: pd.DataFrame, static: pd.DataFrame) -> dict[str, Any]:
+    """Table 3's figures: label counts per modality, each label's share of all
+    labels, the totals; and the §3.2 / §4.1.2 label figures (labels offered,
+    median labels per annotation, the least selected labels)."""
+    counts = {
+        str(m): {str(r["label"]): int(r["count"]) for r in records(part)}
+        for m, part in labels.groupby("modality", sort=False)
+    }
+    overall = counts.get("all", {})
+    total = sum(overall.values())
+    least = sorted(overall.items(), key=lambda kv: (kv[1], kv[0]))
+    cut = least[min(1, len(least) - 1)][1] if least else 0
+    fewest = [k for k, v in least if v <= cut]  # the two least selected, ties kept
+    present = [c for c in GEMS_LABELS if c in static.columns]
+    per_annotation = static[present].astype(float).sum(axis=1)
+    return {
+        "label_counts": {m: c for m, c in counts.items() if m != "all"},
+        "labels_total": {m: sum(c.values()) for m, c in counts.items()},
+        "label_share": {k: 100.0 * v / total for k, v in overall.items()} if total else {},
+        "labels_offered": len(overall),
+        "labels_per_annotation_median": {
+            "all": float(per_annotation.median()) if len(per_annotation) else None
+        },
+        "least_frequent_labels": "; ".join(k.replace("_", " ") for k in fewest),
+    }
 
 
 def _cooccurrence(ctx: StepContext) -> dict[str, Any]:
@@ -112,10 +145,14 @@ def _cooccurrence(ctx: StepContext) -> dict[str, Any]:
     if ctx.figures:
         ax = cooccurrence.cooccurrence_heatmap(r)
         save_figure(ax.figure, figure_path(out, "label_cooccurrence"))
+    pairs: dict[str, float] = {}
+    for row in records(correlations):
+        pairs[f"{row['a']}-{row['b']}"] = pairs[f"{row['b']}-{row['a']}"] = float(row["r"])
     return {
         "label_correlations": {
             "top_positive": _pairs(top_positive),
             "top_negative": _pairs(top_negative),
+            "pairs": pairs,
         }
     }
 
@@ -131,7 +168,11 @@ def _chi_square(ctx: StepContext) -> dict[str, Any]:
         if ctx.figures:
             fig = static_effects.observed_expected_figure(res)
             save_figure(fig, figure_path(out, f"observed_expected_{grouping}"))
-    return {"chi_square": static_effects.chi_square_summary(results)}
+    summary = static_effects.chi_square_summary(results)
+    for block in summary.values():  # §4.2.2 prints some tests only as (not) significant
+        p = block.get("p")
+        block["verdict"] = None if p is None else ("significant" if p < 0.05 else "not significant")
+    return {"chi_square": summary}
 
 
 def _per_dimension(table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -181,7 +222,19 @@ def _dynamic_effects(ctx: StepContext) -> dict[str, Any]:
     write_table(normality, table_path(ctx.out, "normality_tests"))
     write_table(overlay, table_path(ctx.out, "overlay_tests"))
     write_table(kruskal, table_path(ctx.out, "modality_tests"))
-    return dynamic_effects.dynamic_effects_summary(normality, overlay, kruskal)
+    centres: dict[str, dict[str, dict[str, float | None]]] = {}
+    for d in DIMENSIONS:
+        centres[d] = {}
+        for m in MODALITIES:
+            values = medians.loc[medians["modality"] == m, d].dropna()
+            centres[d][m] = {
+                "median": float(values.median()) if len(values) else None,
+                "mean": float(values.mean()) if len(values) else None,
+            }
+    return {
+        **dynamic_effects.dynamic_effects_summary(normality, overlay, kruskal),
+        "annotation_median_centres": centres,
+    }
 
 
 def _agreement(ctx: StepContext) -> dict[str, Any]:
@@ -296,7 +349,7 @@ PAPER_STEPS = (
         "dynamic",
         _dynamic_effects,
         tables=("annotation_medians", "normality_tests", "overlay_tests", "modality_tests"),
-        summary_keys=("ks", "mann_whitney", "kruskal"),
+        summary_keys=("ks", "mann_whitney", "kruskal", "annotation_median_centres"),
         section="dynamic effects",
         needs=("visual",),
     ),

@@ -174,6 +174,7 @@ def analyze_dataset(
         summary["study"]["lacks"] = dict(dataset.lacks)
         summary["study"]["skipped"] = list(skipped)
     summary = _json_ready(summary)
+    _write_paper_table(summary["paper"], out)
     tell(steps.FIXED_STAGES[1] if finish is not None else "summary")
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if finish is not None:
@@ -181,6 +182,16 @@ def analyze_dataset(
         notes = _notes(data, excluded, window) + list(context.shared.get(steps.SKIPPED, []))
         finish(AnalysisRun(dataset, out, summary, notes, ran))
     return summary
+
+
+def _write_paper_table(block: dict[str, Any], out: Path) -> None:
+    """The paper's figures beside ours as ``tables/paper_comparison.csv``."""
+    from muvi.analysis.outputs import table_path
+
+    path = table_path(out, "paper_comparison")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = paper.comparison_rows(block)
+    pd.DataFrame(rows, columns=list(paper.COMPARISON_COLUMNS)).to_csv(path, index=False)
 
 
 def _paper_block(summary: dict[str, Any], dataset: MuviDataset, has_dynamic: bool) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from muvi.analysis.outputs import figure_path, table_path
+from muvi.analysis.static_effects import groupings
 from muvi.data.schema import MODALITIES
 from muvi.report.html import ReportSection, format_value
 
@@ -201,7 +202,7 @@ def _static_effects_section(out_dir: Path) -> ReportSection:
         table = _read(out_dir, name)
         if table is not None:
             tables[caption] = table
-    names = ("modality", "overlay", "gender", "training", "familiarity")
+    names = groupings()
     figures = _figures(
         out_dir,
         {f"Observed and expected selections by {g}": f"observed_expected_{g}" for g in names},
@@ -338,6 +339,19 @@ def study_title(folder: str | Path, metadata: dict[str, Any], *, simulated: bool
     return f"MuVi study: {path.resolve().name or path}"
 
 
+STATUS_COLUMN = "status (why)"
+"""The column of the paper table that gives each figure's status and its reason."""
+
+
+def _where(c: dict[str, Any]) -> str:
+    parts = [p for p in (c.get("table"), c.get("section")) if p]
+    return ", ".join(parts) or "not stated"
+
+
+def _shown(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def paper_table(block: dict[str, Any]) -> pd.DataFrame:
     """The "Paper vs this analysis" table of a ``paper`` block.
 
@@ -345,20 +359,27 @@ def paper_table(block: dict[str, Any]) -> pd.DataFrame:
         block: the ``paper`` block of ``summary.json`` or ``results.json``.
 
     Returns:
-        One row per figure: where the paper prints it, what it is, the paper's
-        value as printed, ours, the difference, and the verdict with its reason.
+        One row per figure: where the paper prints it (table, section), what
+        it is, the condition and column, the paper's value as printed, ours
+        (with its sd beside a ``mean ± sd`` figure), the difference, and the
+        status (reproduced / differs / needs the dynamic ratings / not
+        determinable / not compared) with its reason.
     """
     rows = []
     for c in block.get("comparisons", []):
-        verdict = c["status"] + (f": {c['why']}" if c.get("why") else "")
+        ours = c["ours"]
+        if c.get("ours_sd") is not None and isinstance(ours, float | int):
+            ours = f"{ours:.4f} ± {c['ours_sd']:.4f}"
         rows.append(
             {
-                "section": c.get("section") or "not stated in the source",
+                "where": _where(c),
                 "quantity": c["quantity"],
+                "condition": _shown(c.get("condition")),
+                "column": _shown(c.get("column")),
                 "paper": c["paper"],
-                "this analysis": c["ours"],
-                "difference": c["difference"],
-                "match / differs / not determinable here (why)": verdict,
+                "this run": _shown(ours),
+                "difference": _shown(c["difference"]),
+                STATUS_COLUMN: c["status"] + (f": {c['why']}" if c.get("why") else ""),
             }
         )
     return pd.DataFrame(rows)
@@ -372,23 +393,40 @@ def paper_section(block: dict[str, Any], title: str = "Paper vs this analysis") 
         title: the section's title.
 
     Returns:
-        The section: the comparison table, and the paper's sections whose
-        figures muvi's data file does not hold yet.
+        The section: the counts per status, the paper's open definitions
+        (Table 3's filter, §4.2.1's mean and median), the comparison table and
+        the figures muvi does not compute, with why.
     """
     counts = block.get("counts", {})
     text = _p(
-        "Each figure the paper prints that this run computes, beside ours: a match means "
-        "our value rounds to the printed one at its printed precision. Sources of the "
-        "paper's values: "
+        "Each figure the paper prints that this run computes, beside ours. Reproduced: our "
+        "value rounds to the printed one at its printed precision; differs: it does not (by "
+        "the difference shown, with the reason where it is known); needs the dynamic ratings: "
+        "only av_data.csv gives it; not determinable: no output of this run gives it. "
+        "The paper's values: "
         + html.escape(str(block.get("source", "")))
         + ". "
         + ", ".join(f"{_fmt(n)} {html.escape(s)}" for s, n in counts.items())
         + "."
     )
+    for name, definition in block.get("definitions", {}).items():
+        label = {
+            "table3_filter": "Table 3's 5,999 labels",
+            "section_4_2_1_mean_median": "§4.2.1's mean and median",
+        }.get(name, name)
+        text += _p(f"<b>{html.escape(label)}.</b> {html.escape(definition)}")
     tables = {"The paper's figures beside this run": paper_table(block)}
-    missing = block.get("not_yet_listed", [])
-    if missing:
-        tables["Sections of the paper whose figures are not in muvi's data file yet"] = (
-            pd.DataFrame(missing)
+    skipped = block.get("not_computed", [])
+    if skipped:
+        tables["The paper's figures muvi does not compute, and why"] = pd.DataFrame(
+            [
+                {
+                    "where": _where(s),
+                    "quantity": s.get("quantity"),
+                    "paper": s.get("printed"),
+                    "why": s.get("reason"),
+                }
+                for s in skipped
+            ]
         )
     return ReportSection(title, html=text, tables=tables)

@@ -5,6 +5,7 @@ results they are given; :mod:`muvi.workflows.evaluate` runs the grid."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -213,43 +214,43 @@ def write_figures(
 
 
 TABLES_NOT_HERE = (
-    "not available here: the paper's Tables 4-6 (the models' errors and CCCs) are not in "
-    "muvi's data file of the paper's figures, because the paper's full text could not be "
-    "read on the machine that wrote it"
+    "the paper's figure for the row (Table 4 for the LASSO, Table 6 for the "
+    "networks, whose 'RMSE' column holds the authors' code's MSE) with its status: reproduced "
+    "at the printed precision, differs (by how much), or not compared (SIMULATED data); "
+    "'not in the paper' where the paper prints none"
 )
-"""What the paper column says where the data file holds no figure for a model."""
+"""What the paper column of the models' tables holds."""
+
+NOT_IN_THE_PAPER = "not in the paper"
+"""The paper column where the paper prints no figure for a row."""
 
 
 def results_paper_block(document: dict[str, Any]) -> dict[str, Any]:
     """The ``paper`` block of ``results.json`` (``muvi evaluate``, ``muvi reproduce``).
 
-    Every figure of :mod:`muvi.analysis.paper` with a ``results`` locator beside
-    the document's value, and the model-level figures no muvi output
-    determines (the §7.1.1 t statistic), with why. On simulated results no
-    figure is ever called a match.
+    Every figure of :mod:`muvi.analysis.paper` with a ``results`` locator
+    (Tables 4 and 6, the §7.1 tests) beside the document's value, and the
+    model-level figures no muvi output determines (Table 7, §7.2), with why.
+    On SIMULATED results no figure is ever compared.
 
     Args:
-        document: the ``results.json`` document (``simulated``, ``experiments``).
+        document: the ``results.json`` document (``simulated``, ``experiments``,
+            ``ttests``, ``human_tests``).
 
     Returns:
         ``{"paper": block}`` (see :func:`muvi.analysis.paper.paper_block`), the
-        block with ``models_tables`` saying where the models' figures stand.
+        block with ``models_tables`` saying what the paper column holds.
     """
-    from muvi.analysis.paper import compare_results, compare_value, paper_block, paper_values
+    from muvi.analysis.paper import compare_results, paper_block
 
-    simulated = bool(document.get("simulated", False))
-    comparisons = compare_results(document)
-    for value in paper_values():
-        if value.results is None and value.summary is None:
-            comparisons.append(compare_value(value, None, simulated=simulated))
-    block = paper_block(comparisons)
+    block = paper_block(compare_results(document))
     block["models_tables"] = TABLES_NOT_HERE
     return {"paper": block}
 
 
 def paper_column(table: pd.DataFrame, document: dict[str, Any], field: str) -> list[str]:
     """The paper's value of ``field`` for each row (``name``, ``dimension``) of a
-    table, with its status; :data:`TABLES_NOT_HERE` where the data file has none.
+    table, with its status; :data:`NOT_IN_THE_PAPER` where the paper prints none.
 
     Args:
         table: rows with ``name`` and ``dimension``.
@@ -257,26 +258,50 @@ def paper_column(table: pd.DataFrame, document: dict[str, Any], field: str) -> l
         field: ``ccc_mean``, ``rmse_mean`` or ``mse_mean``.
 
     Returns:
-        One text per row, e.g. ``"0.21 (differs)"`` or ``"0.21 (not compared:
-        simulated data...)"``.
+        One text per row, e.g. ``"0.4080 ± 0.2631 (differs by -0.012)"`` or
+        ``"0.4080 ± 0.2631 (not compared: SIMULATED data...)"``.
     """
-    from muvi.analysis.paper import paper_values
+    from muvi.analysis.paper import DIFFERS, paper_values
 
     located = {
         (v.results.get("name"), v.results.get("dimension"), v.results.get("field")): v.key
         for v in paper_values()
-        if v.results is not None
+        if v.results is not None and "name" in v.results
     }
     status = {c["key"]: c for c in document.get("paper", {}).get("comparisons", [])}
     out = []
     for name, dimension in zip(table["name"], table["dimension"], strict=True):
         key = located.get((name, dimension, field))
         if key is None or key not in status:
-            out.append("not available here")
+            out.append(NOT_IN_THE_PAPER)
             continue
         c = status[key]
+        if c["status"] == DIFFERS and c.get("difference") is not None:
+            out.append(f"{c['paper']} (differs by {c['difference']:+.4f})")
+            continue
         out.append(f"{c['paper']} ({c['status']}{': ' + c['why'] if c['why'] else ''})")
     return out
+
+
+def paper_error_column(table: pd.DataFrame, document: dict[str, Any]) -> list[str]:
+    """The paper's error for each row: Table 4's RMSE for the LASSO, Table 6's
+    printed 'RMSE' (the code's MSE) for the networks; see :func:`paper_column`."""
+    rmse = paper_column(table, document, "rmse_mean")
+    mse = paper_column(table, document, "mse_mean")
+    return [a if a != NOT_IN_THE_PAPER else b for a, b in zip(rmse, mse, strict=True)]
+
+
+def write_paper_comparison(out_dir: str | Path) -> Path:
+    """Write ``paper_comparison.csv`` beside ``results.json``: every paper figure
+    of the models (Tables 4, 6 and 7, §7.1, §7.2) beside ours, with its status."""
+    from muvi.analysis.paper import COMPARISON_COLUMNS, comparison_rows
+
+    out = Path(out_dir)
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    path = out / "paper_comparison.csv"
+    rows = comparison_rows(document.get("paper", {}))
+    pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)).to_csv(path, index=False)
+    return path
 
 
 def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list[ReportSection]:
@@ -301,6 +326,7 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
     document = results.to_json()
     document.update(results_paper_block(document))
     summary["paper_ccc"] = paper_column(summary, document, "ccc_mean")
+    summary["paper_error"] = paper_error_column(summary, document)
     config = results.config
     printed = "MSE" if config.reported_error == "mse" else "RMSE"
     intro = (
@@ -351,7 +377,10 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
     figures = {
         p.stem.replace("_", " "): p for p in sorted((Path(out_dir) / "figures").glob("*.png"))
     }
+    from muvi.report.analysis_sections import paper_section
+
     sections = [ReportSection("Model evaluation", intro, tables)]
+    sections.append(paper_section(document["paper"], "Paper vs this evaluation"))
     if importance_tables:
         sections.append(ReportSection("Feature importance", "", importance_tables))
     if figures:

@@ -90,11 +90,12 @@ def evaluate_dataset(
     """
     from muvi.models.cv import prepare_study, run_evaluation
     from muvi.models.results import write_results
-    from muvi.report.models import results_paper_block, write_figures
+    from muvi.report.models import results_paper_block, write_figures, write_paper_comparison
 
     study = prepare_study(dataset)
     results = run_evaluation(study, config, on_fit)
     paths = write_results(results, out_dir, results_paper_block)
+    paths["paper"] = write_paper_comparison(out_dir)
     write_figures(results, study, out_dir, items_for_figures)
     paths["figures"] = Path(out_dir) / "figures"
     return results, paths

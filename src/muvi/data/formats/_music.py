@@ -157,7 +157,8 @@ def on_grid(frame: pd.DataFrame, offset_s: float, path: Path, keys: Sequence[str
     wrong = frame["sample"].to_numpy() != position
     if wrong.any():
         row = frame.iloc[int(np.argmax(wrong))]
-        where = ", ".join(f"{k} {row[k]}" for k in keys)
+        labels = {"media_id": "item", "participant_id": "rater", "modality": "condition"}
+        where = ", ".join(f"{labels.get(k, k)} {row[k]}" for k in keys)
         expected = offset_s + int(position[int(np.argmax(wrong))]) * SAMPLE_PERIOD_S
         raise DataError(
             f"{where}: the ratings at 2 Hz have a gap, a repeat or a late start "
