@@ -319,27 +319,20 @@ def validate_command(
     folder: str = typer.Argument(..., help="Study folder in the published layout."),
     layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
     cache: str | None = typer.Option(
-        None, "--cache", help="Folder for the features extracted from media (default: none)."
+        None,
+        "--cache",
+        help="Unused by the checks (they extract no features); accepted like the other commands.",
     ),
 ) -> None:
     """Check every file of a study folder (the published CSVs, av_data.csv, the emobase
     and visual features, muvi_metadata.json) and print every problem found, one line
     each; exit status 2 if there is any, else print a one-line "ok" summary. A folder
-    in another layout is opened as the models would open it."""
-    from muvi.data.formats import open_study, recognise
+    in another layout (1000 Songs, DEAM, PMEmo, long CSV) is recognised and its ratings
+    and audio files checked."""
+    import muvi.features  # noqa: F401  (the music layouts' audio check)
     from muvi.data.validate import validate_study
 
-    found, _ = recognise(_path(folder), layout)
-    if found.name != "muvi":
-        dataset = open_study(_path(folder), layout=found.name, cache_dir=_optional_path(cache))
-        for issue in dataset.issues:
-            log.info("%s", issue)
-        typer.echo(
-            f"ok: {len(dataset.items)} items in the {found.name} layout "
-            f"(conditions: {', '.join(dataset.conditions) or 'none'})"
-        )
-        return
-    result = validate_study(_path(folder))
+    result = validate_study(_path(folder), layout=layout)
     for note in result.notes:
         log.info("%s", note)
     for problem in result.problems:

@@ -34,6 +34,7 @@ from muvi.models.reference_code import (
 ARCHITECTURES = ("lstm", "early_fusion", "late_fusion", "pair")
 """muvi's architecture names: unimodal LSTM (experiments 1-4), A1, A2, PAIR."""
 
+
 @dataclass(frozen=True)
 class ReferenceCodeConfig:
     """The authors' code's settings; every default is the code's value.
@@ -506,4 +507,3 @@ def early_stopping_outcome(
             last = epoch
             break
     return StoppingOutcome(last + 1, best_epoch, best_epoch if restore_best else last)
-
