@@ -273,6 +273,10 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
         page.fill("#beeps", str(expected))
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(shots / f"online_{size}_sound_check.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        for target in ("#calibrate", "#play-test", "#beeps", "#answer-beeps"):
+            found = box(page, target)  # touch targets of at least 44 px
+            assert found["height"] >= 44 and found["width"] >= 44, (target, found)
         page.click("#answer-beeps")
 
         pointer = Pointer(page, touch=phone)
