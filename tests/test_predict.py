@@ -641,6 +641,7 @@ def test_predict_on_a_real_mp3_aligns_the_1000_songs_ratings(
     start = payload["excerpt_start_s"]
     assert 0.6 < start < 0.8  # the music start found in the audio
     assert any("interpolated linearly" in n and "--start 0.5" in n for n in payload["notes"])
+    assert "interpolated linearly" in payload["ratings"]["alignment"]
     row = pd.read_csv(arousal_file).set_index("song_id").loc[12]
     times = np.array([int(c[len("sample_") : -len("ms")]) / 1000 for c in row.index])
     curve_times = np.asarray(payload["time"])
@@ -662,6 +663,7 @@ def test_predict_on_a_real_mp3_aligns_the_1000_songs_ratings(
     assert code == 0, err
     again = json.loads((tmp_path / "o2" / "curves.json").read_text())
     assert not any("interpolated" in n for n in again["notes"])
+    assert again["ratings"]["alignment"] is None
     series = np.array(again["ratings"]["series"]["music_arousal"], dtype=float)
     k = (15.0 - 0.5) / 0.5  # the 15 s rating is sample 29
     assert series[int(k)] == pytest.approx(row.iloc[0], abs=1e-12)

@@ -436,11 +436,21 @@ def test_static_figures_of_the_real_files(real_analysis, muvi_dir) -> None:
 
 
 def test_real_report_has_the_paper_column(real_analysis) -> None:
+    from html import escape
+
     html = (real_analysis / "report.html").read_text()
     assert ">Paper vs this analysis</h2>" in html
     assert "263.26" in html and "Table 3" in html and "§4.2.2" in html
     assert REPRODUCED in html and NEEDS_DYNAMIC in html
     assert "5,999" in html  # the Table 3 filter, named beside the figures
+    # each analysis section carries its own figures of the paper, with their status
+    from muvi.report.analysis_sections import PAPER_CAPTION
+
+    assert (
+        html.count(escape(PAPER_CAPTION).replace("&#x27;", "&#39;")) == 5
+    )  # study, participants, GEMS, co-occurrence, chi-square
+    participants = html.split(">Participants</h2>", 1)[1].split("</section>", 1)[0]
+    assert "23.35" in participants and "reproduced" in participants
     table = pd.read_csv(real_analysis / "tables" / "paper_comparison.csv")
     assert {"section", "table", "paper", "ours", "status", "why"} <= set(table.columns)
     assert (table["status"] == REPRODUCED).sum() >= 60

@@ -40,11 +40,14 @@ def check_static_summary(summary: dict) -> None:
     }
     annotations = summary["annotations"]
     assert set(annotations) == {
+        "static_total",
+        "per_participant",
         "static_per_modality",
         "dynamic_per_modality",
         "per_item_modality",
         "excluded",
     }
+    assert annotations["static_total"] == sum(annotations["static_per_modality"].values())
     assert set(annotations["static_per_modality"]) == set(MODALITIES)
     assert set(annotations["per_item_modality"]) == {"min", "median", "max"}
     gems = summary["gems"]
@@ -54,19 +57,28 @@ def check_static_summary(summary: dict) -> None:
         "distinct_labels_per_item_pooled",
         "item_share",
         "category_any_share",
+        # Table 3's figures and the label figures of §3.2 / §4.1.2 (muvi.analysis.paper_steps)
+        "label_counts",
+        "labels_total",
+        "label_share",
+        "labels_offered",
+        "labels_per_annotation_median",
+        "least_frequent_labels",
     }
+    assert gems["labels_offered"] == len(GEMS_LABELS)
+    assert sum(gems["label_share"].values()) == pytest.approx(100.0)
     assert set(gems["labels_per_annotation"]) == {*MODALITIES, "all"}
     assert set(gems["distinct_labels_per_stimulus"]) == {*MODALITIES, "all"}
     assert set(gems["item_share"]) == set(GEMS_LABELS)
     assert set(gems["category_any_share"]) == set(GEMS_CATEGORIES)
     pairs = summary["label_correlations"]
-    assert set(pairs) == {"top_positive", "top_negative"}
+    assert set(pairs) == {"top_positive", "top_negative", "pairs"}
     for pair in pairs["top_positive"] + pairs["top_negative"]:
         assert set(pair) == {"a", "b", "r", "p"}
     assert pairs["top_positive"][0]["r"] > 0 > pairs["top_negative"][0]["r"]
     assert set(summary["chi_square"]) == GROUPINGS
     for test in summary["chi_square"].values():
-        assert set(test) == {"chi2", "dof", "p"}
+        assert set(test) == {"chi2", "dof", "p", "verdict"}
 
 
 def check_outputs(out: Path, dynamic: bool, figures: bool = True) -> None:
@@ -236,9 +248,16 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
         "ks",
         "mann_whitney",
         "kruskal",
+        "annotation_median_centres",
         "agreement",
         "agreement_pooled",
     }
+    # §4.2.1's two readings: the median of the per-annotation medians is the
+    # Kruskal-Wallis table's median of each modality
+    centres = dynamic["annotation_median_centres"]
+    for d in ("valence", "arousal"):
+        for m in MODALITIES:
+            assert centres[d][m]["median"] == pytest.approx(dynamic["kruskal"][d]["medians"][m])
     assert set(dynamic["mean"]) == {"valence", "arousal"}
     assert set(dynamic["mean"]["valence"]) == {*MODALITIES, "all"}
     assert set(dynamic["modality_correlation"]["arousal"]) == {

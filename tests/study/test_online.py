@@ -136,6 +136,8 @@ def rate_all(
         assert f"{done} of {len(trials)} done" in page.text
         if role == "attention":
             assert "move the cursor to the top right corner" in page.text
+            # the expected region (0.8, 0.8) and its tolerance 0.4 stay on the server
+            assert not re.search(r"0\.[48]\b|tolerance|target|passed", page.text, re.I)
         else:
             assert 'id="attention-instruction"' not in page.text
         assert client.post(f"/api/p/{token}/trials/{trial_id}/start", headers=headers).is_success
@@ -148,6 +150,7 @@ def rate_all(
             f"/api/p/{token}/trials/{trial_id}/samples", json={"samples": batch}, headers=headers
         )
         assert sent.status_code == 200, sent.text
+        assert "passed" not in sent.text  # nor is the verdict sent back
         answered = client.post(
             f"/p/{token}/trials/{trial_id}/answers",
             data={"csrf_token": pcsrf, "seen_previously": "no", "labels": "calm"},

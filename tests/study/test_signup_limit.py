@@ -5,6 +5,7 @@ switch that turns it off for a lab (``muvi study serve --no-signup-limit``)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from html import unescape
 from pathlib import Path
@@ -164,3 +165,46 @@ def test_the_documented_defaults() -> None:
     assert DEFAULT_SECURITY.signup_limit is True
     assert DEFAULT_SECURITY.signups_per_address == PER_ADDRESS
     assert DEFAULT_SECURITY.signup_window_s == WINDOW_S
+
+
+def test_one_panel_id_ten_times_at_once_is_one_signup_and_one_place(tmp_path: Path) -> None:
+    """Ten sign-ups with the same PROLIFIC_PID at the same moment, from one
+    address: one is stored, the others refused with one line, and the nine
+    that were not stored give their places back (nine more fit the limit)."""
+    from muvi.study import online
+
+    app, (invite, _other) = _app(tmp_path)
+    with app.state.server.sessions() as session:  # type: ignore[attr-defined]
+        study = session.get(online.Study, 1)
+        online.save_options(session, study, online.OnlineOptions(url_params=("PROLIFIC_PID",)))
+    visitors = [Visitor(app) for _ in range(10)]
+    forms = []
+    for visitor in visitors:
+        page = visitor.client.get(f"/s/{invite}", params={"PROLIFIC_PID": "5f1a2b3c4d"})
+        forms.append({**PROFILE_FORM, "panel__PROLIFIC_PID": "5f1a2b3c4d",
+                      "csrf_token": CSRF_FIELD.search(page.text)[1]})  # fmt: skip
+    barrier, replies = threading.Barrier(10), [None] * 10
+
+    def post(i: int) -> None:
+        barrier.wait()
+        replies[i] = visitors[i].client.post(f"/s/{invite}", data=forms[i])
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(_accepted(r) for r in replies) == 1
+    for reply in replies:
+        if not _accepted(reply):
+            assert reply.status_code == 400
+            assert re.search(
+                r"signed up for this study already|could not be stored", unescape(reply.text)
+            )
+    others = [
+        visitors[0].client.post(
+            f"/s/{invite}", data={**forms[0], "panel__PROLIFIC_PID": f"other{i}"}
+        )
+        for i in range(PER_ADDRESS)
+    ]
+    assert [_accepted(r) for r in others] == [True] * (PER_ADDRESS - 1) + [False]

@@ -41,7 +41,7 @@ STUDY_FORM = {
     "items_per_participant": "2", "excerpt_seconds": "4",
     "items": "item_a, a.webm\nitem_b, b.webm", "practice": "prac, p.webm",
     "example_positive_high_arousal": "ex1, a.webm", "panel": "prolific",
-    "completion_code": "C0DE", "headphone_check": "on", "headphone_attempts": "3",
+    "completion_code": "C0DE", "sound_check": "on", "sound_check_attempts": "3",
     "questions": "hand | choice | Writing hand? | left; right\n"
                  "hours | number | Hours a day | 0-24 | optional\n"
                  "town | text | Home town | optional\nborn | country | Born in | optional",
@@ -146,6 +146,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     made = runner.post("/runner/studies", data={**STUDY_FORM, "csrf_token": csrf})
     assert made.status_code == 200, unescape(made.text)[:1000]
     invite = re.search(r'id="invite" href="[^"]*/s/([^"]+)"', made.text)[1]
+    study_id = int(made.url.path.rsplit("/", 1)[1])
+    unused = runner.post(
+        "/runner/studies", data={**STUDY_FORM, "name": "unused", "csrf_token": csrf}
+    )
+    unused_id = int(unused.url.path.rsplit("/", 1)[1])  # nobody signed up: its edit form opens
 
     fresh, fresh_token = _signed_up(app, invite)  # at the instructions and the sound check
     rating, rating_token = _signed_up(app, invite)  # past the sound check: at a trial
@@ -162,11 +167,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
         "/runner/login": TestClient(app, raise_server_exceptions=False),
         "/runner/password": runner,
         "/runner/studies/new": runner,
+        f"/runner/studies/{study_id}": runner,
+        f"/runner/studies/{unused_id}/edit": runner,
         f"/s/{invite}?" + "&".join(f"{k}=v{k}" for k in ARRIVAL): TestClient(
             app, raise_server_exceptions=False
         ),
         f"/p/{fresh_token}/instructions": fresh,
-        f"/p/{fresh_token}/headphones": fresh,
+        f"/p/{fresh_token}/sound-check": fresh,
         f"/p/{rating_token}/trial": rating,
         f"/p/{rating_token}/preference": rating,
     }
@@ -232,6 +239,7 @@ def test_every_post_route_has_its_form_walked(world: World) -> None:
     walked = {re.sub(r"/p/[^/]+/", "/p/{token}/", f.action) for f in world.forms}
     walked = {re.sub(r"/s/[^/]+$", "/s/{invite}", w) for w in walked}
     walked = {re.sub(r"/trials/\d+/", "/trials/{trial_id}/", w) for w in walked}
+    walked = {re.sub(r"/studies/\d+", "/studies/{study_id}", w) for w in walked}
     names = {name for f in world.forms for name in f.fields}
     routes = list(api_routes(world.app.routes))  # type: ignore[attr-defined]
     assert len(routes) >= 15

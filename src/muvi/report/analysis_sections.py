@@ -11,6 +11,7 @@ sections of its own, such as model results.
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,52 @@ def _p(text: str) -> str:
 
 def _fmt(value: Any, kind: str = "value") -> str:
     return html.escape(format_value(value, kind))
+
+
+def _part_of(c: dict[str, Any]) -> str | None:
+    """The report section a paper figure belongs to (None: a model's figure)."""
+    section, table, q = c.get("section") or "", c.get("table") or "", c.get("quantity", "")
+    if table == "Table 3" or (section == "§4.1.2" and not q.startswith("Pearson")):
+        return "gems"
+    if section == "§3.2":
+        if "GEMS" in q:
+            return "gems"
+        return "study" if "annotat" in q else "participants"
+    if section == "§4.1.2":
+        return "cooccurrence"
+    if section == "§4.2.2":
+        return "static effects"
+    if section == "§4.1.1":
+        return "rating distribution"
+    if section == "§4.2.1":
+        if "interface" in q:
+            return "participants"
+        return "modality agreement" if "between modalities" in q else "dynamic effects"
+    if table == "Table 5" or section == "§6.3":
+        return "agreement"
+    return None
+
+
+PAPER_CAPTION = "The paper's figures of this section beside this run"
+"""The caption of the paper table added to each analysis section."""
+
+
+def _with_paper(
+    out_dir: Path, part: str, tables: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """``tables`` with the paper's figures of report section ``part`` (from
+    ``summary.json``'s ``paper`` block), each with its status."""
+    path = Path(out_dir) / "summary.json"
+    if not path.exists():
+        return tables
+    try:
+        block = json.loads(path.read_text(encoding="utf-8")).get("paper", {})
+    except (OSError, ValueError):
+        return tables
+    rows = [c for c in block.get("comparisons", []) if _part_of(c) == part]
+    if rows:
+        tables = {**tables, PAPER_CAPTION: paper_table({"comparisons": rows})}
+    return tables
 
 
 def _study_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
@@ -74,7 +121,9 @@ def _study_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
     issues = _read(out_dir, "data_issues")
     if issues is not None and len(issues):
         tables["Notes from loading the data"] = issues
-    return ReportSection("Study size and data quality", html=text, tables=tables)
+    return ReportSection(
+        "Study size and data quality", html=text, tables=_with_paper(out_dir, "study", tables)
+    )
 
 
 def _participants_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
@@ -93,7 +142,9 @@ def _participants_section(out_dir: Path, summary: dict[str, Any]) -> ReportSecti
         table = _read(out_dir, name)
         if table is not None:
             tables[caption] = table
-    return ReportSection("Participants", html=text, tables=tables)
+    return ReportSection(
+        "Participants", html=text, tables=_with_paper(out_dir, "participants", tables)
+    )
 
 
 def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
@@ -161,6 +212,7 @@ def _gems_section(out_dir: Path, summary: dict[str, Any]) -> ReportSection:
     figures = _figures(
         out_dir, {f"Item share of each label, {m}": f"gems_labels_{m}" for m in MODALITIES}
     )
+    tables = _with_paper(out_dir, "gems", tables)
     return ReportSection("GEMS labels", html=text, tables=tables, figures=figures)
 
 
@@ -182,6 +234,7 @@ def _cooccurrence_section(out_dir: Path, summary: dict[str, Any]) -> ReportSecti
         "with the two-sided p-value of the t-test of r = 0."
     )
     figures = _figures(out_dir, {"Pearson r between labels": "label_cooccurrence"})
+    tables = _with_paper(out_dir, "cooccurrence", tables)
     return ReportSection("Label co-occurrence", html=text, tables=tables, figures=figures)
 
 
@@ -207,6 +260,7 @@ def _static_effects_section(out_dir: Path) -> ReportSection:
         out_dir,
         {f"Observed and expected selections by {g}": f"observed_expected_{g}" for g in names},
     )
+    tables = _with_paper(out_dir, "static effects", tables)
     return ReportSection("Effects on static labels", html=text, tables=tables, figures=figures)
 
 
@@ -215,7 +269,9 @@ def _distribution_section(out_dir: Path) -> ReportSection:
     return ReportSection(
         "Valence and arousal distribution",
         html=_p("All 2 Hz samples of the kept annotations, within the analysis window."),
-        tables={"Mean ratings": means} if means is not None else {},
+        tables=_with_paper(
+            out_dir, "rating distribution", {"Mean ratings": means} if means is not None else {}
+        ),
         figures=_figures(out_dir, {f"Rating density, {m}": f"density_{m}" for m in MODALITIES}),
     )
 
@@ -228,7 +284,11 @@ def _modality_agreement_section(out_dir: Path) -> ReportSection:
             "Per item, the mean series of each modality; Pearson r between the mean "
             "series of two modalities; mean and SD over items."
         ),
-        tables={"Correlation between modalities": summary} if summary is not None else {},
+        tables=_with_paper(
+            out_dir,
+            "modality agreement",
+            {"Correlation between modalities": summary} if summary is not None else {},
+        ),
     )
 
 
@@ -251,7 +311,7 @@ def _dynamic_effects_section(out_dir: Path) -> ReportSection:
             "two-sided Mann-Whitney U (statistic: U of the overlaid group). Modality: "
             "Kruskal-Wallis H with the median of each modality."
         ),
-        tables=tables,
+        tables=_with_paper(out_dir, "dynamic effects", tables),
     )
 
 
@@ -271,7 +331,7 @@ def _agreement_section(out_dir: Path) -> ReportSection:
             "of all modalities pooled (agreement.csv lists every annotation; "
             "gold_standard.csv the EWE of every item and modality)."
         ),
-        tables=agreement_tables,
+        tables=_with_paper(out_dir, "agreement", agreement_tables),
     )
 
 
