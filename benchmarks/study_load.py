@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +58,10 @@ from muvi.study.service import (
 
 PERIOD_S = 0.5
 SEND_EVERY = 2
+EXCERPT_S = 600.0
+"""The excerpt length of the simulated trial (the longest a study allows): a
+client on a busy machine may fall behind its timer, and its timestamps (media
+time) must stay inside the excerpt."""
 
 
 @dataclass
@@ -79,6 +84,8 @@ class LoadReport:
     latency_ms_p95: float
     latency_ms_p99: float
     latency_ms_max: float
+    failures: str
+    """What the failed requests were: HTTP statuses and connection errors, with counts."""
 
     def lines(self) -> list[str]:
         return [f"{key:>22}: {value}" for key, value in asdict(self).items()]
@@ -99,6 +106,7 @@ class _Totals:
     ok: int = 0
     failed: int = 0
     latencies: list[float] = field(default_factory=list)
+    why: Counter[str] = field(default_factory=Counter)
 
 
 async def _send(http: httpx.AsyncClient, client: _Client, totals: _Totals) -> None:
@@ -112,11 +120,13 @@ async def _send(http: httpx.AsyncClient, client: _Client, totals: _Totals) -> No
             json={"samples": batch},
             headers={"X-CSRF-Token": client.csrf},
         )
-    except httpx.HTTPError:
+    except httpx.HTTPError as err:
         totals.failed += 1
+        totals.why[type(err).__name__] += 1
         return
     if reply.status_code != 200:
         totals.failed += 1
+        totals.why[f"HTTP {reply.status_code}"] += 1
         return
     totals.ok += 1
     totals.latencies.append((time.perf_counter() - started) * 1000)
@@ -149,7 +159,7 @@ async def _participant(
         arousal = float(np.clip(arousal + rng.gauss(0, 0.05), -1, 1))
         sample = {
             "seq": seq,
-            "timestamp": round(time.monotonic() - t0, 3),
+            "timestamp": round(min(time.monotonic() - t0, EXCERPT_S), 3),
             "valence": round(valence, 3),
             "arousal": round(arousal, 3),
         }
@@ -215,7 +225,7 @@ def _prepare(db: str, media: Path, participants: int, duration_s: float) -> list
                 "load test (simulated participants)",
                 [MediaSpec(f"item{i:02d}", "silence.webm") for i in range(12)],
                 items_per_participant=4,
-                excerpt_seconds=min(duration_s + 30, 600),
+                excerpt_seconds=EXCERPT_S,
             ),
             media,
         )
@@ -249,7 +259,7 @@ def run_load(
     workdir: Path,
     *,
     participants: int = 50,
-    duration_s: float = 300.0,
+    duration_s: float = 180.0,
     kill_at_s: float | None = None,
     down_s: float = 2.0,
     db: str | None = None,
@@ -304,6 +314,7 @@ def run_load(
         latency_ms_p95=round(float(np.percentile(lat, 95)), 1),
         latency_ms_p99=round(float(np.percentile(lat, 99)), 1),
         latency_ms_max=round(float(lat.max()), 1),
+        failures=", ".join(f"{why} x{n}" for why, n in totals.why.most_common()) or "none",
     )
 
 

@@ -168,7 +168,15 @@ def test_page_examples_run(path: Path, tmp_path: Path) -> None:
         pytest.skip(f"the page uses the real files and {shared_folder()} is absent")
     env = environment()
     for block in runnable:
-        done = run_block(block, tmp_path, env)
+        try:
+            done = run_block(block, tmp_path, env)
+        except subprocess.TimeoutExpired as err:
+            output = ((err.stdout or b"") + (err.stderr or b"")).decode(errors="replace")[-4000:]
+            pytest.fail(
+                f"{page_id(path)}:{block.line}: the {block.language} example ran past "
+                f"{BLOCK_TIMEOUT_S} s:\n{block.code}\n--- its output ---\n{output}",
+                pytrace=False,
+            )
         if done.returncode != 0:
             output = (done.stdout + done.stderr)[-4000:]
             pytest.fail(

@@ -60,6 +60,11 @@ def test_roles_in_examples_and_code_blocks_are_left_alone() -> None:
     package = griffe.load("muvi.annotations", search_paths=[str(REPO / "src")])
     text = "```text\n:func:`x`\n```\n    >>> ':func:`y`'\n"
     assert roles.rewrite(package, text) == text
+    # an rST literal block (shown as code): the role becomes its name, with no tag
+    literal = "::\n\n    OUT/x.csv  (:mod:`~muvi.annotations.lag`)\n"
+    after = roles.rewrite(package, literal + "\nThen :mod:`muvi.annotations.lag`.\n")
+    assert after.startswith("::\n\n    OUT/x.csv  (lag)\n")
+    assert after.count("<autoref") == 1
 
 
 @pytest.mark.skipif(
@@ -106,6 +111,7 @@ def test_a_built_page_links_where_the_roles_were(tmp_path: Path) -> None:
     )
     assert source_roles > 20  # the package's docstrings do cite with roles
     assert not re.search(r":(?:func|class|mod|meth|attr|data):`", html)
+    assert "&lt;autoref" not in html  # no tag shown as text (in a code block)
     links = re.findall(r'<a class="autorefs autorefs-internal"[^>]*href="#(muvi\.[^"]+)"', html)
     assert "muvi.annotations.ewe.gold_standard" in links or any(
         link.endswith(".gold_standard") for link in links

@@ -641,6 +641,7 @@ def test_predict_on_a_real_mp3_aligns_the_1000_songs_ratings(
     start = payload["excerpt_start_s"]
     assert 0.6 < start < 0.8  # the music start found in the audio
     assert any("interpolated linearly" in n and "--start 0.5" in n for n in payload["notes"])
+    assert "interpolated linearly" in payload["ratings"]["alignment"]
     row = pd.read_csv(arousal_file).set_index("song_id").loc[12]
     times = np.array([int(c[len("sample_") : -len("ms")]) / 1000 for c in row.index])
     curve_times = np.asarray(payload["time"])
@@ -662,7 +663,73 @@ def test_predict_on_a_real_mp3_aligns_the_1000_songs_ratings(
     assert code == 0, err
     again = json.loads((tmp_path / "o2" / "curves.json").read_text())
     assert not any("interpolated" in n for n in again["notes"])
+    assert again["ratings"]["alignment"] is None
     series = np.array(again["ratings"]["series"]["music_arousal"], dtype=float)
     k = (15.0 - 0.5) / 0.5  # the 15 s rating is sample 29
     assert series[int(k)] == pytest.approx(row.iloc[0], abs=1e-12)
     assert np.isnan(series[: int(k)]).all()
+
+
+def test_a_time_rated_twice_off_the_curves_grid_is_one_line(tmp_path: Path) -> None:
+    from muvi.errors import DataError
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("time,valence\n2.0,0.1\n2.5,0.3\n2.5,0.2\n")
+    with pytest.raises(DataError, match="row 3: time 2.5 s of music is rated twice"):
+        align_ratings(file, start=0.7, n_samples=8)
+
+
+def test_the_1000_songs_layout_reads_the_songs_row_and_names_what_is_missing(
+    realmusic_dir: Path, tmp_path: Path
+) -> None:
+    from muvi.errors import DataError
+    from muvi.predict import align_ratings
+
+    valence = pd.read_csv(realmusic_dir / "valence_cont_average.csv").set_index("song_id")
+    placed = align_ratings(realmusic_dir, start=0.0, n_samples=91, song="3")
+    # sample k is at k / 2 s: the 15 s rating is sample 30, the 45 s one sample 90
+    assert placed.table.loc[30, "music_valence"] == pytest.approx(valence.loc[3, "sample_15000ms"])
+    assert placed.table.loc[90, "music_valence"] == pytest.approx(valence.loc[3, "sample_45000ms"])
+    assert placed.table["music_valence"].notna().sum() == 61 and placed.note is None
+    with pytest.raises(DataError, match="no row for song_id 999"):
+        align_ratings(realmusic_dir, start=0.0, n_samples=91, song="999")
+    with pytest.raises(DataError, match="needs valence_cont_average.csv and/or arousal"):
+        align_ratings(tmp_path, start=0.0, n_samples=91, song="3")
+
+
+def test_one_problem_of_many_bundles_and_families_is_said_once_with_its_count() -> None:
+    """Four visual bundles of six families each on an audio file: 24 pairs, one clause."""
+    from muvi.predict import skip_reason
+
+    families = ["colour", "lighting", "faces", "objects", "scenes", "shots"]
+    bundles = ["visual_valence_lstm", "visual_arousal_lstm", "visual_valence_lasso", "pair"]
+    blocked = [(b, f, "12.mp3 has no video stream") for b in bundles for f in families]
+    reason = skip_reason(blocked)
+    assert reason.count("has no video stream") == 1
+    assert "(12.mp3 has no video stream, 24 times)" in reason
+    assert reason.startswith("colour, lighting, faces, objects, scenes, shots features")
+    assert reason.endswith("bundles " + ", ".join(bundles) + " skipped")
+    # two problems: two clauses, each with its own count
+    mixed = skip_reason(
+        [
+            ("a", "faces", "weights missing"),
+            ("a", "colour", "no video"),
+            ("b", "faces", "weights missing"),
+        ]
+    )
+    assert mixed == (
+        "faces features cannot be extracted (weights missing, 2 times): bundles a, b skipped; "
+        "colour features cannot be extracted (no video): bundle a skipped"
+    )
+
+
+def test_ratings_by_sample_say_they_count_from_a_detected_start(tmp_path: Path) -> None:
+    from muvi.predict import align_ratings
+
+    file = tmp_path / "r.csv"
+    file.write_text("sample,arousal\n0,0.1\n1,0.3\n")
+    placed = align_ratings(file, start=0.7, n_samples=4, start_detected=True)
+    assert placed.table["music_arousal"].tolist()[:2] == [0.1, 0.3]
+    assert placed.note is not None and "found in the audio (0.70 s)" in placed.note
+    assert align_ratings(file, start=0.7, n_samples=4).note is None  # --start given

@@ -80,15 +80,32 @@ def link(obj: griffe.Object, match: re.Match[str]) -> str:
     return f'<autoref identifier="{html.escape(identifier, quote=True)}" optional>{code}</autoref>'
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def rewrite(obj: griffe.Object, text: str) -> str:
-    """``text`` with every role outside code blocks replaced by a cross-reference."""
+    """``text`` with every role outside code replaced by a cross-reference.
+
+    Fenced blocks and doctest lines are left as written; in the indented
+    literal block that follows a line ending in ``::`` (shown as code) a role
+    becomes the name it shows, without a link.
+    """
     out = []
     in_fence = False
+    literal_indent: int | None = None  # the indentation of the line that ended in "::"
     for line in text.splitlines(keepends=True):
+        if literal_indent is not None:
+            if not line.strip() or _indent(line) > literal_indent:
+                out.append(ROLE.sub(lambda m: split_role(m["body"])[0], line))
+                continue
+            literal_indent = None
         if FENCE.match(line):
             in_fence = not in_fence
         doctest = line.lstrip().startswith((">>>", "..."))
         out.append(line if in_fence or doctest else ROLE.sub(lambda m: link(obj, m), line))
+        if not in_fence and line.rstrip().endswith("::"):
+            literal_indent = _indent(line)
     return "".join(out)
 
 

@@ -257,9 +257,32 @@ def download(
         "--zenodo-url",
         help="The Zenodo records API (default: https://zenodo.org/api/records).",
     ),
+    dataset: str = typer.Option(
+        "muvi",
+        "--dataset",
+        help="muvi (the release), emomusic (1000 Songs) or deam; pmemo, liris-accede, "
+        "recola and sewa cannot be fetched by URL (the error says why). With --base-url, "
+        "a music dataset's files are fetched from that mirror.",
+    ),
 ) -> None:
-    """Fetch the public MuVi release, with progress, resume and checksums."""
+    """Fetch the public MuVi release (or a music dataset), with progress, resume and checksums."""
     from muvi.data import download as release
+
+    if dataset.strip().lower() != "muvi":
+        with _bars("download") as progress:
+            report = release.download_music_dataset(
+                dataset, _path(out), base_url=base_url, progress=progress
+            )
+        console.print(
+            f"{len(report.downloaded)} downloaded, {len(report.resumed)} resumed, "
+            f"{len(report.skipped)} already complete; manifest: {report.manifest}",
+        )
+        if report.unverified:
+            console.print(
+                f"no published checksum for {', '.join(report.unverified)}: "
+                "its sha256 is recorded in the manifest",
+            )
+        return
 
     with _bars("download") as progress:
         report = release.download_release(
@@ -296,27 +319,20 @@ def validate_command(
     folder: str = typer.Argument(..., help="Study folder in the published layout."),
     layout: str | None = typer.Option(None, "--layout", help=_LAYOUT_HELP),
     cache: str | None = typer.Option(
-        None, "--cache", help="Folder for the features extracted from media (default: none)."
+        None,
+        "--cache",
+        help="Unused by the checks (they extract no features); accepted like the other commands.",
     ),
 ) -> None:
     """Check every file of a study folder (the published CSVs, av_data.csv, the emobase
     and visual features, muvi_metadata.json) and print every problem found, one line
     each; exit status 2 if there is any, else print a one-line "ok" summary. A folder
-    in another layout is opened as the models would open it."""
-    from muvi.data.formats import open_study, recognise
+    in another layout (1000 Songs, DEAM, PMEmo, long CSV) is recognised and its ratings
+    and audio files checked."""
+    import muvi.features  # noqa: F401  (the music layouts' audio check)
     from muvi.data.validate import validate_study
 
-    found, _ = recognise(_path(folder), layout)
-    if found.name != "muvi":
-        dataset = open_study(_path(folder), layout=found.name, cache_dir=_optional_path(cache))
-        for issue in dataset.issues:
-            log.info("%s", issue)
-        typer.echo(
-            f"ok: {len(dataset.items)} items in the {found.name} layout "
-            f"(conditions: {', '.join(dataset.conditions) or 'none'})"
-        )
-        return
-    result = validate_study(_path(folder))
+    result = validate_study(_path(folder), layout=layout)
     for note in result.notes:
         log.info("%s", note)
     for problem in result.problems:
@@ -613,6 +629,8 @@ def evaluate_command(
             f"{row.name:<20} {row.dimension:<8} CCC {row.ccc_mean:6.3f} ± {row.ccc_std:5.3f}  "
             f"{error.upper()} {mean:5.3f} ± {std:5.3f}  (n={row.n_items})",
         )
+    for note in results.notes:
+        console.print(f"note: {note}")
     if results.defects:
         console.print(f"warning: {defect_notice(results.defects)}", style="bold yellow")
     if results.simulated:
@@ -1041,10 +1059,10 @@ def study_serve(
         help="Do not throttle sign-ups (a lab, where every participant has the same address).",
     ),
     trusted_proxy: list[str] = typer.Option(
-        ["127.0.0.1", "::1"],
+        [],
         "--trusted-proxy",
         help="Address or network of a reverse proxy whose X-Forwarded-For/-Proto are believed "
-        "(repeat for several; default: loopback).",
+        "(repeat for several; default: the comma-separated FORWARDED_ALLOW_IPS, else loopback).",
     ),
 ) -> None:
     """Serve the study web application (runner pages at /runner)."""
@@ -1055,8 +1073,13 @@ def study_serve(
     from muvi.study.app import create_app
     from muvi.study.security import DEFAULT_SECURITY
 
+    proxies = tuple(trusted_proxy) or tuple(
+        p.strip() for p in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if p.strip()
+    )
     security = dataclasses.replace(
-        DEFAULT_SECURITY, signup_limit=not no_signup_limit, trusted_proxies=tuple(trusted_proxy)
+        DEFAULT_SECURITY,
+        signup_limit=not no_signup_limit,
+        trusted_proxies=proxies or DEFAULT_SECURITY.trusted_proxies,
     )
     application = create_app(db, _path(media), security)
     console.print(

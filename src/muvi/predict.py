@@ -266,6 +266,8 @@ class Prediction:
         simulated_bundles: the bundles trained on simulated data.
         ratings: the user's ratings on the curves' samples (``sample`` and
             ``<modality>_<dimension>`` columns), or None.
+        ratings_alignment: how the ratings' times were placed on the curves'
+            samples when that is worth saying (:attr:`Ratings.note`), else None.
         agreement: CCC and RMSE of each curve against the ratings.
         paths: the files written (``csv``, ``json``, ``png``, ``svg``, ``pdf``).
     """
@@ -281,6 +283,7 @@ class Prediction:
     simulated_bundles: list[str] = field(default_factory=list)
     ratings: pd.DataFrame | None = None
     ratings_file: Path | None = None
+    ratings_alignment: str | None = None
     agreement: list[Agreement] = field(default_factory=list)
     paths: dict[str, Path] = field(default_factory=dict)
 
@@ -585,7 +588,8 @@ def align_ratings(
     interpolate = abs(shift) > RATINGS_TIME_TOLERANCE_S
 
     rated = {m: np.full((n_samples, len(DIMENSIONS)), np.nan) for m in MODALITIES}
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int]] = set()  # (modality, sample of the curves)
+    seen_on_own_grid: set[tuple[str, int]] = set()  # (modality, index on the ratings' grid)
     # with a shifted grid: (modality, dimension) -> the ratings' grid index -> value
     on_own_grid: dict[tuple[str, int], dict[int, float]] = {}
     for row, sample, time, names, values in records:
@@ -595,11 +599,11 @@ def align_ratings(
             if interpolate:
                 index = round((time - origin) / SAMPLE_PERIOD_S)
                 for modality in names:
-                    if (modality, -1 - index) in seen:
+                    if (modality, index) in seen_on_own_grid:
                         raise DataError(
                             f"time {time:g} s of {modality} is rated twice", file=file, row=row
                         )
-                    seen.add((modality, -1 - index))
+                    seen_on_own_grid.add((modality, index))
                     for k, value in values.items():
                         on_own_grid.setdefault((modality, k), {})[index] = value
                 continue
@@ -863,6 +867,7 @@ def run_prediction(
             start_detected=start is None,
         )
         result.ratings = placed.table
+        result.ratings_alignment = placed.note
         if placed.note is not None:
             result.notes.append(placed.note)
             logger.info("%s", placed.note)
@@ -936,6 +941,7 @@ def prediction_payload(result: Prediction) -> dict[str, Any]:
     if result.ratings is not None:
         payload["ratings"] = {
             "file": str(result.ratings_file),
+            "alignment": result.ratings_alignment,
             "series": {
                 c: _finite(result.ratings[c]) for c in result.ratings.columns if c != "sample"
             },
@@ -1013,6 +1019,8 @@ def curves_figure(result: Prediction) -> Any:
                 for k, column in enumerate(rated):
                     modality = column.split("_", 1)[0]
                     label = "Your ratings" if shared else f"Your ratings, {modality}"
+                    if result.ratings_alignment and "interpolated" in result.ratings_alignment:
+                        label += " (interpolated)"
                     style.gold_standard(
                         ax,
                         times,

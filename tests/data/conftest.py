@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import muvi.features  # noqa: F401  (registers the music layouts' feature extractor)
+
 SR = 16000
 
 

@@ -4,7 +4,7 @@ The networks muvi trains under ``profile_config("reference-code")`` are
 checked against the authors' code as docs/reference_code.md reads it: layer
 by layer parameter counts derived here by hand from the code's layer shapes
 (Keras keeps one bias per LSTM), a forward pass written out here in numpy,
-the separate PyTorch rebuild of the code (:mod:`muvi.models.reference_code`),
+the separate PyTorch rebuild of the code (``keras_rebuild.py`` beside these tests),
 Keras's initialisers and Keras's Adam update computed by hand.
 """
 
@@ -17,6 +17,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from keras_rebuild import (
+    KerasAdam,
+    ReferenceCodeConfig,
+    ReferenceLateFusionNet,
+    ReferenceUnimodalNet,
+)
 
 from muvi.errors import MuviError
 from muvi.models.batched import predict_stacked, train_stacked
@@ -36,12 +42,6 @@ from muvi.models.profiles import (
     printed_error,
     profile_config,
     switch_departure,
-)
-from muvi.models.reference_code import (
-    KerasAdam,
-    ReferenceCodeConfig,
-    ReferenceLateFusionNet,
-    ReferenceUnimodalNet,
 )
 from muvi.models.training import (
     TrainingConfig,
@@ -214,7 +214,7 @@ def test_parameter_counts_per_layer_equal_the_codes_layer_shapes(architecture):
     assert expected[next(k for k in expected if k.endswith("lstm1"))] == 525_312
     assert expected[next(k for k in expected if k.endswith("lstm2"))] == 197_120
     # and the rebuild of the code counts the same per layer
-    from muvi.models.reference_code import build_reference_network, layer_parameter_counts
+    from keras_rebuild import build_reference_network, layer_parameter_counts
 
     if architecture == "lstm":
         ref = build_reference_network("lstm", n_audio=N_AUDIO)

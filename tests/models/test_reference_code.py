@@ -14,28 +14,30 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
-from muvi.models.folds import cv_folds
-from muvi.models.reference_code import (
+from keras_rebuild import (
     REFERENCE_CODE,
     KerasAdam,
     KerasLSTM,
     ReferenceCodeConfig,
     ReferenceLateFusionNet,
     ReferenceUnimodalNet,
-    ReproductionError,
     build_reference_network,
+    early_stopping_outcome,
+    layer_parameter_counts,
+    reference_pair_net,
+    torch_initialise,
+)
+from torch import nn
+
+from muvi.models.folds import cv_folds
+from muvi.models.reference_code import (
+    ReproductionError,
     chunked_scores,
     chunked_windows,
     defect_notice,
-    early_stopping_outcome,
-    layer_parameter_counts,
     pair_leaked_items,
     pair_source_folds,
     parse_defects,
-    reference_pair_net,
-    torch_initialise,
 )
 
 N_AUDIO = 988  # emobase columns the code keeps (docstring of modelBuilder_LSTM)

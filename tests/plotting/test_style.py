@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from muvi.analysis.personalised import CV_SCHEME_COLOURS
+from muvi.analysis.static_effects import RESIDUAL_COLOURS
 from muvi.data.schema import GEMS_CATEGORIES
 from muvi.plotting import style
 
@@ -90,6 +92,8 @@ PALETTES = {
     "GEMS categories": [style.CATEGORY_COLOURS[c] for c in GEMS_CATEGORIES],
     "models": list(style.MODEL_PALETTE),
     "modalities": list(style.MODALITY_COLOURS.values()),
+    "cross-validation schemes": list(CV_SCHEME_COLOURS.values()),
+    "residual signs": list(RESIDUAL_COLOURS.values()),
 }
 
 

@@ -260,6 +260,9 @@ def test_analyze_writes_every_figure_as_png_and_svg(muvi_dir, tmp_path):
     assert '<a href="figures/label_cooccurrence.svg">' in text
     assert '<a href="figures/label_cooccurrence.pdf">' in text
     assert all(png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-" for png in pngs)
+    # the stars' correction named in the caption, the corrected p beside the raw one
+    assert "Benjamini-Hochberg FDR-corrected over every target, condition and feature set" in text
+    assert ">p, Holm-corrected</th>" in text and "Holm correction over the five" in text
     # a later run without figures leaves none of the earlier ones behind, SVGs included
     main(["analyze", "--data", str(muvi_dir), "--out", str(out), "--quiet", "--no-figures"])
     assert not list((out / "figures").glob("*.png")) and not list((out / "figures").glob("*.svg"))

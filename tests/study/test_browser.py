@@ -180,7 +180,7 @@ def run_study_in_browser(db: str, media: Path, tmp_path: Path) -> None:
         runner.fill("input[name=password]", "correct horse")
         runner.click("button[type=submit]")
         runner.wait_for_url("**/runner/studies/1")
-        completed = runner.locator("#progress tbody td:nth-child(3)").all_inner_texts()
+        completed = runner.locator("#per-condition tbody td:nth-child(2)").all_inner_texts()
         assert sum(int(c) for c in completed) == 2
         with runner.expect_download() as download:
             runner.click("#export")

@@ -16,19 +16,19 @@ from studyhelpers import CSRF_FIELD, PROFILE_FORM
 
 from muvi.study.app import create_app
 from muvi.study.deps import CSRF_COOKIE, PARTICIPANT_COOKIE, SESSION_COOKIE
-from muvi.study.security import SecurityConfig
 from muvi.study.service import MediaSpec, StudyConfig, create_runner, create_study
 
-PROXY = "10.0.0.2"
+PROXY = "127.0.0.1"
+"""A reverse proxy on the server's machine: trusted by default."""
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> tuple[object, str]:
-    """The app behind a proxy at 10.0.0.2 (trusted), with a runner and a study."""
+    """The app (default settings) with a runner and a study."""
     media = tmp_path / "media"
     media.mkdir()
     (media / "a.webm").write_bytes(b"media bytes are not decoded in these tests")
-    app = create_app(tmp_path / "study.db", media, SecurityConfig(trusted_proxies=(PROXY,)))
+    app = create_app(tmp_path / "study.db", media)
     with app.state.server.sessions() as session:
         runner = create_runner(session, "runner", "correct horse")
         config = StudyConfig("s", [MediaSpec("item_a", "a.webm")], items_per_participant=1)

@@ -18,9 +18,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from studyhelpers import count_beeps
 
 from muvi.data.loaders import load_dataset
 from muvi.data.schema import PARTICIPANT_COLUMNS
+from muvi.errors import DataError
 from muvi.study import online
 from muvi.study.app import create_app
 from muvi.study.models import Item, Participant, Study, Trial
@@ -72,8 +74,8 @@ STUDY_FORM = {
     "name": "online study", "modality_music": "on", "modality_audiovisual": "on",
     "items_per_participant": "2", "excerpt_seconds": str(EXCERPT_S),
     "items": "item_a, a.webm\nitem_b, b.webm\nitem_c, c.webm", "practice": "prac, p.webm",
-    "panel": "prolific", "completion_code": "C0MPL3TE", "headphone_check": "on",
-    "headphone_attempts": "3", "consent_text": "We study **emotion**.\n\n- You may stop at any time.",
+    "panel": "prolific", "completion_code": "C0MPL3TE", "sound_check": "on",
+    "sound_check_attempts": "3", "consent_text": "We study **emotion**.\n\n- You may stop at any time.",
     "instructions_text": "Rate each clip of {seconds} seconds.",
     "questions": "handedness | choice | Which hand do you write with? | left; right; both\n"
                  "listening | number | Hours of music a day | 0-24 | optional",
@@ -134,6 +136,8 @@ def rate_all(
         assert f"{done} of {len(trials)} done" in page.text
         if role == "attention":
             assert "move the cursor to the top right corner" in page.text
+            # the expected region (0.8, 0.8) and its tolerance 0.4 stay on the server
+            assert not re.search(r"0\.[48]\b|tolerance|target|passed", page.text, re.I)
         else:
             assert 'id="attention-instruction"' not in page.text
         assert client.post(f"/api/p/{token}/trials/{trial_id}/start", headers=headers).is_success
@@ -146,6 +150,7 @@ def rate_all(
             f"/api/p/{token}/trials/{trial_id}/samples", json={"samples": batch}, headers=headers
         )
         assert sent.status_code == 200, sent.text
+        assert "passed" not in sent.text  # nor is the verdict sent back
         answered = client.post(
             f"/p/{token}/trials/{trial_id}/answers",
             data={"csrf_token": pcsrf, "seen_previously": "no", "labels": "calm"},
@@ -184,26 +189,29 @@ def prolific_round_trip(setup: OnlineSetup, tmp_path: Path) -> None:
     # the completion page is closed until the end
     assert client.get(f"/p/{token}/done").url.path == f"/p/{token}/instructions"
     moved = client.post(f"/p/{token}/instructions", data={"csrf_token": pcsrf, "understood": "yes"})
-    assert moved.url.path == f"/p/{token}/headphones"
+    assert moved.url.path == f"/p/{token}/sound-check"
     # no trial before the sound check is decided
-    assert client.get(f"/p/{token}/trial").url.path == f"/p/{token}/headphones"
+    assert client.get(f"/p/{token}/trial").url.path == f"/p/{token}/sound-check"
 
     def expected() -> int:
         with setup.sessions() as session:
             person = session.scalar(select(Participant).where(Participant.token == token))
             row = session.get(ParticipantOnline, person.id)
-            assert row.headphone_expected in online.HEADPHONE_BEEPS
+            assert row.headphone_expected in online.SOUND_CHECK_BEEPS
             return int(row.headphone_expected)
 
-    page = client.get(f"/p/{token}/headphones")
-    assert f'data-beeps="{expected()}"' in page.text and "Attempt 1 of 3" in page.text
+    page = client.get(f"/p/{token}/sound-check")
+    assert "Attempt 1 of 3" in page.text and "data-beeps" not in page.text
+    audio = client.get(f"/p/{token}/sound-check/test.wav?attempt=1")
+    assert audio.headers["cache-control"] == "no-store"
+    assert count_beeps(audio.content) == expected()  # the page plays what the server judges
     wrong = client.post(
-        f"/p/{token}/headphones", data={"csrf_token": pcsrf, "beeps": str(expected() + 1)}
+        f"/p/{token}/sound-check", data={"csrf_token": pcsrf, "beeps": str(expected() + 1)}
     )
     assert wrong.status_code == 400 and "2 attempts left" in wrong.text
     assert "Attempt 2 of 3" in wrong.text
     right = client.post(
-        f"/p/{token}/headphones", data={"csrf_token": pcsrf, "beeps": str(expected())}
+        f"/p/{token}/sound-check", data={"csrf_token": pcsrf, "beeps": str(expected())}
     )
     assert right.url.path == f"/p/{token}/trial"
 
@@ -227,7 +235,7 @@ def prolific_round_trip(setup: OnlineSetup, tmp_path: Path) -> None:
         person = session.scalar(select(Participant).where(Participant.token == token2))
         expected2 = session.get(ParticipantOnline, person.id).headphone_expected
     for _ in range(3):  # every attempt wrong: recorded as failed, the participant goes on
-        answer = other.post(f"/p/{token2}/headphones", data={"csrf_token": pcsrf2, "beeps": "0"})
+        answer = other.post(f"/p/{token2}/sound-check", data={"csrf_token": pcsrf2, "beeps": "0"})
     assert answer.url.path == f"/p/{token2}/trial" and expected2 != 0
     rate_all(setup, other, token2, attention_at=(-0.5, -0.5))
 
@@ -263,8 +271,8 @@ def prolific_round_trip(setup: OnlineSetup, tmp_path: Path) -> None:
     assert questions["handedness"].tolist() == ["left", "left"]
     assert questions["listening"].tolist() == ["", ""]
     quality = pd.read_csv(out / "quality.csv")
-    assert quality["headphone_check"].tolist() == ["passed", "failed"]
-    assert quality["headphone_attempts"].tolist() == [2, 3]
+    assert quality["sound_check"].tolist() == ["passed", "failed"]
+    assert quality["sound_check_attempts"].tolist() == [2, 3]
     assert quality["attention_passed"].tolist() == [1, 0]
     assert quality["screen_width"].tolist() == [1280, 1280]
     attention = pd.read_csv(out / "attention.csv")
@@ -444,7 +452,7 @@ def test_a_database_made_before_online_collection_is_upgraded(
     assert panel.columns.tolist() == [
         "participant_id", "finished", "completion_code", "signed_up_at", "finished_at",
     ]  # fmt: skip
-    assert pd.read_csv(out / "quality.csv")["headphone_check"].tolist() == ["off"]
+    assert pd.read_csv(out / "quality.csv")["sound_check"].tolist() == ["off"]
 
 
 def test_two_sign_ups_racing_with_one_panel_id_keep_one(setup: OnlineSetup) -> None:
@@ -507,3 +515,38 @@ def test_text_answers_cannot_become_spreadsheet_formulas(tmp_path: Path) -> None
     table = pd.read_csv(path, keep_default_na=False)
     assert table["note"].tolist() == ['\'=HYPERLINK("x")', "fine, thanks"]
     assert table["hours"].astype(str).tolist() == ["-3", ""]  # numbers are left as they are
+
+
+@pytest.mark.parametrize("count", online.SOUND_CHECK_BEEPS)
+def test_sound_check_audio_holds_the_count_and_its_size_tells_nothing(count: int) -> None:
+    audio = online.sound_check_audio(count, seed=count * 7)
+    assert count_beeps(audio) == count
+    assert len(audio) == len(online.sound_check_audio(3, seed=1))
+    calibration = online.calibration_audio()
+    import wave
+
+    import numpy as np
+
+    def peak(data: bytes) -> float:
+        with wave.open(io.BytesIO(data)) as source:
+            return float(np.abs(np.frombuffer(source.readframes(source.getnframes()), "<i2")).max())
+
+    # the beeps 12 dB under the calibration tone: 20 log10 of the peak ratio
+    assert 20 * np.log10(peak(calibration) / peak(audio)) == pytest.approx(12, abs=0.05)
+
+
+def test_sound_check_names_before_the_rename_are_read(tmp_path: Path) -> None:
+    old = online.OnlineOptions.from_json(
+        '{"headphone_check": true, "headphone_attempts": 5, "url_params": []}'
+    )
+    assert (old.sound_check, old.sound_check_attempts) == (True, 5)
+    (tmp_path / "quality.csv").write_text(
+        "participant_id,screen_width,screen_height,headphone_check,headphone_attempts,"
+        "attention_trials,attention_passed\n7,390,844,failed,3,1,1\n"
+    )
+    frame = online.read_quality(tmp_path / "quality.csv")
+    assert frame.columns.tolist() == list(online.QUALITY_COLUMNS)
+    assert (frame["sound_check"][0], frame["sound_check_attempts"][0]) == ("failed", 3)
+    (tmp_path / "bad.csv").write_text("participant_id,sound_check\n1,passed\n")
+    with pytest.raises(DataError, match="bad.csv: missing column.*sound_check_attempts"):
+        online.read_quality(tmp_path / "bad.csv")

@@ -1,7 +1,8 @@
 """Online collection in a real browser (Debian's Chromium driven by
 Playwright), at desktop size with the mouse and at 390 x 844 with touch: a
 participant arrives from a Prolific-style link, signs up, passes the sound
-check (the page really schedules the beeps the server drew), rates a practice
+check (the page plays the server's audio, which holds the beeps the server
+drew, and never carries the count), rates a practice
 trial, an item and an instructed attention trial, and is sent back to Prolific
 with the completion code. The layouts are measured (the plane square, on the
 picture or stacked under it, nothing overlapping, no sideways scrolling, the
@@ -15,9 +16,11 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
+from studyhelpers import count_beeps
 
 from muvi.study import online
 from muvi.study.db import open_database
@@ -72,7 +75,7 @@ def make_study(db: str, media: Path, fullscreen: bool, min_screen_px: int = 0) -
                 questions=online.parse_questions(
                     "hand | choice | Which hand do you write with? | left; right"
                 ),
-                headphone_check=True,
+                sound_check=True,
                 fullscreen=fullscreen,
                 min_screen_px=min_screen_px,
                 attention=online.parse_attention(
@@ -240,8 +243,8 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
         page.check("input[name=understood]")
         page.click("#begin")
 
-        # the sound check: the page schedules as many beeps as the server drew
-        page.wait_for_url("**/headphones")
+        # the sound check: the page plays the server's audio and never holds the count
+        page.wait_for_url("**/sound-check")
         with sessions() as session:
             person = session.scalar(select(Participant).order_by(Participant.id.desc()))
             token = person.token
@@ -257,13 +260,16 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
                 trial.overlaid = overlaid
             session.commit()
         assert roles == ["practice", "item", "attention"]
+        assert "data-beeps" not in page.content()
         page.click("#calibrate")
-        page.click("#play-test")
+        with page.expect_response("**/sound-check/test.wav*") as played:
+            page.click("#play-test")
+        address = urlsplit(played.value.url)  # nothing in it but the token and attempt
+        assert (address.path, address.query) == (f"/p/{token}/sound-check/test.wav", "attempt=1")
+        assert count_beeps(played.value.body()) == expected
         page.wait_for_selector("#answer-beeps:enabled", timeout=15_000)
         state = page.evaluate("window.muviSoundCheck")
-        assert len(state["scheduled"]) == expected and state["calibrations"] == 1
-        gaps = [b - a for a, b in zip(state["scheduled"], state["scheduled"][1:], strict=False)]
-        assert all(0.42 <= g <= 0.9 for g in gaps)
+        assert (state["calibrations"], state["tests"], state["ended"]) == (1, 1, 1)
         page.fill("#beeps", str(expected))
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(shots / f"online_{size}_sound_check.png"))
@@ -340,7 +346,7 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
                     session, study, Profile(30, "Male", "SG", "SG", "EN", "Pop", 0)
                 )
                 other.understood = True
-                online.participant_record(session, other).headphone_passed = True
+                online.participant_record(session, other).headphone_passed = True  # sound check
                 other.trials[0].overlaid = False
                 session.commit()
                 other_token = other.token

@@ -18,19 +18,15 @@ from studyhelpers import CSRF_FIELD, PROFILE_FORM
 from muvi.study.app import create_app
 from muvi.study.export import export_study
 from muvi.study.models import Sample, Trial
-from muvi.study.service import (
-    MediaSpec,
-    StudyConfig,
-    create_runner,
-    create_study,
-    max_samples_per_trial,
-)
+from muvi.study.service import MediaSpec, StudyConfig, create_runner, create_study
 
 CAP_60_S = 242
 BATCH = 120
 
 
 def test_the_cap_follows_the_excerpt_length_and_the_cursor_rate() -> None:
+    from muvi.study.service import max_samples_per_trial
+
     assert max_samples_per_trial(60.0) == CAP_60_S
     assert max_samples_per_trial(30.0) == 122  # (30 + 0.5) * 2 * 2
     assert max_samples_per_trial(0.5) == 4  # (0.5 + 0.5) * 2 * 2

@@ -5,6 +5,7 @@ switch that turns it off for a lab (``muvi study serve --no-signup-limit``)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from html import unescape
 from pathlib import Path
@@ -15,8 +16,11 @@ from fastapi.testclient import TestClient
 from studyhelpers import CSRF_FIELD, PROFILE_FORM, run_cli
 
 from muvi.study.app import create_app
-from muvi.study.security import DEFAULT_SECURITY, SecurityConfig, SignupThrottle
+from muvi.study.security import DEFAULT_SECURITY, SecurityConfig
 from muvi.study.service import MediaSpec, StudyConfig, create_study
+
+PER_ADDRESS, WINDOW_S = 10, 600.0
+"""The documented defaults: 10 sign-ups from one address in any 10 minutes."""
 
 
 def _app(tmp_path: Path, security: SecurityConfig = DEFAULT_SECURITY) -> tuple[object, list[str]]:
@@ -58,7 +62,7 @@ def test_two_hundred_signups_from_one_address_are_throttled_after_the_limit(tmp_
     app, (invite, _other) = _app(tmp_path)
     flood = Visitor(app)
     replies = [flood.signup(invite) for _ in range(200)]
-    limit = DEFAULT_SECURITY.signups_per_address
+    limit = PER_ADDRESS
     assert [_accepted(r) for r in replies] == [True] * limit + [False] * (200 - limit)
     refused = replies[limit:]
     assert {r.status_code for r in refused} == {429}
@@ -66,7 +70,7 @@ def test_two_hundred_signups_from_one_address_are_throttled_after_the_limit(tmp_
         wait = int(reply.headers["Retry-After"])
         # all ten went through within seconds of each other: the first frees its
         # place one window (600 s) after it was made
-        assert DEFAULT_SECURITY.signup_window_s - 120 < wait <= DEFAULT_SECURITY.signup_window_s
+        assert WINDOW_S - 120 < wait <= WINDOW_S
         page = unescape(reply.text)
         assert f"please try again in {wait} s (about {round(wait / 60)} minutes)" in page
     # another address is not held up by the flood
@@ -126,17 +130,17 @@ def test_the_lab_switch_turns_the_limit_off(
         config = StudyConfig("lab", [MediaSpec("item_a", "a.webm")], items_per_participant=1)
         invite = create_study(session, config, media).invite_token
     lab = Visitor(app)
-    n = 3 * DEFAULT_SECURITY.signups_per_address
+    n = 3 * PER_ADDRESS
     assert all(_accepted(lab.signup(invite)) for _ in range(n))
     # the same command without the switch throttles
     code = run_cli(["study", "serve", "--db", str(db), "--media", str(media)])
     again = Visitor(served["app"], peer="192.0.2.50")
-    assert [_accepted(again.signup(invite)) for _ in range(n)].count(
-        True
-    ) == DEFAULT_SECURITY.signups_per_address
+    assert [_accepted(again.signup(invite)) for _ in range(n)].count(True) == PER_ADDRESS
 
 
 def test_simultaneous_signups_cannot_slip_past_the_limit() -> None:
+    from muvi.study.security import SignupThrottle
+
     throttle = SignupThrottle(window_s=600.0)
     results: list[float] = []
     lock = threading.Lock()
@@ -155,3 +159,52 @@ def test_simultaneous_signups_cannot_slip_past_the_limit() -> None:
     throttle.release([("address", "192.0.2.1")])  # one was not stored after all
     assert throttle.reserve([(("address", "192.0.2.1"), 10)]) == 0.0
     assert 599.0 < throttle.reserve([(("address", "192.0.2.1"), 10)]) <= 600.0
+
+
+def test_the_documented_defaults() -> None:
+    assert DEFAULT_SECURITY.signup_limit is True
+    assert DEFAULT_SECURITY.signups_per_address == PER_ADDRESS
+    assert DEFAULT_SECURITY.signup_window_s == WINDOW_S
+
+
+def test_one_panel_id_ten_times_at_once_is_one_signup_and_one_place(tmp_path: Path) -> None:
+    """Ten sign-ups with the same PROLIFIC_PID at the same moment, from one
+    address: one is stored, the others refused with one line, and the nine
+    that were not stored give their places back (nine more fit the limit)."""
+    from muvi.study import online
+
+    app, (invite, _other) = _app(tmp_path)
+    with app.state.server.sessions() as session:  # type: ignore[attr-defined]
+        study = session.get(online.Study, 1)
+        online.save_options(session, study, online.OnlineOptions(url_params=("PROLIFIC_PID",)))
+    visitors = [Visitor(app) for _ in range(10)]
+    forms = []
+    for visitor in visitors:
+        page = visitor.client.get(f"/s/{invite}", params={"PROLIFIC_PID": "5f1a2b3c4d"})
+        forms.append({**PROFILE_FORM, "panel__PROLIFIC_PID": "5f1a2b3c4d",
+                      "csrf_token": CSRF_FIELD.search(page.text)[1]})  # fmt: skip
+    barrier, replies = threading.Barrier(10), [None] * 10
+
+    def post(i: int) -> None:
+        barrier.wait()
+        replies[i] = visitors[i].client.post(f"/s/{invite}", data=forms[i])
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(_accepted(r) for r in replies) == 1
+    for reply in replies:
+        if not _accepted(reply):
+            assert reply.status_code == 400
+            assert re.search(
+                r"signed up for this study already|could not be stored", unescape(reply.text)
+            )
+    others = [
+        visitors[0].client.post(
+            f"/s/{invite}", data={**forms[0], "panel__PROLIFIC_PID": f"other{i}"}
+        )
+        for i in range(PER_ADDRESS)
+    ]
+    assert [_accepted(r) for r in others] == [True] * (PER_ADDRESS - 1) + [False]

@@ -29,7 +29,7 @@ from sqlalchemy import inspect, select, text
 from studyhelpers import CSRF_FIELD, PROFILE_FORM
 
 from muvi.study import online, service
-from muvi.study.app import create_app, multiline_fields
+from muvi.study.app import create_app
 from muvi.study.models import Participant, Trial
 from muvi.study.online_models import ParticipantOnline
 
@@ -41,7 +41,7 @@ STUDY_FORM = {
     "items_per_participant": "2", "excerpt_seconds": "4",
     "items": "item_a, a.webm\nitem_b, b.webm", "practice": "prac, p.webm",
     "example_positive_high_arousal": "ex1, a.webm", "panel": "prolific",
-    "completion_code": "C0DE", "headphone_check": "on", "headphone_attempts": "3",
+    "completion_code": "C0DE", "sound_check": "on", "sound_check_attempts": "3",
     "questions": "hand | choice | Writing hand? | left; right\n"
                  "hours | number | Hours a day | 0-24 | optional\n"
                  "town | text | Home town | optional\nborn | country | Born in | optional",
@@ -56,6 +56,7 @@ class Form:
     page: str
     action: str
     fields: dict[str, str] = field(default_factory=dict)  # name -> first value
+    multiline: set[str] = field(default_factory=set)  # the <textarea> fields
 
 
 class _Forms(HTMLParser):
@@ -70,6 +71,8 @@ class _Forms(HTMLParser):
             self.forms.append(Form(self.page, a.get("action") or self.page))
         elif tag in ("input", "textarea", "select") and self.forms and a.get("name"):
             self.forms[-1].fields.setdefault(a["name"], a.get("value", ""))
+            if tag == "textarea":
+                self.forms[-1].multiline.add(a["name"])
             self._select = a["name"] if tag == "select" else ""
         elif tag == "option" and self._select and self.forms:
             fields = self.forms[-1].fields
@@ -143,6 +146,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     made = runner.post("/runner/studies", data={**STUDY_FORM, "csrf_token": csrf})
     assert made.status_code == 200, unescape(made.text)[:1000]
     invite = re.search(r'id="invite" href="[^"]*/s/([^"]+)"', made.text)[1]
+    study_id = int(made.url.path.rsplit("/", 1)[1])
+    unused = runner.post(
+        "/runner/studies", data={**STUDY_FORM, "name": "unused", "csrf_token": csrf}
+    )
+    unused_id = int(unused.url.path.rsplit("/", 1)[1])  # nobody signed up: its edit form opens
 
     fresh, fresh_token = _signed_up(app, invite)  # at the instructions and the sound check
     rating, rating_token = _signed_up(app, invite)  # past the sound check: at a trial
@@ -159,11 +167,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
         "/runner/login": TestClient(app, raise_server_exceptions=False),
         "/runner/password": runner,
         "/runner/studies/new": runner,
+        f"/runner/studies/{study_id}": runner,
+        f"/runner/studies/{unused_id}/edit": runner,
         f"/s/{invite}?" + "&".join(f"{k}=v{k}" for k in ARRIVAL): TestClient(
             app, raise_server_exceptions=False
         ),
         f"/p/{fresh_token}/instructions": fresh,
-        f"/p/{fresh_token}/headphones": fresh,
+        f"/p/{fresh_token}/sound-check": fresh,
         f"/p/{rating_token}/trial": rating,
         f"/p/{rating_token}/preference": rating,
     }
@@ -229,6 +239,7 @@ def test_every_post_route_has_its_form_walked(world: World) -> None:
     walked = {re.sub(r"/p/[^/]+/", "/p/{token}/", f.action) for f in world.forms}
     walked = {re.sub(r"/s/[^/]+$", "/s/{invite}", w) for w in walked}
     walked = {re.sub(r"/trials/\d+/", "/trials/{trial_id}/", w) for w in walked}
+    walked = {re.sub(r"/studies/\d+", "/studies/{study_id}", w) for w in walked}
     names = {name for f in world.forms for name in f.fields}
     routes = list(api_routes(world.app.routes))  # type: ignore[attr-defined]
     assert len(routes) >= 15
@@ -243,7 +254,10 @@ def test_every_post_route_has_its_form_walked(world: World) -> None:
     assert len(names) >= 40  # the study form alone has about 25
 
 
-def test_multiline_fields_are_the_textareas() -> None:
+def test_multiline_fields_are_the_textareas(world: World) -> None:
+    from muvi.study.app import multiline_fields
+
+    assert multiline_fields() == {name for form in world.forms for name in form.multiline}
     assert multiline_fields() >= {"items", "practice", "consent_text", "instructions_text",
                                   "questions", "attention"}  # fmt: skip
     assert not multiline_fields() & {
@@ -263,13 +277,12 @@ def test_a_control_character_in_any_form_field_is_refused(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     before = _snapshot(world.app)
-    multiline = multiline_fields()
     walked = 0
     with caplog.at_level(logging.DEBUG):
         for form in world.forms:
             for name in form.fields:
                 bad = dict(BAD_ANYWHERE)
-                if name not in multiline:
+                if name not in form.multiline:
                     bad |= BAD_ON_ONE_LINE
                 for char in bad.values():
                     _refused(_post(world, form, name, f"ok{char}ok"), name)

@@ -24,6 +24,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,50 @@ GROUPING_TITLES = {
     "training": "musical training (<= 3 years vs > 3)",
     "familiarity": "familiarity (seen or heard before)",
 }
+
+Grouper = Callable[[pd.DataFrame, "pd.DataFrame | None"], pd.Series]
+"""``grouper(static, participants)``: one group name (or None) per static annotation."""
+
+_REGISTERED: dict[str, Grouper] = {}
+
+
+def register_grouping(name: str, title: str, grouper: Grouper) -> None:
+    """Add a grouping to the chi-square tests beside the paper's (e.g. age).
+
+    ``muvi analyze`` then tests it, writes its table rows and figure
+    (``observed_expected_<name>``), and the report shows them: a new test of
+    the static labels is this one call.
+
+    Args:
+        name: the grouping's name (a column of :func:`annotation_groups`).
+        title: a few words for the figure's title.
+        grouper: ``grouper(static, participants)`` -> one group (or None,
+            left out) per row of ``static``.
+
+    Raises:
+        ValueError: the name is one of the paper's groupings.
+    """
+    if name in GROUPINGS:
+        raise ValueError(f"{name!r} is one of the paper's groupings")
+    _REGISTERED[name] = grouper
+    GROUPING_TITLES[name] = title
+
+
+def unregister_grouping(name: str) -> None:
+    """Remove a grouping added by :func:`register_grouping` (unknown names are ignored)."""
+    if _REGISTERED.pop(name, None) is not None:
+        GROUPING_TITLES.pop(name, None)
+
+
+def groupings() -> tuple[str, ...]:
+    """The groupings tested: the paper's (:data:`GROUPINGS`), then the registered ones.
+
+    Examples:
+        >>> groupings()[:2]
+        ('modality', 'overlay')
+    """
+    return (*GROUPINGS, *_REGISTERED)
+
 
 TOP_DEVIATIONS = 5
 """How many of the most deviating cells are listed per grouping."""
@@ -85,6 +130,8 @@ def annotation_groups(static: pd.DataFrame, participants: pd.DataFrame | None) -
     table["familiarity"] = seen
     if "overlay" not in table.columns:
         table["overlay"] = None
+    for name, grouper in _REGISTERED.items():
+        table[name] = np.asarray(grouper(static, participants), dtype=object)
     return table
 
 
@@ -93,7 +140,7 @@ def contingency_table(groups: pd.DataFrame, grouping: str) -> pd.DataFrame:
 
     Args:
         groups: the table of :func:`annotation_groups`.
-        grouping: one of :data:`GROUPINGS`.
+        grouping: one of :func:`groupings`.
 
     Returns:
         Counts of ticks (int), rows in a fixed order (modalities and overlay
@@ -107,8 +154,9 @@ def contingency_table(groups: pd.DataFrame, grouping: str) -> pd.DataFrame:
         >>> contingency_table(g, "modality")["calm"].tolist()
         [2, 1]
     """
-    if grouping not in GROUPINGS:
-        raise ValueError(f"unknown grouping {grouping!r} (expected one of {', '.join(GROUPINGS)})")
+    if grouping not in groupings():
+        known = ", ".join(groupings())
+        raise ValueError(f"unknown grouping {grouping!r} (expected one of {known})")
     missing = [c for c in (grouping, *GEMS_LABELS) if c not in groups.columns]
     if missing:
         raise DataError(f"static annotations lack column(s) {', '.join(missing)}")
@@ -199,13 +247,18 @@ def chi_square_test(observed: pd.DataFrame, grouping: str = "") -> ChiSquareResu
 def static_effects(
     static: pd.DataFrame, participants: pd.DataFrame | None
 ) -> dict[str, ChiSquareResult]:
-    """The chi-square test of every grouping of :data:`GROUPINGS`.
+    """The chi-square test of every grouping of :func:`groupings`.
 
     Returns:
-        ``{grouping: ChiSquareResult}`` in the order of :data:`GROUPINGS`.
+        ``{grouping: ChiSquareResult}`` in the order of :func:`groupings`.
     """
     groups = annotation_groups(static, participants)
-    return {g: chi_square_test(contingency_table(groups, g), g) for g in GROUPINGS}
+    return {g: chi_square_test(contingency_table(groups, g), g) for g in groupings()}
+
+
+RESIDUAL_COLOURS = {"above": "#b2182b", "below": "#2166ac", "within": "#bababa"}
+"""The observed-and-expected bars: a cell above independence (adjusted residual > 2),
+below it (< -2), or within (red, blue, grey of the ColorBrewer RdBu scheme)."""
 
 
 def chi_square_table(results: dict[str, ChiSquareResult]) -> pd.DataFrame:
@@ -305,7 +358,12 @@ def observed_expected_figure(
         z = result.adjusted_residuals
         for ax, group in zip(axes, groups, strict=True):
             colours = [
-                "#b2182b" if v > 2 else "#2166ac" if v < -2 else "#bababa" for v in z.loc[group]
+                RESIDUAL_COLOURS["above"]
+                if v > 2
+                else RESIDUAL_COLOURS["below"]
+                if v < -2
+                else RESIDUAL_COLOURS["within"]
+                for v in z.loc[group]
             ]
             ax.bar(x, result.observed.loc[group], color=colours, width=0.8)
             ax.scatter(x, result.expected.loc[group], marker="_", s=120, color="black", zorder=3)
@@ -315,9 +373,9 @@ def observed_expected_figure(
         )
         axes[-1].set_xlabel("GEMS label")
         handles = [
-            Patch(color="#b2182b", label="observed, adjusted residual > 2"),
-            Patch(color="#2166ac", label="observed, adjusted residual < −2"),
-            Patch(color="#bababa", label="observed, |adjusted residual| ≤ 2"),
+            Patch(color=RESIDUAL_COLOURS["above"], label="observed, adjusted residual > 2"),
+            Patch(color=RESIDUAL_COLOURS["below"], label="observed, adjusted residual < −2"),
+            Patch(color=RESIDUAL_COLOURS["within"], label="observed, |adjusted residual| ≤ 2"),
             Line2D(
                 [],
                 [],

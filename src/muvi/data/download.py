@@ -605,3 +605,217 @@ def _write_local_manifest(
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+# --------------------------------------------------------------------------
+# Music datasets (muvi download --dataset NAME)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One published file of a music dataset."""
+
+    name: str
+    url: str
+    checksum: Checksum | None = None
+    """Published (or independently recorded) digest; None: unverified, the
+    sha256 is recorded in the local manifest."""
+
+
+@dataclass(frozen=True)
+class MusicDataset:
+    """A music dataset that ``muvi download --dataset`` can fetch."""
+
+    name: str
+    title: str
+    files: tuple[DatasetFile, ...]
+    terms: str
+    """What its publishers say about its use, with the source."""
+    checksums: str
+    """Where the checksums come from, or that none are published."""
+
+
+EMOMUSIC_URL = "http://cvml.unige.ch/databases/emoMusic"
+DEAM_URL = "https://cvml.unige.ch/databases/DEAM"
+
+MUSIC_DATASETS: dict[str, MusicDataset] = {
+    "emomusic": MusicDataset(
+        name="emomusic",
+        title="1000 Songs for Emotional Analysis of Music (Soleymani et al. 2013)",
+        files=(
+            DatasetFile(
+                "clips_45sec.tar.gz",
+                f"{EMOMUSIC_URL}/clips_45sec.tar.gz",
+                Checksum(
+                    "sha256", "3994a5d5fefc27f9540d1a69cd7f1294c68e6cb311ce49765021e2e9c7a1057b"
+                ),
+            ),
+            DatasetFile(
+                "annotations.tar.gz",
+                f"{EMOMUSIC_URL}/annotations.tar.gz",
+                Checksum(
+                    "sha256", "e0cb0b06e1b0ce7f04b1572fc410937699b7fad9dae67ddaa745f06cda4b0b33"
+                ),
+            ),
+            DatasetFile(
+                "dataset_manual.pdf",
+                f"{EMOMUSIC_URL}/dataset_manual.pdf",
+                Checksum(
+                    "sha256", "2bfc7f7cc58ac22283f54593ed5104a8210972fa182c1aca1da478e0dae77d44"
+                ),
+            ),
+        ),
+        terms=(
+            "Creative Commons music from the Free Music Archive; see the dataset manual "
+            "(http://cvml.unige.ch/databases/emoMusic/)"
+        ),
+        checksums="sha256 as recorded by the jukemir project (p-lambda/jukemir, assets/emomusic.json)",
+    ),
+    "deam": MusicDataset(
+        name="deam",
+        title="DEAM, the MediaEval Database for Emotional Analysis in Music (Aljanaki et al. 2017)",
+        files=(
+            DatasetFile("DEAM_Annotations.zip", f"{DEAM_URL}/DEAM_Annotations.zip"),
+            DatasetFile("DEAM_audio.zip", f"{DEAM_URL}/DEAM_audio.zip"),
+        ),
+        terms=(
+            "Creative Commons licensed music and annotations (Aljanaki, Yang, Soleymani 2017, "
+            "PLOS ONE, doi:10.1371/journal.pone.0173392)"
+        ),
+        checksums="none published: each file's sha256 is computed and recorded in the manifest",
+    ),
+}
+"""The music datasets with public direct URLs."""
+
+NOT_DOWNLOADABLE: dict[str, str] = {
+    "pmemo": (
+        "no stable direct URL (a web site or a shared drive folder) and no published "
+        "checksums; its README states no data licence, only research use with a citation: "
+        "fetch it by hand from http://pmemo.hellohui.cn/"
+    ),
+    "liris-accede": "behind a request form on http://liris-accede.ec-lyon.fr/",
+    "recola": "distributed under an end-user agreement, not by URL",
+    "sewa": "distributed under an end-user agreement (http://db.sewaproject.eu/), not by URL",
+}
+"""Datasets ``muvi download`` cannot fetch, and why."""
+
+
+def _unpack(archive: Path, out: Path) -> list[str]:
+    """Unpack a ``.tar.gz`` or ``.zip`` into ``out``; members leaving ``out`` are refused."""
+    import tarfile
+    import zipfile
+
+    root = out.resolve()
+    names: list[str] = []
+    if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
+        with tarfile.open(archive) as tar:
+            tar.extractall(out, filter="data")
+            names = tar.getnames()
+    elif archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zipped:
+            for member in zipped.namelist():
+                if not (out / member).resolve().is_relative_to(root):
+                    raise DataError(
+                        f"archive member {member!r} lies outside the folder", file=archive
+                    )
+            zipped.extractall(out)
+            names = zipped.namelist()
+    return names
+
+
+def download_music_dataset(
+    name: str,
+    out: str | Path,
+    *,
+    base_url: str | None = None,
+    unpack: bool = True,
+    progress: ProgressCallback | None = None,
+    timeout: float = 60.0,
+) -> DownloadReport:
+    """Fetch a music dataset of :data:`MUSIC_DATASETS` into ``out`` and unpack it.
+
+    Args:
+        name: ``emomusic`` or ``deam`` (:data:`NOT_DOWNLOADABLE` says why the
+            others cannot be fetched).
+        out: the output folder (created).
+        base_url: fetch every file from ``<base_url>/<file name>`` instead of
+            the publisher (a mirror).
+        unpack: unpack the archives into ``out``.
+        progress: called as files and bytes arrive.
+        timeout: seconds to wait for the server.
+
+    Returns:
+        What was fetched; ``download_manifest.json`` records each file's
+        source, sha256 and how it was verified.
+
+    Raises:
+        DataError: an unknown dataset, or one that cannot be fetched (why).
+        DownloadError: some files failed (a checksum mismatch deletes that
+            file; the others are kept).
+    """
+    key = name.strip().lower()
+    if key in NOT_DOWNLOADABLE:
+        raise DataError(f"muvi cannot download {key}: {NOT_DOWNLOADABLE[key]}")
+    if key not in MUSIC_DATASETS:
+        known = ", ".join([*MUSIC_DATASETS, *NOT_DOWNLOADABLE])
+        raise DataError(f"unknown dataset {name!r} (known: muvi, {known})")
+    dataset = MUSIC_DATASETS[key]
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = DownloadReport(out=folder)
+    manifest_path = folder / LOCAL_MANIFEST
+    previous = _load_local_manifest(manifest_path).get("files", {})
+    records: dict[str, Any] = dict(previous)
+    steps = Steps(progress, "download", len(dataset.files), unit="files")
+    steps.start()
+    with requests.Session() as session:
+        for file in dataset.files:
+            url = f"{base_url.rstrip('/')}/{file.name}" if base_url else file.url
+            known = previous.get(file.name, {}).get("sha256")
+            try:
+                result = fetch(
+                    url,
+                    folder / file.name,
+                    expected=file.checksum,
+                    known_sha256=known,
+                    session=session,
+                    progress=progress,
+                    name=file.name,
+                    timeout=timeout,
+                )
+            except DataError as err:
+                report.failed[file.name] = str(err)
+                steps(file.name)
+                continue
+            getattr(report, result.status).append(file.name)
+            if result.verified == "unverified":
+                report.unverified.append(file.name)
+            records[file.name] = {
+                "url": url,
+                "sha256": result.sha256,
+                "size": result.size,
+                "verified": result.verified,
+            }
+            if unpack and result.status != "skipped":
+                try:
+                    records[file.name]["unpacked"] = len(_unpack(folder / file.name, folder))
+                except (OSError, ValueError) as err:
+                    report.failed[file.name] = f"{file.name}: could not be unpacked ({err})"
+            steps(file.name)
+    body = {
+        "description": f"Files of {dataset.title} fetched by `muvi download --dataset {key}`.",
+        "dataset": key,
+        "terms": dataset.terms,
+        "checksums": dataset.checksums,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": dict(sorted(records.items())),
+    }
+    tmp = manifest_path.with_name(manifest_path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(manifest_path)
+    report.manifest = manifest_path
+    if report.failed:
+        first = next(iter(report.failed.values()))
+        raise DownloadError(f"{len(report.failed)} file(s) failed (first: {first})", report)
+    return report

@@ -24,10 +24,15 @@ Generative model (one draw per seed, all randomness from one
   (exponentially), the first MFCCs mix ``e_a`` and ``tanh(m_a)``, pitch follows
   ``m_a``; the other columns (line spectral frequencies, deltas, voicing,
   higher MFCCs) are noise; ``...Pos`` columns are integers in 0..49 as in the
-  real files. Visual (883 columns): warm hues, brightness and happy faces
-  follow ``m_v``; saturation, shot cuts (actions change per shot) and a few
-  scene classes follow ``e_v``; objects and the other classes are noise.
-  Histograms and class probabilities are proper distributions.
+  real files. Visual: one column per column of the registered visual
+  families (:func:`muvi.data.schema.visual_feature_columns`; the study's 883).
+  Of the study's six families, warm hues, brightness and happy faces follow
+  ``m_v``; saturation, shot cuts (actions change per shot) and a few scene
+  classes follow ``e_v``; objects and the other classes are noise; histograms
+  and class probabilities are proper distributions. A column of any other
+  registered family is ``sigmoid(w_m m_v + w_e e_v + noise)`` in (0, 1), with
+  weights ``w`` drawn per column, so a newly registered family is simulated
+  with no change here.
 * **Annotators** move a cursor that follows the truth of their modality
   with a lag (0.5-2 s), first-order smoothing (time constant 0.3-1.5 s),
   an individual bias and scale, and hand tremor (AR(1) noise). Some
@@ -69,7 +74,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -536,8 +541,38 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _modelled_visual_columns() -> tuple[str, ...]:
+    """The columns that :func:`_visual_values` models, in its order: the
+    study's six visual families as :mod:`muvi.data.schema` names them."""
+    return (
+        *(f"colour__hue_{i:02d}" for i in range(schema.HUE_BINS)),
+        *(f"colour__sat_{i:02d}" for i in range(schema.SATURATION_BINS)),
+        "lighting__brightness_mean",
+        "lighting__brightness_std",
+        "lighting__key",
+        "faces__detected",
+        "faces__count",
+        *(f"faces__{e}" for e in schema.FER_EXPRESSIONS),
+        *(f"scenes__{i:03d}" for i in range(schema.N_PLACES365_CLASSES)),
+        *(f"objects__{i:02d}" for i in range(schema.N_COCO_CLASSES)),
+        *(f"actions__{i:03d}" for i in range(schema.N_KINETICS400_CLASSES)),
+    )
+
+
+def _registered_visual_values(
+    rng: np.random.Generator, factors: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Rows of the features of families the simulator has no model of:
+    ``sigmoid(w_m m_v + w_e e_v + noise)``, shape ``(n_rows, n_columns)``;
+    ``weights`` is ``(2, n_columns)``: each column's ``w_m`` and ``w_e``."""
+    e_v, m_v = factors
+    noise = rng.normal(0.0, 0.3, (len(e_v), weights.shape[1]))
+    return 1 / (1 + np.exp(-(m_v[:, None] * weights[0] + e_v[:, None] * weights[1] + noise)))
+
+
 def _visual_values(rng: np.random.Generator, factors: np.ndarray) -> np.ndarray:
-    """Visual feature rows of one item, shape ``(n_rows, 883)``; ``factors`` is
+    """Visual feature rows of one item in the columns of
+    :func:`_modelled_visual_columns`, shape ``(n_rows, 883)``; ``factors`` is
     ``(2, n_rows)``: visual energy e_v and visual mood m_v."""
     e_v, m_v = factors
     n = len(e_v)
@@ -829,6 +864,20 @@ def _write_features(
     """One emobase file per item and the combined visual features CSV;
     ``factors_2hz`` is ``(n_items, 4, n_samples)``: e_a, m_a, e_v, m_v."""
     names = list(schema.emobase_feature_names())
+    # the registered visual columns: modelled ones from _visual_values, the others
+    # (families registered beside the study's) from _registered_visual_values
+    columns = list(schema.visual_feature_columns())
+    modelled = {c: i for i, c in enumerate(_modelled_visual_columns())}
+    others = [c for c in columns if c not in modelled]
+    order = np.array(
+        [modelled[c] if c in modelled else len(modelled) + others.index(c) for c in columns],
+        dtype=int,
+    )
+    # their own stream, so that registering a family leaves every other column as it was
+    others_rng = np.random.default_rng(
+        cast(np.random.SeedSequence, rng.bit_generator.seed_seq).spawn(1)[0]
+    )
+    others_weights = others_rng.normal(0.0, 1.0, (2, len(others)))
     visual_blocks = []
     for item_index, video_id in enumerate(items):
         factors = factors_2hz[item_index]
@@ -838,16 +887,18 @@ def _write_features(
             out / schema.EMOBASE_DIR / f"{video_id}.csv",
             float_format="%.7g",  # openSMILE's precision
         )
-        visual_blocks.append(_visual_values(rng, factors[2:]))
+        values = _visual_values(rng, factors[2:])
+        if others:
+            extra = _registered_visual_values(others_rng, factors[2:], others_weights)
+            values = np.hstack([values, extra])
+        visual_blocks.append(values[:, order])
         step(f"features of {video_id}")
     n_rows = [len(block) for block in visual_blocks]
     index = pd.MultiIndex.from_arrays(
         [np.repeat(items, n_rows), np.concatenate([np.arange(n) for n in n_rows])],
         names=list(schema.ITEM_SAMPLE_INDEX),
     )
-    visual = pd.DataFrame(
-        np.vstack(visual_blocks), index=index, columns=list(schema.visual_feature_columns())
-    )
+    visual = pd.DataFrame(np.vstack(visual_blocks), index=index, columns=columns)
     published.write_visual_features(visual, out / schema.VISUAL_FEATURES_FILE, float_format="%.5g")
 
 

@@ -5,9 +5,12 @@ One module per extractor (``audio``, ``colour``, ``lighting``, ``faces``,
 :mod:`muvi.features.registry`; :mod:`muvi.features.media` decodes files,
 :mod:`muvi.features.excerpt` finds the one-minute excerpt, and
 :mod:`muvi.features.batch` extracts one video (:func:`extract_video`) or a
-corpus (:func:`extract_batch`, local processes or a Dask cluster).
+corpus (:func:`extract_batch`, local processes or a Dask cluster);
+:mod:`muvi.features.aligned` extracts emobase for the music dataset layouts,
+aligned to their ratings' offset.
 """
 
+import muvi.features.aligned  # noqa: F401  (registers the music layouts' extractor)
 from muvi.features.batch import BatchReport, ExtractedFeatures, extract_batch, extract_video
 
 __all__ = ["BatchReport", "ExtractedFeatures", "extract_batch", "extract_video"]

@@ -17,8 +17,10 @@ the same seed:
   epsilon per step): each network's parameters are its own tensors for
   PyTorch's fused Adam; a network without a batch in a step, or stopped,
   has no gradient and Adam leaves it, and its step count, alone;
-* its own early stopping on its own validation loss; a stopped network
-  keeps its best weights and leaves the stack.
+* its own early stopping on its own validation loss, by the same rule
+  (:class:`muvi.models.training.EarlyStopping`, then
+  :func:`muvi.models.training.keep_best`); a stopped network keeps its best
+  weights and leaves the stack.
 
 The parameters live in stacked storage for the whole training
 (:class:`_StackedParameters`): one leaf tensor per parameter name, (networks
@@ -50,11 +52,13 @@ from muvi.errors import MuviError
 from muvi.models.precision import precision_name, resolve_precision
 from muvi.models.stacking import StackedDropout
 from muvi.models.training import (
+    EarlyStopping,
     TrainingConfig,
     TrainingHistory,
     WindowData,
     adam_optimiser,
     before_adam_step,
+    keep_best,
     resolve_device,
 )
 
@@ -316,11 +320,9 @@ def train_stacked(
     dropouts = [torch.Generator(device=device).manual_seed(s) for s in seeds]
     sizes = [len(t) for t in train]
     histories = [TrainingHistory(precision=precision_name(dtype)) for _ in nets]
-    best_loss = [math.inf] * n_nets
-    # the best epoch's weights: restored at the end (restore_best), or else
-    # handed back in the history (PAIR starts from them, as in the authors' code)
+    rules = [EarlyStopping(config.patience) for _ in nets]
+    # the best epoch's weights (keep_best: restored, or handed back in the history)
     best = [[p.detach().clone() for p in ps] for ps in params]
-    waited = [0] * n_nets
     active = list(range(n_nets))
     batch = config.batch_size_for(template)
     stack = _StackedParameters(names, params, active)
@@ -372,18 +374,9 @@ def train_stacked(
             for j, k in enumerate(active):
                 hist = histories[k]
                 hist.train_loss.append(float(train_losses[j]))
-                if k in val_of:
-                    loss = val_losses[k]
-                    hist.validation_loss.append(loss)
-                    if loss < best_loss[k]:
-                        best_loss[k], waited[k], hist.best_epoch = loss, 0, epoch
-                        best[k] = [p.detach().clone() for p in params[k]]
-                    else:
-                        waited[k] += 1
-                    if waited[k] < config.patience:
-                        still.append(k)
-                else:
-                    hist.best_epoch = epoch
+                if rules[k].observe(hist, epoch, val_losses[k] if k in val_of else None):
+                    best[k] = [p.detach().clone() for p in params[k]]
+                if not rules[k].stopped:
                     still.append(k)
             if on_epoch is not None:
                 on_epoch(epoch, still)
@@ -394,13 +387,13 @@ def train_stacked(
     seconds = time.perf_counter() - start
     with torch.no_grad():
         for k, net in enumerate(nets):
-            if k in val_of and config.restore_best:
-                for p, b in zip(params[k], best[k], strict=True):
-                    p.copy_(b)
-            elif k in val_of:
-                histories[k].best_state = {
-                    name: b.cpu() for name, b in zip(names, best[k], strict=True)
-                }
+            if k in val_of:
+
+                def restore(state: dict[str, torch.Tensor], k: int = k) -> None:
+                    for p, name in zip(params[k], names, strict=True):
+                        p.copy_(state[name])
+
+                keep_best(histories[k], dict(zip(names, best[k], strict=True)), config, restore)
             net.eval()
             histories[k].seconds = seconds
     return histories

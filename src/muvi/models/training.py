@@ -178,6 +178,64 @@ class TrainingHistory:
         return len(self.train_loss)
 
 
+@dataclass
+class EarlyStopping:
+    """The one early-stopping rule of both training loops (one network at a
+    time, :func:`train_network`, and a stack, :func:`muvi.models.batched.train_stacked`):
+    an epoch whose validation loss is below every earlier one is the best
+    (its weights are checkpointed); training stops after ``patience`` epochs
+    without one. A network without validation windows never stops early and
+    its last epoch is its best.
+
+    Examples:
+        >>> rule, history = EarlyStopping(patience=2), TrainingHistory()
+        >>> [rule.observe(history, e, loss) for e, loss in enumerate([3.0, 2.0, 2.5, 2.1])]
+        [True, True, False, False]
+        >>> rule.stopped, history.best_epoch
+        (True, 1)
+    """
+
+    patience: int
+    best_loss: float = math.inf
+    waited: int = 0
+    validated: bool = False
+
+    def observe(self, history: TrainingHistory, epoch: int, loss: float | None) -> bool:
+        """Record an epoch's validation loss (None: no validation windows) in
+        ``history``; True when the epoch's weights are the best so far."""
+        if loss is None:
+            history.best_epoch = epoch
+            return False
+        self.validated = True
+        history.validation_loss.append(loss)
+        if loss < self.best_loss:
+            self.best_loss, self.waited, history.best_epoch = loss, 0, epoch
+            return True
+        self.waited += 1
+        return False
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``patience`` epochs have passed without a better validation loss."""
+        return self.validated and self.waited >= self.patience
+
+
+def keep_best(
+    history: TrainingHistory,
+    best: dict[str, torch.Tensor],
+    config: TrainingConfig,
+    restore: Callable[[dict[str, torch.Tensor]], None],
+) -> None:
+    """The one checkpoint rule, after training with validation windows: the
+    best epoch's weights are restored into the net (``restore_best``), or
+    else handed back in ``history.best_state`` (PAIR starts from them, as the
+    authors' code starts PAIR from its unimodal models' best checkpoints)."""
+    if config.restore_best:
+        restore(best)
+    else:
+        history.best_state = {k: v.detach().cpu() for k, v in best.items()}
+
+
 def adam_optimiser(groups: list[list[torch.Tensor]], config: TrainingConfig) -> torch.optim.Adam:
     """PyTorch's fused Adam over the trainable parameters, one parameter group
     per network (``groups``), with ``config``'s rate and epsilon.
@@ -314,9 +372,8 @@ def train_network(
     optimiser = adam_optimiser([list(net.parameters())], config)
     batch_size = config.batch_size_for(net)
     history = TrainingHistory()
-    best_loss = float("inf")
+    rule = EarlyStopping(config.patience)
     best_state = copy.deepcopy(net.state_dict())
-    waited = 0
     start = time.perf_counter()
     n = len(train)
     for epoch in range(config.max_epochs):
@@ -338,22 +395,14 @@ def train_network(
         if validation is not None:
             pred = predict_windows(net, validation)
             val_loss = float(torch.nn.functional.mse_loss(pred, validation.targets))
-            history.validation_loss.append(val_loss)
-            if val_loss < best_loss:
-                best_loss, waited, history.best_epoch = val_loss, 0, epoch
-                best_state = copy.deepcopy(net.state_dict())
-            else:
-                waited += 1
-        else:
-            history.best_epoch = epoch
+        if rule.observe(history, epoch, val_loss):
+            best_state = copy.deepcopy(net.state_dict())
         if on_epoch is not None:
             on_epoch(epoch, train_loss, val_loss)
-        if validation is not None and waited >= config.patience:
+        if rule.stopped:
             break
-    if validation is not None and config.restore_best:
-        net.load_state_dict(best_state)
-    elif validation is not None:
-        history.best_state = {k: v.detach().cpu() for k, v in best_state.items()}
+    if validation is not None:
+        keep_best(history, best_state, config, net.load_state_dict)
     net.eval()
     history.seconds = time.perf_counter() - start
     return history

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from muvi.analysis.outputs import figure_path, table_path
+from muvi.analysis.static_effects import groupings
 from muvi.data.schema import MODALITIES
 from muvi.report.html import ReportSection, format_value
 
@@ -254,7 +255,7 @@ def _static_effects_section(out_dir: Path) -> ReportSection:
         table = _read(out_dir, name)
         if table is not None:
             tables[caption] = table
-    names = ("modality", "overlay", "gender", "training", "familiarity")
+    names = groupings()
     figures = _figures(
         out_dir,
         {f"Observed and expected selections by {g}": f"observed_expected_{g}" for g in names},

@@ -63,6 +63,7 @@ from muvi.study import (
     online_routes,
     participant_api,
     participant_routes,
+    preview_routes,
     runner_routes,
     service,
 )
@@ -186,6 +187,7 @@ def create_app(
 
     app.include_router(online_routes.router)
     app.include_router(runner_routes.router)
+    app.include_router(preview_routes.router)
     app.include_router(participant_routes.router)
     app.include_router(participant_api.router)
 

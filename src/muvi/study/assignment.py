@@ -180,8 +180,11 @@ def next_cells(
 
     Examples:
         >>> order, mods = ["a", "b", "c", "d"], ["m"]
-        >>> next_cells(order, mods, 0, 4, 2, handed_out(order, mods, 0, 4), {("c", "m"): 1, ("d", "m"): 1, ("a", "m"): 1})
-        ([('b', 'm'), ('a', 'm')], 5)
+        >>> kept = {("a", "m"): 1, ("c", "m"): 1, ("d", "m"): 1}  # b was left unrated
+        >>> next_cells(order, mods, 0, 4, 1, handed_out(order, mods, 0, 4), kept)
+        ([('b', 'm')], 4)
+        >>> next_cells(order, mods, 0, 4, 2, handed_out(order, mods, 0, 4), kept)  # b waits: the arrival gets b from the sequence
+        ([('a', 'm'), ('b', 'm')], 6)
     """
     window = {item for item, _ in assign_cells(item_order, modalities, seed, pointer, k)}
     refill = refill_cells(expected, kept, k, busy=window)

@@ -1,5 +1,5 @@
 """Online data collection: recruitment panels, per-study texts and questions,
-and data-quality aids (headphone check, attention trials, screen size).
+and data-quality aids (sound check, attention trials, screen size).
 
 A study's online options (:class:`OnlineOptions`) are set on the runner's
 study form and kept as JSON beside the study; the defaults are the MuVi
@@ -20,9 +20,12 @@ whose files stay exactly as published:
     its id); the seven published profile columns stay in
     ``participant_data.csv``.
 ``quality.csv``
-    one row per participant: screen size, ``headphone_check`` (``passed``,
-    ``failed``, ``not_taken`` or ``off``), ``headphone_attempts``,
-    ``attention_trials`` and ``attention_passed``.
+    one row per participant: screen size, ``sound_check`` (``passed``,
+    ``failed``, ``not_taken`` or ``off``), ``sound_check_attempts``,
+    ``attention_trials`` and ``attention_passed``. Exports made before the
+    sound check was named for what it tests call these two columns
+    ``headphone_check`` and ``headphone_attempts``; :func:`read_quality`
+    reads both.
 ``attention.csv``
     one row per finished attention trial: its target, tolerance, the mean
     cursor position over the second half of the excerpt, the distance to the
@@ -34,6 +37,7 @@ the published files and of every analysis.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -409,6 +413,10 @@ def attention_outcome(
 # --------------------------------------------------------------------------
 
 
+RENAMED_OPTIONS = {"headphone_check": "sound_check", "headphone_attempts": "sound_check_attempts"}
+"""Option and ``quality.csv`` names before the sound check was named for what it tests."""
+
+
 @dataclass
 class OnlineOptions:
     """A study's online options; every default is the MuVi study's behaviour.
@@ -424,8 +432,10 @@ class OnlineOptions:
         consent_text: the consent shown before the profile questions.
         instructions_text: the rating instructions (``{seconds}``: excerpt length).
         questions: profile questions added to the seven published ones.
-        headphone_check: a sound check before the practice trials.
-        headphone_attempts: attempts allowed; after the last failure the
+        sound_check: a sound check before the practice trials (count quiet
+            beeps; it tests that sound plays and is loud enough, not
+            headphones; named ``headphone_check`` in studies made before).
+        sound_check_attempts: attempts allowed; after the last failure the
             participant continues and the failure is recorded.
         fullscreen: ask for full screen when an item starts.
         min_screen_px: refuse screens whose shorter side is smaller (CSS
@@ -441,8 +451,8 @@ class OnlineOptions:
     consent_text: str = DEFAULT_CONSENT
     instructions_text: str = DEFAULT_INSTRUCTIONS
     questions: tuple[Question, ...] = ()
-    headphone_check: bool = False
-    headphone_attempts: int = 3
+    sound_check: bool = False
+    sound_check_attempts: int = 3
     fullscreen: bool = False
     min_screen_px: int = 0
     attention: tuple[AttentionSpec, ...] = field(default_factory=tuple)
@@ -459,6 +469,9 @@ class OnlineOptions:
             for q in data.get("questions", ())
         )
         data["attention"] = tuple(AttentionSpec(**a) for a in data.get("attention", ()))
+        for old, new in RENAMED_OPTIONS.items():  # options stored before the rename
+            if old in data:
+                data.setdefault(new, data.pop(old))
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -561,8 +574,8 @@ def options_from_form(form: Mapping[str, str], media_dir: Path) -> OnlineOptions
         consent_text=consent,
         instructions_text=instructions,
         questions=parse_questions(form.get("questions", "")),
-        headphone_check=form.get("headphone_check") == "on",
-        headphone_attempts=integer("headphone_attempts", 1, 10, 3),
+        sound_check=form.get("sound_check") == "on",
+        sound_check_attempts=integer("sound_check_attempts", 1, 10, 3),
         fullscreen=form.get("fullscreen") == "on",
         min_screen_px=integer("min_screen_px", 0, 4000, 0),
         attention=attention,
@@ -794,39 +807,122 @@ def participant_record(session: Session, person: Participant) -> ParticipantOnli
 
 
 def next_step(session: Session, person: Participant) -> str:
-    """:func:`muvi.study.service.next_step` with the headphone check before
-    the first trial: ``instructions``, ``headphones``, ``trial``,
+    """:func:`muvi.study.service.next_step` with the sound check before
+    the first trial: ``instructions``, ``sound-check``, ``trial``,
     ``preference`` or ``done``."""
     step = service.next_step(session, person)
-    if step == "trial" and needs_headphone_check(session, person):
-        return "headphones"
+    if step == "trial" and needs_sound_check(session, person):
+        return "sound-check"
     return step
 
 
-def needs_headphone_check(session: Session, person: Participant) -> bool:
-    """True while the study asks for the check and it is not decided yet."""
-    if not study_options(session, person.study_id).headphone_check:
+def needs_sound_check(session: Session, person: Participant) -> bool:
+    """True while the study asks for the sound check and it is not decided yet."""
+    if not study_options(session, person.study_id).sound_check:
         return False
     row = session.get(ParticipantOnline, person.id)
     return row is None or row.headphone_passed is None
 
 
-HEADPHONE_BEEPS = (3, 4, 5, 6)
-"""How many beeps a test may hold."""
+SOUND_CHECK_BEEPS = (3, 4, 5, 6)
+"""How many beeps a test may hold (drawn per participant and attempt, kept on the server)."""
+SOUND_RATE_HZ = 16_000
+SOUND_TEST_SECONDS = 5.5
+"""Every test lasts this long whatever its count, so its size tells nothing."""
+BEEP_SECONDS = 0.18
+BEEP_HZ = 1000.0
+CALIBRATION_AMPLITUDE = 0.25
+TEST_AMPLITUDE = CALIBRATION_AMPLITUDE * 10 ** (-12 / 20)
+"""The test beeps are 12 dB quieter than the calibration tone."""
 
 
-def new_headphone_test(
-    session: Session, person: Participant, rng: random.Random | None = None
-) -> int:
-    """Draw the number of beeps of the next test and keep it (committed)."""
+def new_sound_check(session: Session, person: Participant, rng: random.Random | None = None) -> int:
+    """Draw the number of beeps of the next test and keep it (committed); the
+    page never carries it: the audio comes from :func:`sound_check_audio`."""
     row = participant_record(session, person)
-    row.headphone_expected = (rng or random.Random(secrets.randbits(64))).choice(HEADPHONE_BEEPS)
+    row.headphone_expected = (rng or random.Random(secrets.randbits(64))).choice(SOUND_CHECK_BEEPS)
     session.commit()
     return row.headphone_expected
 
 
-def answer_headphone_test(session: Session, person: Participant, answer: str) -> bool | None:
-    """Check a headphone-test answer (committed).
+def _wav(samples: Any) -> bytes:
+    """16-bit mono PCM WAV bytes of samples in [-1, 1]."""
+    import io
+    import wave
+
+    import numpy as np
+
+    pcm = np.round(np.clip(samples, -1, 1) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SOUND_RATE_HZ)
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def _tone(seconds: float, amplitude: float) -> Any:
+    import numpy as np
+
+    t = np.arange(round(seconds * SOUND_RATE_HZ)) / SOUND_RATE_HZ
+    ramp = np.minimum(1.0, np.minimum(t, seconds - t) / 0.01)  # 10 ms ramps: no clicks
+    return amplitude * ramp * np.sin(2 * np.pi * BEEP_HZ * t)
+
+
+def beep_onsets(count: int, rng: random.Random) -> list[float]:
+    """Onsets (s) of ``count`` beeps at uneven gaps (count by ear, not by rhythm).
+
+    Examples:
+        >>> onsets = beep_onsets(6, random.Random(0))
+        >>> len(onsets), onsets[-1] + BEEP_SECONDS < SOUND_TEST_SECONDS
+        (6, True)
+    """
+    at = rng.uniform(0.2, 0.5)
+    onsets = []
+    for _ in range(count):
+        onsets.append(at)
+        at += BEEP_SECONDS + rng.uniform(0.25, 0.6)
+    return onsets
+
+
+def sound_check_audio(count: int, seed: int) -> bytes:
+    """The test as a WAV file: ``count`` quiet beeps in :data:`SOUND_TEST_SECONDS`.
+
+    Examples:
+        >>> len(sound_check_audio(3, 1)) == len(sound_check_audio(6, 2))
+        True
+    """
+    import numpy as np
+
+    signal = np.zeros(round(SOUND_TEST_SECONDS * SOUND_RATE_HZ))
+    beep = _tone(BEEP_SECONDS, TEST_AMPLITUDE)
+    for onset in beep_onsets(count, random.Random(seed)):
+        start = round(onset * SOUND_RATE_HZ)
+        signal[start : start + len(beep)] += beep
+    return _wav(signal)
+
+
+@lru_cache(maxsize=1)
+def calibration_audio() -> bytes:
+    """The calibration tone as a WAV file: 2 s at 1 kHz, 12 dB above the test beeps."""
+    return _wav(_tone(2.0, CALIBRATION_AMPLITUDE))
+
+
+def current_sound_check(session: Session, person: Participant) -> bytes:
+    """The audio of the participant's current test (the count stays on the server)."""
+    row = participant_record(session, person)
+    if row.headphone_expected is None or row.headphone_passed is not None:
+        raise StudyError("there is no sound check to play; reload the page")
+    # the gaps vary with the participant and the attempt; they tell nothing about the count
+    seed = int.from_bytes(
+        hashlib.sha256(f"{person.token}:{row.headphone_attempts}".encode()).digest()[:8], "big"
+    )
+    return sound_check_audio(row.headphone_expected, seed)
+
+
+def answer_sound_check(session: Session, person: Participant, answer: str) -> bool | None:
+    """Judge a sound-check answer on the server (committed).
 
     Returns:
         True: passed; False: failed the last allowed attempt (the participant
@@ -845,7 +941,7 @@ def answer_headphone_test(session: Session, person: Participant, answer: str) ->
     row.headphone_attempts += 1
     if count == row.headphone_expected:
         row.headphone_passed = True
-    elif row.headphone_attempts >= options.headphone_attempts:
+    elif row.headphone_attempts >= options.sound_check_attempts:
         row.headphone_passed = False
     row.headphone_expected = None
     session.commit()
@@ -1003,8 +1099,8 @@ def attention_results(session: Session, study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def _headphone_state(options: OnlineOptions, row: ParticipantOnline | None) -> str:
-    if not options.headphone_check:
+def _sound_check_state(options: OnlineOptions, row: ParticipantOnline | None) -> str:
+    if not options.sound_check:
         return "off"
     if row is None or row.headphone_passed is None:
         return "not_taken"
@@ -1013,7 +1109,7 @@ def _headphone_state(options: OnlineOptions, row: ParticipantOnline | None) -> s
 
 def quality_rows(session: Session, study: Study) -> list[dict[str, Any]]:
     """One row per participant of the study: panel id, finished, screen,
-    headphone check and attention trials (the rows of ``quality.csv``).
+    sound check and attention trials (the rows of ``quality.csv``).
 
     Args:
         session: an open database session.
@@ -1042,8 +1138,8 @@ def quality_rows(session: Session, study: Study) -> list[dict[str, Any]]:
                 "finished": person.finished_at is not None,
                 "screen_width": row.screen_width if row is not None else None,
                 "screen_height": row.screen_height if row is not None else None,
-                "headphone_check": _headphone_state(options, row),
-                "headphone_attempts": row.headphone_attempts if row is not None else 0,
+                "sound_check": _sound_check_state(options, row),
+                "sound_check_attempts": row.headphone_attempts if row is not None else 0,
                 "attention_trials": len(outcomes),
                 "attention_passed": sum(outcomes),
             }
@@ -1057,7 +1153,7 @@ class QualitySummary:
 
     participants: int
     finished: int
-    headphone: dict[str, int]
+    sound_check: dict[str, int]
     attention_trials: int
     attention_passed: int
     rows: list[dict[str, Any]]
@@ -1068,11 +1164,11 @@ def quality_summary(session: Session, study: Study) -> QualitySummary:
     rows = quality_rows(session, study)
     states: dict[str, int] = {}
     for r in rows:
-        states[r["headphone_check"]] = states.get(r["headphone_check"], 0) + 1
+        states[r["sound_check"]] = states.get(r["sound_check"], 0) + 1
     return QualitySummary(
         participants=len(rows),
         finished=sum(r["finished"] for r in rows),
-        headphone=states,
+        sound_check=states,
         attention_trials=sum(r["attention_trials"] for r in rows),
         attention_passed=sum(r["attention_passed"] for r in rows),
         rows=rows,
@@ -1087,8 +1183,8 @@ QUALITY_COLUMNS = (
     "participant_id",
     "screen_width",
     "screen_height",
-    "headphone_check",
-    "headphone_attempts",
+    "sound_check",
+    "sound_check_attempts",
     "attention_trials",
     "attention_passed",
 )
@@ -1165,3 +1261,27 @@ def export_online(session: Session, study: Study, out: Path) -> list[Path]:
     _write_csv(written[2], QUALITY_COLUMNS, quality_rows(session, study))
     _write_csv(written[3], ATTENTION_COLUMNS, attention_results(session, study))
     return written
+
+
+def read_quality(path: Path) -> pd.DataFrame:
+    """Read an exported ``quality.csv``, old column names renamed to the current ones.
+
+    Raises:
+        DataError: the file lacks a column of :data:`QUALITY_COLUMNS`.
+
+    Examples:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "quality.csv").write_text(
+        ...     "participant_id,screen_width,screen_height,headphone_check,headphone_attempts,"
+        ...     "attention_trials,attention_passed\\n1,1280,800,passed,1,0,0\\n")
+        >>> read_quality(folder / "quality.csv")["sound_check"].tolist()
+        ['passed']
+    """
+    from muvi.errors import DataError
+
+    frame = pd.read_csv(path).rename(columns=RENAMED_OPTIONS)
+    missing = [c for c in QUALITY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame

@@ -1,7 +1,7 @@
 """The tables of online data collection (migration ``0003_online``): a study's
 online options and what the study learns about each participant beyond the
 published profile (recruitment-panel parameters, answers to the runner's own
-questions, the screen, the headphone check).
+questions, the screen, the sound check).
 
 They live beside the tables of :mod:`muvi.study.models` (same metadata) and
 only add to them: a study or participant without a row here has the defaults
@@ -40,8 +40,10 @@ class ParticipantOnline(Base):
     """JSON object: answers to the runner's own profile questions."""
     screen_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     screen_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # the sound check's three columns keep the names of migration 0003
     headphone_expected: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    """The number of beeps of the headphone test now shown to the participant."""
+    """The number of beeps of the sound check now played to the participant
+    (on the server only: the page and the audio's address never carry it)."""
     headphone_attempts: Mapped[int] = mapped_column(Integer, default=0)
     headphone_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     """None: not taken (or not asked); True: passed; False: failed every attempt."""

@@ -1,5 +1,11 @@
-"""The participant pages that online collection adds: the headphone (sound)
-check before the practice trials. Included by :func:`muvi.study.app.create_app`."""
+"""The participant pages that online collection adds: the sound check before
+the practice trials. Included by :func:`muvi.study.app.create_app`.
+
+The server draws the number of beeps (per participant and attempt) and keeps
+it; the page carries neither the count nor anything derived from it, the test
+is a WAV file of fixed length served from an address without the count, and
+the participant's answer is judged on the server.
+"""
 
 # No "from __future__ import annotations": FastAPI reads the route annotations at run time.
 
@@ -16,6 +22,8 @@ from muvi.study.models import Participant
 router = APIRouter()
 """The routes of online collection, over the shared dependencies of :mod:`muvi.study.deps`."""
 
+NO_STORE = {"Cache-Control": "no-store"}
+
 
 def _page(
     request: Request,
@@ -26,29 +34,42 @@ def _page(
 ) -> Response:
     options = online.study_options(session, person.study_id)
     record = online.participant_record(session, person)
-    beeps = online.new_headphone_test(session, person)
-    return render(
+    online.new_sound_check(session, person)
+    response = render(
         request,
-        "headphones.html",
+        "sound_check.html",
         status,
         person=person,
-        beeps=beeps,
         attempt=record.headphone_attempts + 1,
-        attempts=options.headphone_attempts,
+        attempts=options.sound_check_attempts,
         pcsrf=server_of(request).participant_csrf(person.token),
         error=error,
     )
+    response.headers.update(NO_STORE)
+    return response
 
 
-@router.get("/p/{token}/headphones")
-def headphones_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-    if not online.needs_headphone_check(session, person) or not person.understood:
+@router.get("/p/{token}/sound-check")
+def sound_check_page(request: Request, person: ParticipantDep, session: DB) -> Response:
+    if not online.needs_sound_check(session, person) or not person.understood:
         return RedirectResponse(f"/p/{person.token}", status_code=303)
     return _page(request, person, session)
 
 
-@router.post("/p/{token}/headphones")
-def headphones_answer(
+@router.get("/p/{token}/sound-check/test.wav")
+def sound_check_test(person: ParticipantDep, session: DB) -> Response:
+    return Response(
+        online.current_sound_check(session, person), media_type="audio/wav", headers=NO_STORE
+    )
+
+
+@router.get("/p/{token}/sound-check/calibration.wav")
+def sound_check_calibration(person: ParticipantDep) -> Response:
+    return Response(online.calibration_audio(), media_type="audio/wav")
+
+
+@router.post("/p/{token}/sound-check")
+def sound_check_answer(
     request: Request,
     person: ParticipantDep,
     session: DB,
@@ -56,11 +77,11 @@ def headphones_answer(
     beeps: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     check_participant_csrf(request, person, csrf_token)
-    outcome = online.answer_headphone_test(session, person, beeps)
+    outcome = online.answer_sound_check(session, person, beeps)
     if outcome is None:
         options = online.study_options(session, person.study_id)
         record = online.participant_record(session, person)
-        left = options.headphone_attempts - record.headphone_attempts
+        left = options.sound_check_attempts - record.headphone_attempts
         return _page(
             request,
             person,

@@ -51,12 +51,20 @@ def _study_by_invite(session: Session, invite: str) -> Study:
     return study
 
 
+def _paused(request: Request) -> Response:
+    response = render(request, "paused.html", 503, message=service.PAUSED_MESSAGE, error=None)
+    response.headers["Retry-After"] = "3600"
+    return response
+
+
 @router.get("/s/{invite}", response_class=HTMLResponse, name="signup_page")
 def signup_page(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     returning = service.participant_by_token(session, request.cookies.get(PARTICIPANT_COOKIE, ""))
     if returning is not None and returning.study_id == study.id:
         return RedirectResponse(f"/p/{returning.token}", status_code=303)
+    if service.is_paused(session, study):  # those who signed up before may finish
+        return _paused(request)
     options = online.study_options(session, study.id)
     try:
         panel = online.panel_values(options, request.query_params)
@@ -80,6 +88,8 @@ def signup(request: Request, invite: str, session: DB) -> Response:
     study = _study_by_invite(session, invite)
     form = form_dict(sync_form(request))
     check_csrf(request, form.get("csrf_token", ""))
+    if service.is_paused(session, study):
+        return _paused(request)
     options = online.study_options(session, study.id)
     panel: dict[str, str] = {}
     try:
@@ -191,7 +201,7 @@ def instructions_done(
 
 @router.get("/p/{token}/trial", response_class=HTMLResponse)
 def trial_page(request: Request, person: ParticipantDep, session: DB) -> Response:
-    if not person.understood or online.needs_headphone_check(session, person):
+    if not person.understood or online.needs_sound_check(session, person):
         return RedirectResponse(f"/p/{person.token}", status_code=303)
     trial = service.next_trial(session, person)
     if trial is None:

@@ -188,7 +188,13 @@ def runner_home(request: Request, runner: RunnerDep, session: DB) -> Response:
 @router.get("/runner/studies/new", response_class=HTMLResponse)
 def new_study_page(request: Request, runner: RunnerDep) -> Response:
     return render(
-        request, "study_new.html", runner=runner, error=None, form=_default_form(), **_choices()
+        request,
+        "study_new.html",
+        runner=runner,
+        error=None,
+        form=_default_form(),
+        editing=None,
+        **_choices(),
     )
 
 
@@ -211,26 +217,165 @@ def new_study(request: Request, runner: RunnerDep, session: DB) -> Response:
             runner=runner,
             error=str(err),
             form=form,
+            editing=None,
             **_choices(),
         )
     return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
 
 
-@router.get("/runner/studies/{study_id}", response_class=HTMLResponse)
-def study_page(request: Request, study_id: RowId, runner: RunnerDep, session: DB) -> Response:
-    study = own_study(session, runner, study_id)
+def _study_page(
+    request: Request,
+    runner: Any,
+    session: Any,
+    study: Any,
+    status: int = 200,
+    message: str | None = None,
+) -> Response:
     invite = str(request.url_for("signup_page", invite=study.invite_token))
     return render(
         request,
         "study.html",
+        status,
         runner=runner,
         study=study,
-        progress=service.study_progress(session, study),
-        n_participants=service.participant_counts(session).get(study.id, 0),
+        totals=service.study_totals(session, study),
         invite=invite,
         options=online.study_options(session, study.id),
         quality=online.quality_summary(session, study),
+        message=message,
+        error=None,
     )
+
+
+@router.get("/runner/studies/{study_id}", response_class=HTMLResponse)
+def study_page(request: Request, study_id: RowId, runner: RunnerDep, session: DB) -> Response:
+    return _study_page(request, runner, session, own_study(session, runner, study_id))
+
+
+@router.post("/runner/studies/{study_id}/pause")
+def pause_study(
+    request: Request,
+    study_id: RowId,
+    runner: RunnerDep,
+    session: DB,
+    csrf_token: Annotated[str, Form()] = "",
+    paused: Annotated[str, Form(max_length=3)] = "yes",
+) -> Response:
+    check_csrf(request, csrf_token)
+    study = own_study(session, runner, study_id)
+    service.set_paused(session, study, paused == "yes")
+    return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
+
+
+@router.post("/runner/studies/{study_id}/target")
+def study_target(
+    request: Request,
+    study_id: RowId,
+    runner: RunnerDep,
+    session: DB,
+    csrf_token: Annotated[str, Form()] = "",
+    target: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    check_csrf(request, csrf_token)
+    study = own_study(session, runner, study_id)
+    try:
+        number = int(target) if target.strip() else None
+        service.set_target(session, study, number)
+    except ValueError:  # StudyError is a ValueError too
+        session.rollback()
+        message = "the target must be a whole number of participants between 1 and 100000"
+        return _study_page(request, runner, session, study, 400, message)
+    return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
+
+
+def _form_of(session: Any, study: Any) -> dict[str, str]:
+    """The study's definition in the fields of the study form (to edit it)."""
+    options = online.study_options(session, study.id)
+
+    def lines(role: str) -> str:
+        return "\n".join(
+            f"{i.media_id}, {i.media_file}, {i.start_s:g}"
+            for i in service.study_items(session, study, role)
+        )
+
+    form = {
+        "name": study.name,
+        "items": lines("item"),
+        "practice": lines("practice"),
+        "items_per_participant": str(study.items_per_participant),
+        "excerpt_seconds": f"{study.excerpt_seconds:g}",
+        **{f"modality_{m}": "on" for m in study.modality_list},
+        **{
+            f"example_{i.quadrant}": f"{i.media_id}, {i.media_file}, {i.start_s:g}"
+            for i in service.study_items(session, study, "example")
+        },
+        "panel": options.panel,
+        "url_params": " ".join(options.url_params),
+        "completion_code": options.completion_code,
+        "redirect_url": options.redirect_url,
+        "consent_text": options.consent_text,
+        "instructions_text": options.instructions_text,
+        "questions": online.questions_text(options.questions),
+        "sound_check_attempts": str(options.sound_check_attempts),
+        "min_screen_px": str(options.min_screen_px),
+        "attention": "\n".join(
+            f"{a.media_id}, {a.media_file}, {a.start_s:g}, {a.valence:g}, {a.arousal:g}, "
+            f"{a.tolerance:g}" + (f", {a.instruction}" if a.instruction else "")
+            for a in options.attention
+        ),
+    }
+    for flag, value in (
+        ("require_params", options.require_params),
+        ("sound_check", options.sound_check),
+        ("fullscreen", options.fullscreen),
+    ):
+        if value:
+            form[flag] = "on"
+    return form
+
+
+@router.get("/runner/studies/{study_id}/edit", response_class=HTMLResponse)
+def edit_study_page(request: Request, study_id: RowId, runner: RunnerDep, session: DB) -> Response:
+    study = own_study(session, runner, study_id)
+    if service.participant_counts(session).get(study.id, 0):
+        return _study_page(request, runner, session, study, 409, service.STARTED_MESSAGE)
+    return render(
+        request,
+        "study_new.html",
+        runner=runner,
+        error=None,
+        form=_form_of(session, study),
+        editing=study,
+        **_choices(),
+    )
+
+
+@router.post("/runner/studies/{study_id}/edit")
+def edit_study(request: Request, study_id: RowId, runner: RunnerDep, session: DB) -> Response:
+    form = form_dict(sync_form(request))
+    check_csrf(request, form.get("csrf_token", ""))
+    study = own_study(session, runner, study_id)
+    if service.participant_counts(session).get(study.id, 0):
+        return _study_page(request, runner, session, study, 409, service.STARTED_MESSAGE)
+    media_dir = server_of(request).media_dir
+    try:
+        config = _study_config(form)
+        options = online.options_from_form(form, media_dir)
+        service.update_study(session, study, config, media_dir)
+        online.replace_options(session, study, options)
+    except StudyError as err:
+        session.rollback()
+        return render(
+            request,
+            "study_new.html",
+            400,
+            runner=runner,
+            error=str(err),
+            form=form,
+            editing=study,
+            **_choices(),
+        )
+    return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
 
 
 @router.get("/runner/studies/{study_id}/export.zip")
@@ -260,7 +405,7 @@ def _default_form() -> dict[str, str]:
     return {
         "consent_text": defaults.consent_text,
         "instructions_text": defaults.instructions_text,
-        "headphone_attempts": str(defaults.headphone_attempts),
+        "sound_check_attempts": str(defaults.sound_check_attempts),
         "min_screen_px": "0",
         **{f"modality_{m}": "on" for m in MODALITIES},
     }

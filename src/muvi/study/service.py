@@ -886,3 +886,61 @@ def study_progress(session: Session, study: Study) -> list[ProgressRow]:
             assigned, completed = counts.get((item.id, modality), [0, 0])
             rows.append(ProgressRow(item.media_id, modality, assigned, completed))
     return rows
+
+
+@dataclass(frozen=True)
+class StudyTotals:
+    """The runner's overview: trials per condition and per item, and
+    participants against the target."""
+
+    per_modality: dict[str, tuple[int, int]]
+    """modality -> (completed, assigned)."""
+    per_item: list[tuple[str, dict[str, int], int]]
+    """(media id, completed per modality, completed in all)."""
+    participants: int
+    finished: int
+    target: int | None
+    state: str
+
+    @property
+    def percent(self) -> int | None:
+        """Finished participants as a share of the target (None without one).
+
+        Examples:
+            >>> StudyTotals({}, [], 10, 3, 12, "running").percent
+            25
+        """
+        if not self.target:
+            return None
+        return min(100, round(100 * self.finished / self.target))
+
+    @property
+    def spread(self) -> int:
+        """Largest minus smallest number of completed trials over the conditions."""
+        done = [c for c, _ in self.per_modality.values()]
+        return max(done) - min(done) if done else 0
+
+
+def study_totals(session: Session, study: Study) -> StudyTotals:
+    """Totals of :func:`study_progress` per condition and per item, and the
+    participants signed up and finished against the runner's target."""
+    rows = study_progress(session, study)
+    per_modality = {m: (0, 0) for m in study.modality_list}
+    per_item: dict[str, dict[str, int]] = {}
+    for row in rows:
+        done, assigned = per_modality[row.modality]
+        per_modality[row.modality] = (done + row.completed, assigned + row.assigned)
+        per_item.setdefault(row.media_id, {})[row.modality] = row.completed
+    people = session.execute(
+        select(func.count(), func.count(Participant.finished_at)).where(
+            Participant.study_id == study.id
+        )
+    ).one()
+    return StudyTotals(
+        per_modality=per_modality,
+        per_item=[(media, counts, sum(counts.values())) for media, counts in per_item.items()],
+        participants=int(people[0]),
+        finished=int(people[1]),
+        target=study_target(session, study),
+        state=study_state(session, study),
+    )

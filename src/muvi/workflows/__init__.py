@@ -30,6 +30,7 @@ Examples:
     ((1,), None)
 """
 
+import muvi.features  # noqa: F401  (registers the music layouts' feature extractor)
 from muvi.workflows.analyze import (
     AnalyzeOptions,
     analyze,

@@ -28,13 +28,14 @@ class PredictOptions:
     Attributes:
         video: the music video (or audio) file.
         model: a bundle folder from ``muvi train``, or a folder of bundles.
-        out: the folder for ``curves.csv``, ``.json``, ``.png`` and ``.svg``
-            (None: nothing written).
+        out: the folder for ``curves.csv``, ``.json``, ``.png``, ``.svg`` and
+            ``.pdf`` (None: nothing written).
         start: where the music starts (s); None finds it in the audio.
         weights_dir: pretrained weights folder for the visual extractors.
         modalities: ``music``, ``visual``, ``audiovisual`` (comma separated),
             or ``all``: every modality with a bundle.
-        ratings: the user's own 2 Hz ratings to compare the curves with.
+        ratings: the user's own 2 Hz ratings to compare the curves with (a CSV,
+            or the 1000 Songs files or their folder: :func:`muvi.predict.align_ratings`).
     """
 
     video: Path
@@ -63,8 +64,8 @@ def predict(options: PredictOptions, progress: ProgressCallback | None = None) -
     from muvi.predict import parse_modalities, run_prediction
 
     parse_modalities(options.modalities)  # a wrong name fails before any work
-    if options.ratings is not None and not Path(options.ratings).is_file():
-        raise MuviError(f"--ratings {options.ratings}: no such file")
+    if options.ratings is not None and not Path(options.ratings).exists():
+        raise MuviError(f"--ratings {options.ratings}: no such file or folder")
     chosen = options.modalities.strip()
     return run_prediction(
         options.video,

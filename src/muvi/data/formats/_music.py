@@ -12,24 +12,17 @@ are then taken from the same point of the song, so that feature sample ``k``
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from muvi.data.dataset import MuviDataset
-from muvi.data.schema import (
-    GEMS_LABELS,
-    ITEM_SAMPLE_INDEX,
-    PARTICIPANT_COLUMNS,
-    SAMPLE_PERIOD_S,
-    emobase_feature_names,
-)
+from muvi.data.schema import GEMS_LABELS, PARTICIPANT_COLUMNS, SAMPLE_PERIOD_S
 from muvi.data.window import AnalysisWindow
 from muvi.errors import DataError
 
@@ -157,7 +150,8 @@ def on_grid(frame: pd.DataFrame, offset_s: float, path: Path, keys: Sequence[str
     wrong = frame["sample"].to_numpy() != position
     if wrong.any():
         row = frame.iloc[int(np.argmax(wrong))]
-        where = ", ".join(f"{k} {row[k]}" for k in keys)
+        labels = {"media_id": "item", "participant_id": "rater", "modality": "condition"}
+        where = ", ".join(f"{labels.get(k, k)} {row[k]}" for k in keys)
         expected = offset_s + int(position[int(np.argmax(wrong))]) * SAMPLE_PERIOD_S
         raise DataError(
             f"{where}: the ratings at 2 Hz have a gap, a repeat or a late start "
@@ -234,59 +228,49 @@ def find_audio(folder: Path, item: str) -> Path | None:
     return None
 
 
-def _cache_file(cache_dir: Path, media: Path, offset_s: float) -> Path:
-    stat = media.stat()
-    key = json.dumps(
-        {
-            "file": str(media.resolve()),
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "offset_ms": round(offset_s * 1000),
-            "features": "emobase-988-500ms-16kHz-full-decode",
-        },
-        sort_keys=True,
-    )
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir / "emobase" / f"{media.stem}-{round(offset_s * 1000)}ms-{digest}.csv"
+@dataclass(frozen=True)
+class MediaFeatures:
+    """What extracts features from a study's media for the music layouts.
 
+    The extractor lives in :mod:`muvi.features.aligned` (features are computed
+    above the data layer), which registers one with
+    :func:`register_media_features` when :mod:`muvi.features` is imported; the
+    commands import it.
 
-def emobase_from_audio(media: Path, offset_s: float, cache_dir: Path) -> tuple[pd.DataFrame, bool]:
-    """emobase per 500 ms of one song from ``offset_s`` on, from the cache when there.
-
-    Sample ``k`` is the window ``[offset_s + 0.5 k, offset_s + 0.5 (k + 1))`` of
-    the song (the audio decoded from its start at 16 kHz, cut at sample
-    ``round(offset_s * 16000)``); only complete windows are kept.
-
-    Returns:
-        The table (index ``sample``, the 988 emobase columns) and whether it
-        came from the cache.
-
-    Raises:
-        DataError: the audio cannot be decoded or is shorter than the offset.
+    Attributes:
+        extract: ``extract(media, offset_s, cache_dir, progress)`` returns the
+            emobase table indexed by (``media_id``, ``sample``), sample ``k``
+            the 500 ms window from ``offset_s + 0.5 k`` s, and how many items
+            were extracted now (not read from the cache).
+        windows: ``windows(media, offset_s)``: the fewest complete 500 ms
+            windows after the offset in the files (from their durations), or
+            None when unknown.
+        check: ``check(path)``: None when the file's audio can be read, else
+            the problem as a :class:`DataError`.
     """
-    cached = _cache_file(cache_dir, media, offset_s)
-    names = list(emobase_feature_names())
-    if cached.is_file():
-        try:
-            table = pd.read_csv(cached, index_col="sample")
-            if list(table.columns) == names:
-                return table.astype("float64"), True
-        except (pd.errors.ParserError, ValueError, KeyError):
-            pass  # a damaged cache entry is computed again
-    from muvi.features.audio import emobase_windows
-    from muvi.features.media import read_audio
 
-    # decoded from the start and cut by sample count: a decode that seeks to the
-    # offset lands up to ~25 ms off on MP3s (the encoder delay is then not skipped)
-    audio, sr = read_audio(media)
-    table = emobase_windows(audio[round(offset_s * sr) :], sr)
-    if table.empty:
-        raise DataError(f"no complete 500 ms window of audio after {offset_s:g} s", file=media)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".part")
-    table.to_csv(partial, float_format="%.9g")
-    partial.replace(cached)
-    return table, False
+    extract: Callable[..., tuple[pd.DataFrame, int]]
+    windows: Callable[[Mapping[str, Path], float], int | None]
+    check: Callable[[Path], DataError | None]
+
+
+_MEDIA_FEATURES: list[MediaFeatures] = []
+
+
+def register_media_features(extractor: MediaFeatures) -> MediaFeatures:
+    """Set the extractor the music layouts use (the last registered wins)."""
+    _MEDIA_FEATURES[:] = [extractor]
+    return extractor
+
+
+def media_features() -> MediaFeatures | None:
+    """The registered extractor, or None when :mod:`muvi.features` is not imported."""
+    return _MEDIA_FEATURES[0] if _MEDIA_FEATURES else None
+
+
+NO_EXTRACTOR = (
+    "no media feature extractor is loaded (import muvi.features, as the muvi commands do)"
+)
 
 
 def audio_features(
@@ -295,45 +279,22 @@ def audio_features(
     cache_dir: Path | None,
     progress: object | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """emobase of every item's audio, indexed by (``media_id``, ``sample``).
+    """emobase of every item's audio through the registered extractor.
 
-    Returns:
-        The table and how many items were extracted now (not from the cache).
+    Raises:
+        DataError: no extractor is registered.
     """
-    from muvi.progress import ProgressEvent
-
+    extractor = media_features()
+    if extractor is None:
+        raise DataError(NO_EXTRACTOR)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
-    parts = []
-    computed = 0
-    for done, (item, path) in enumerate(media.items()):
-        table, hit = emobase_from_audio(path, offset_s, cache)
-        computed += not hit
-        table = table.copy()
-        table.index = pd.MultiIndex.from_arrays(
-            [np.full(len(table), item, dtype=object), table.index.to_numpy(dtype=np.int64)],
-            names=list(ITEM_SAMPLE_INDEX),
-        )
-        parts.append(table)
-        if callable(progress):
-            progress(ProgressEvent(stage="features", done=done + 1, total=len(media), message=item))
-    return pd.concat(parts), computed
+    return extractor.extract(media, offset_s, cache, progress)
 
 
 def audio_windows(media: Mapping[str, Path], offset_s: float) -> int | None:
-    """The fewest complete 500 ms windows after ``offset_s`` in the items' audio,
-    from the files' stated durations (no decoding); None when one cannot be read."""
-    from muvi.features.media import probe
-
-    counts = []
-    for path in media.values():
-        try:
-            duration = probe(path).duration
-        except DataError:
-            return None
-        if duration is None:
-            return None
-        counts.append(int(np.floor((duration - offset_s) / SAMPLE_PERIOD_S + 1e-9)))
-    return min(counts) if counts else None
+    """The fewest complete windows after ``offset_s`` (None: no extractor or unknown)."""
+    extractor = media_features()
+    return None if extractor is None else extractor.windows(media, offset_s)
 
 
 def common_window(

@@ -1,6 +1,6 @@
 // Online collection in the browser: the screen size on the sign-up page (and
-// the refusal of small screens), the sound check (WebAudio: a calibration tone
-// and a count of quieter beeps), full screen when an item starts, and the
+// the refusal of small screens), the sound check (plays the calibration tone
+// and the test the server made; the count stays on the server), full screen when an item starts, and the
 // return to the recruitment site at the end.
 "use strict";
 
@@ -19,67 +19,43 @@
     }
   }
 
-  // --- the sound check
+  // --- the sound check: the server made the audio and keeps the count; the
+  // page only plays it and sends the answer back
   const check = document.getElementById("sound-check");
   if (check) {
-    const BEEP_S = 0.18;
-    const CALIBRATION_GAIN = 0.25;
-    const TEST_GAIN = CALIBRATION_GAIN * Math.pow(10, -12 / 20); // 12 dB under the calibration tone
-    const count = parseInt(check.dataset.beeps, 10);
     const status = document.getElementById("test-status");
     const answer = document.getElementById("answer-beeps");
-    const state = { scheduled: [], calibrations: 0, tests: 0 };
+    const calibration = document.getElementById("calibration-audio");
+    const test = document.getElementById("test-audio");
+    const state = { calibrations: 0, tests: 0, ended: 0 };
     window.muviSoundCheck = state;
-    let context = null;
-    if (!(window.AudioContext || window.webkitAudioContext)) {
-      status.textContent = "This browser cannot play the sound check: please use a recent Chrome, Edge, Firefox or Safari.";
-      document.getElementById("calibrate").disabled = true;
-      document.getElementById("play-test").disabled = true;
-    }
-
-    function audio() {
-      if (context === null) context = new (window.AudioContext || window.webkitAudioContext)();
-      if (context.state === "suspended") context.resume();
-      return context;
-    }
-
-    function tone(ctx, at, seconds, hz, gain) {
-      const osc = ctx.createOscillator();
-      const amp = ctx.createGain();
-      osc.frequency.value = hz;
-      amp.gain.setValueAtTime(0, at);
-      amp.gain.linearRampToValueAtTime(gain, at + 0.01); // no clicks
-      amp.gain.setValueAtTime(gain, at + seconds - 0.01);
-      amp.gain.linearRampToValueAtTime(0, at + seconds);
-      osc.connect(amp).connect(ctx.destination);
-      osc.start(at);
-      osc.stop(at + seconds + 0.02);
-    }
 
     document.getElementById("calibrate").addEventListener("click", () => {
-      const ctx = audio();
-      tone(ctx, ctx.currentTime + 0.05, 2.0, 1000, CALIBRATION_GAIN);
+      calibration.currentTime = 0;
+      calibration.play().catch(() => {
+        status.textContent = "The tone could not be played: check that sound is allowed for this page.";
+      });
       state.calibrations += 1;
     });
 
     document.getElementById("play-test").addEventListener("click", (event) => {
-      const ctx = audio();
       const button = event.currentTarget;
       button.disabled = true;
-      let at = ctx.currentTime + 0.3;
-      state.scheduled = [];
-      for (let i = 0; i < count; i++) {
-        tone(ctx, at, BEEP_S, 1000, TEST_GAIN);
-        state.scheduled.push(at);
-        at += BEEP_S + 0.25 + Math.random() * 0.45; // uneven gaps: count by ear, not by rhythm
-      }
-      state.tests += 1;
+      if (!test.src) test.src = test.dataset.src;
+      test.currentTime = 0;
       status.textContent = "Playing\u2026";
-      setTimeout(() => {
-        status.textContent = "Done. How many beeps did you hear?";
-        answer.disabled = false;
-        document.getElementById("beeps").focus();
-      }, (at - ctx.currentTime) * 1000);
+      test.play().catch(() => {
+        status.textContent = "The test could not be played: check that sound is allowed for this page.";
+        button.disabled = false;
+      });
+      state.tests += 1;
+    });
+
+    test.addEventListener("ended", () => {
+      state.ended += 1;
+      status.textContent = "Done. How many beeps did you hear?";
+      answer.disabled = false;
+      document.getElementById("beeps").focus();
     });
   }
 
