@@ -511,30 +511,37 @@ def kept_cells(
     """Rated trials per cell ``(item row id, modality)``, plus the trials held
     by participants still taking part (not finished, active within
     ``abandoned_after``): what the balanced assignment counts as kept."""
-    rows = session.execute(
+    # who is still taking part: not finished, and seen within `abandoned_after`
+    people = session.execute(
         select(
-            Trial.participant_id,
-            Trial.item_id,
-            Trial.modality,
-            Trial.started_at,
-            Trial.completed_at,
+            Participant.id,
             Participant.created_at,
-            Participant.finished_at,
+            func.max(Trial.started_at),
+            func.max(Trial.completed_at),
         )
+        .outerjoin(Trial, Trial.participant_id == Participant.id)
+        .where(Participant.study_id == study.id, Participant.finished_at.is_(None))
+        .group_by(Participant.id, Participant.created_at)
+    ).all()
+    cutoff = _utc(now) - abandoned_after
+    active = [
+        person
+        for person, *moments in people
+        if max(_utc(m) for m in moments if m is not None) >= cutoff
+    ]
+    counted = session.execute(
+        select(Trial.item_id, Trial.modality, func.count())
         .join(Participant, Participant.id == Trial.participant_id)
         .join(Item, Item.id == Trial.item_id)
-        .where(Participant.study_id == study.id, Item.role == "item", Trial.practice.is_(False))
+        .where(
+            Participant.study_id == study.id,
+            Item.role == "item",
+            Trial.practice.is_(False),
+            Trial.completed_at.is_not(None) | Trial.participant_id.in_(active),
+        )
+        .group_by(Trial.item_id, Trial.modality)
     ).all()
-    last_seen: dict[int, datetime] = {}
-    for person, _item, _mod, started, completed, created, _finished in rows:
-        moments = [_utc(m) for m in (started, completed, created) if m is not None]
-        last_seen[person] = max([last_seen.get(person, moments[0]), *moments])
-    cutoff = _utc(now) - abandoned_after
-    kept: Counter[tuple[str, str]] = Counter()
-    for person, item, modality, _started, completed, _created, finished in rows:
-        if completed is not None or (finished is None and last_seen[person] >= cutoff):
-            kept[(str(item), modality)] += 1
-    return kept
+    return Counter({(str(item), modality): int(n) for item, modality, n in counted})
 
 
 def _utc(moment: datetime) -> datetime:
