@@ -35,7 +35,9 @@ def figure(predictions: pd.DataFrame, path: Path) -> None:
     for row, dim in enumerate(dims):
         for col, song in enumerate(songs):
             ax = axes[row][col]
-            rows = predictions[(predictions["media_id"] == song) & (predictions["dimension"] == dim)]
+            rows = predictions[
+                (predictions["media_id"] == song) & (predictions["dimension"] == dim)
+            ]
             target = rows[rows["name"] == rows["name"].iloc[0]].sort_values("sample")
             ax.plot(15.0 + 0.5 * target["sample"], target["target"], color="black", lw=2,
                     label="real average rating")  # fmt: skip

@@ -308,7 +308,7 @@ def test_dynamic_outputs_on_a_built_study(tmp_path):
     assert ">Inter-rater agreement</h2>" in html
     assert "1 constant valence" in html
     assert ">Paper vs this analysis</h2>" in html
-    assert "not compared: simulated data" in html
+    assert "not compared: SIMULATED data" in html
 
     assert "the first 118 samples (59 s at 2 Hz), from the paper" in html
 

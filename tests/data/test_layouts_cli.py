@@ -94,3 +94,60 @@ def test_analyze_per_rater_long_csv_gets_agreement(tmp_path: Path, tone, capsys)
     assert "GEMS labels: skipped" in skipped and "gold standard and agreement" not in skipped
     assert summary["dynamic"]["agreement"] is not None
     assert (out / "tables" / "agreement_summary.csv").is_file()
+
+
+def _pmemo(root: Path, tone, n_songs: int) -> None:
+    """A PMEmo2019-like folder: 8 ratings from 15.5 s, chorus clips with a tone."""
+    (root / "annotations").mkdir(parents=True)
+    lines = ["musicId,frameTime,Arousal(mean),Valence(mean)"]
+    for song in range(1, n_songs + 1):
+        onset = 16.0 + 0.5 * (song % 3)
+        tone(root / "chorus" / f"{song}.wav", 20.0, onset_s=onset)
+        for k in range(8):
+            t = 15.5 + 0.5 * k
+            level = 0.7 if t >= onset else 0.3
+            lines.append(f"{song},{t},{level},{1 - level}")
+    (root / "annotations" / "dynamic_annotations.csv").write_text("\n".join(lines) + "\n")
+
+
+def _deam(root: Path) -> None:
+    folder = (
+        root / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)"
+    )
+    folder.mkdir(parents=True)
+    header = "song_id, " + ", ".join(f"sample_{15000 + 500 * k}ms" for k in range(6))
+    for dimension, sign in (("valence", 1), ("arousal", -1)):
+        rows = [f"{s}," + ",".join(f"{sign * 0.1 * (k % 3):.2f}" for k in range(6)) for s in (2, 3)]
+        (folder / f"{dimension}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+@pytest.mark.parametrize("layout", ["deam", "pmemo"])
+def test_validate_and_analyze_deam_and_pmemo(layout: str, tmp_path: Path, tone, capsys) -> None:
+    data = tmp_path / "data"
+    _deam(data) if layout == "deam" else _pmemo(data, tone, 2)
+    code, text = _run(["validate", str(data)], capsys)
+    assert code == 0 and "items 2" in text, text
+    out = tmp_path / "out"
+    args = ["analyze", "--data", str(data), "--out", str(out), "--no-figures", "--no-beyond"]
+    code, text = _run(args, capsys)
+    assert code == 0, text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["study"]["layout"] == layout and summary["study"]["averaged"]
+    assert any(
+        s.startswith("gold standard and agreement: skipped") for s in summary["study"]["skipped"]
+    )
+
+
+def test_evaluate_a_pmemo_folder_with_two_folds(tmp_path: Path, tone, capsys) -> None:
+    data = tmp_path / "data"
+    _pmemo(data, tone, 4)
+    out = tmp_path / "out"
+    args = ["evaluate", "--data", str(data), "--out", str(out), "--models", "lasso"]
+    code, text = _run([*args, "--dimensions", "arousal"], capsys)
+    assert code == 0, text
+    assert "4 items: 2 folds" in text
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["folds"]) == 2
+    # PMEmo's [0, 1] ratings reach the models as 2 x - 1: 0.3 -> -0.4, 0.7 -> 0.4
+    targets = pd.read_csv(out / "predictions.csv")["target"].round(6)
+    assert set(targets) <= {-0.4, 0.4}

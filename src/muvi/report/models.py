@@ -377,10 +377,13 @@ def evaluation_sections(out_dir: str | Path, results: EvaluationResults) -> list
     figures = {
         p.stem.replace("_", " "): p for p in sorted((Path(out_dir) / "figures").glob("*.png"))
     }
-    from muvi.report.analysis_sections import paper_section
+    from muvi.report.analysis_sections import paper_table
 
+    tables[
+        "The paper's figures of the models beside this run (Tables 4, 6 and 7, §7.1, §7.2), "
+        "with their status"
+    ] = paper_table(document["paper"])
     sections = [ReportSection("Model evaluation", intro, tables)]
-    sections.append(paper_section(document["paper"], "Paper vs this evaluation"))
     if importance_tables:
         sections.append(ReportSection("Feature importance", "", importance_tables))
     if figures:

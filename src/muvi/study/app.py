@@ -10,7 +10,7 @@ pages), :mod:`muvi.study.participant_routes` (the participant's pages),
 :mod:`muvi.study.online_routes` (online collection); what they share (the
 database session, the current runner, the participant of a link, CSRF) is in
 :mod:`muvi.study.deps`. This module wires them together with the middleware
-and the error pages. Security (see the README's "Security" section):
+and the error pages. Security (the docs page ``docs/security.md`` says more):
 
 - runner pages and the export need a login: a server-side session whose random
   id is the only thing in the cookie; it expires when idle and at a fixed age

@@ -5,8 +5,9 @@ refusal of control characters in text fields, and the reading of a trusted
 reverse proxy's forwarded headers.
 
 Each piece is small and tested on its own (``tests/study/test_security.py``);
-:func:`muvi.study.app.create_app` wires them together. The README's
-"Security" section says what they protect and what the operator must still do.
+:func:`muvi.study.app.create_app` wires them together. The docs page
+``docs/security.md`` says what they protect, their settings, and what the
+operator must still do.
 """
 
 from __future__ import annotations
