@@ -913,7 +913,7 @@ def _finite(values: Any) -> list[float | None]:
 
 
 def prediction_payload(result: Prediction) -> dict[str, Any]:
-    """What ``curves.json`` holds (see the README's ``muvi predict`` section)."""
+    """What ``curves.json`` holds (see the prediction guide, docs/guide/prediction.md)."""
     payload: dict[str, Any] = {
         "video": str(result.video),
         "time_axis": "video",

@@ -39,7 +39,7 @@ OPENSMILE_LICENCE_NOTICE = (
     "for non-commercial use only (teaching, academic research, personal use) and for "
     "commercial research under the conditions of its licence (section B); any other "
     "commercial use needs a licence from audEERING GmbH. See 'Licences of dependencies "
-    "and weights' in muvi's README."
+    "and weights' in muvi's getting-started guide (docs/getting-started.md)."
 )
 """What muvi says, once per process, the first time it runs openSMILE (its licence
 is the audEERING Research License Agreement shipped with the ``opensmile`` package)."""
