@@ -133,6 +133,7 @@ def test_evaluate_lag_compensation_feeds_shifted_ratings_to_the_protocol(
     monkeypatch.setattr(cv, "run_evaluation", fake_run)
     monkeypatch.setattr(model_results, "write_results", lambda results, out, blocks=None: {})
     monkeypatch.setattr(report_models, "write_figures", lambda *args: [])
+    monkeypatch.setattr(report_models, "write_paper_comparison", lambda out: None)
     options = EvaluateOptions(
         small_study, tmp_path, ModelOptions(device="cpu"), lag_compensation="others"
     )
