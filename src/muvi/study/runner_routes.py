@@ -185,17 +185,29 @@ def runner_home(request: Request, runner: RunnerDep, session: DB) -> Response:
     return render(request, "runner_home.html", runner=runner, studies=studies, counts=counts)
 
 
-@router.get("/runner/studies/new", response_class=HTMLResponse)
-def new_study_page(request: Request, runner: RunnerDep) -> Response:
+def _study_form(
+    request: Request,
+    runner: Any,
+    form: dict[str, Any],
+    editing: Any = None,
+    error: str | None = None,
+) -> Response:
+    """The page that creates a study (``editing`` None) or edits one; 400 with ``error``."""
     return render(
         request,
         "study_new.html",
+        200 if error is None else 400,
         runner=runner,
-        error=None,
-        form=_default_form(),
-        editing=None,
+        error=error,
+        form=form,
+        editing=editing,
         **_choices(),
     )
+
+
+@router.get("/runner/studies/new", response_class=HTMLResponse)
+def new_study_page(request: Request, runner: RunnerDep) -> Response:
+    return _study_form(request, runner, _default_form())
 
 
 @router.post("/runner/studies")
@@ -210,16 +222,7 @@ def new_study(request: Request, runner: RunnerDep, session: DB) -> Response:
         online.save_options(session, study, options)
     except StudyError as err:
         session.rollback()
-        return render(
-            request,
-            "study_new.html",
-            400,
-            runner=runner,
-            error=str(err),
-            form=form,
-            editing=None,
-            **_choices(),
-        )
+        return _study_form(request, runner, form, error=str(err))
     return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
 
 
@@ -339,15 +342,7 @@ def edit_study_page(request: Request, study_id: RowId, runner: RunnerDep, sessio
     study = own_study(session, runner, study_id)
     if service.participant_counts(session).get(study.id, 0):
         return _study_page(request, runner, session, study, 409, service.STARTED_MESSAGE)
-    return render(
-        request,
-        "study_new.html",
-        runner=runner,
-        error=None,
-        form=_form_of(session, study),
-        editing=study,
-        **_choices(),
-    )
+    return _study_form(request, runner, _form_of(session, study), study)
 
 
 @router.post("/runner/studies/{study_id}/edit")
@@ -365,16 +360,7 @@ def edit_study(request: Request, study_id: RowId, runner: RunnerDep, session: DB
         online.replace_options(session, study, options)
     except StudyError as err:
         session.rollback()
-        return render(
-            request,
-            "study_new.html",
-            400,
-            runner=runner,
-            error=str(err),
-            form=form,
-            editing=study,
-            **_choices(),
-        )
+        return _study_form(request, runner, form, study, str(err))
     return RedirectResponse(f"/runner/studies/{study.id}", status_code=303)
 
 
