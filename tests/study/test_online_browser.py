@@ -149,6 +149,7 @@ def check_layout(page: Any, phone: bool) -> None:
     assert plane["x"] >= 0 and plane["x"] + plane["width"] <= width
     assert not overlap(coords, play) and not overlap(plane, play)
     assert not overlap(plane, heading) and not overlap(coords, heading)
+    assert play["height"] >= 44 and play["width"] >= 44  # a touch target
     if layout == "overlaid":  # on the picture, coordinates too
         assert inside(plane, video) and inside(coords, video)
     elif phone:  # stacked: the plane under the video
@@ -190,6 +191,9 @@ def do_trial(
         page.wait_for_timeout(25)
     pointer.lift()
     page.wait_for_selector("#answers", state="visible")
+    for target in ("#answers label.check", "#next"):  # touch targets of at least 44 px
+        found = box(page, target)
+        assert found["height"] >= 44 and found["width"] >= 44, (target, found)
     page.check("input[name=seen_previously][value=no]")
     page.check("input[name=labels][value=calm]")
     page.click("#next")
