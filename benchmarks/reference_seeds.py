@@ -29,7 +29,9 @@ Three steps, each a subcommand:
   cross-validation splits are the code's: 5 shuffled folds (seed 42), each
   held-out fifth halved into validation and test (seed 42).
 * ``table``: mean and spread (sample sd over seeds) of the per-seed CCC and
-  MSE, per code and dimension, from the JSON lines the two steps wrote.
+  MSE, per code and dimension, from the JSON lines the two steps wrote, and
+  per dimension muvi's mean CCC less the authors' beside the larger seed sd
+  and Welch's t test (``compare``).
 
 Each run writes one JSON line per (seed, dimension) to ``--log``. Example::
 
@@ -347,7 +349,59 @@ def table(log: Path) -> list[dict]:
             }
         )
         print(f"| {code} | {dimension} | {len(rs)} | {cm:.3f} | {cs:.3f} | {mm:.4f} | {ms:.4f} |")
+    gaps = compare(rows)
+    if gaps:
+        print()
+        print("| dimension | CCC muvi - authors | larger seed sd | Welch t | p | verdict |")
+        print("|---|---|---|---|---|---|")
+        for g in gaps:
+            print(
+                f"| {g['dimension']} | {g['ccc_difference']:+.3f} | {g['larger_sd']:.3f} "
+                f"| {g['welch_t']:.2f} | {g['p']:.2f} | {g['verdict']} |"
+            )
     return rows
+
+
+def compare(rows: list[dict]) -> list[dict]:
+    """Per dimension with both codes: muvi's mean CCC less the authors', against the seed spread.
+
+    The verdict is *within seed spread* when the difference of the means is no
+    larger than the larger of the two codes' sample sds over seeds. Welch's t
+    (unequal variances, Welch-Satterthwaite degrees of freedom) and its
+    two-sided p say the same in a test's terms; the seeds of the two codes are
+    not paired (one framework's seed 3 has nothing to do with the other's).
+    """
+    from scipy import stats as scipy_stats
+
+    by = {(r["code"], r["dimension"]): r for r in rows}
+    out = []
+    for dimension in DIMENSIONS:
+        a, b = by.get(("muvi", dimension)), by.get(("authors", dimension))
+        if a is None or b is None or a["seeds"] < 2 or b["seeds"] < 2:
+            continue
+        diff = a["ccc_mean"] - b["ccc_mean"]
+        va, vb = a["ccc_sd"] ** 2 / a["seeds"], b["ccc_sd"] ** 2 / b["seeds"]
+        se = math.sqrt(va + vb)
+        t = diff / se if se > 0 else math.copysign(math.inf, diff) if diff else 0.0
+        df = (
+            (va + vb) ** 2 / (va**2 / (a["seeds"] - 1) + vb**2 / (b["seeds"] - 1))
+            if va + vb > 0
+            else math.inf
+        )
+        p = float(2 * scipy_stats.t.sf(abs(t), df)) if math.isfinite(t) else 0.0
+        larger = max(a["ccc_sd"], b["ccc_sd"])
+        out.append(
+            {
+                "dimension": dimension,
+                "ccc_difference": diff,
+                "larger_sd": larger,
+                "welch_t": t,
+                "df": df,
+                "p": p,
+                "verdict": "within seed spread" if abs(diff) <= larger else "beyond seed spread",
+            }
+        )
+    return out
 
 
 def main() -> None:

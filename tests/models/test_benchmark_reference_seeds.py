@@ -72,3 +72,27 @@ def test_build_keeps_the_real_triples_and_marks_the_ratings_simulated(
     assert dynamic[["valence", "arousal"]].abs().max().max() <= 1.0
     assert (out / "emobase_features").resolve() == (muvi_dir / "emobase_features").resolve()
     assert (out / "video_urls.csv").read_bytes() == (muvi_dir / "video_urls.csv").read_bytes()
+
+
+def test_compare_weighs_the_gap_against_the_seed_spread(load_benchmark) -> None:
+    bench = load_benchmark("reference_seeds")
+    rows = [
+        {"code": "muvi", "dimension": "arousal", "seeds": 3, "ccc_mean": 0.60, "ccc_sd": 0.02},
+        {"code": "authors", "dimension": "arousal", "seeds": 3, "ccc_mean": 0.59, "ccc_sd": 0.01},
+        {"code": "muvi", "dimension": "valence", "seeds": 3, "ccc_mean": 0.30, "ccc_sd": 0.01},
+        {"code": "authors", "dimension": "valence", "seeds": 3, "ccc_mean": 0.25, "ccc_sd": 0.01},
+    ]
+    valence, arousal = bench.compare(rows)
+    # by hand, arousal: se = sqrt(0.02^2/3 + 0.01^2/3) = sqrt(0.0005/3); t = 0.01 / se
+    se = math.sqrt(0.0005 / 3)
+    assert arousal["welch_t"] == pytest.approx(0.01 / se)
+    # Welch-Satterthwaite: (va + vb)^2 / (va^2/2 + vb^2/2) with va = 0.0004/3, vb = 0.0001/3
+    va, vb = 0.0004 / 3, 0.0001 / 3
+    assert arousal["df"] == pytest.approx((va + vb) ** 2 / (va**2 / 2 + vb**2 / 2))
+    assert arousal["verdict"] == "within seed spread"  # 0.01 <= 0.02
+    # valence: equal sds, df = 4, t = 0.05 / sqrt(2 * 0.0001 / 3) = 6.124; p from t(4)
+    assert valence["df"] == pytest.approx(4.0)
+    assert valence["welch_t"] == pytest.approx(0.05 / math.sqrt(0.0002 / 3))
+    assert valence["p"] == pytest.approx(0.0036, abs=2e-4)  # two-sided, t(4) = 6.12
+    assert valence["verdict"] == "beyond seed spread"
+    assert bench.compare(rows[:2] + [dict(rows[2], seeds=1)])[0]["dimension"] == "arousal"
