@@ -280,3 +280,24 @@ def test_report_sections_carry_the_tables_and_figures(spied_run, synthetic_study
     assert "exp7_pair" in page.read_text()
     with pytest.raises(DataError, match="not a test item"):
         write_figures(results, synthetic_study, tmp_path, items=["nope"])
+
+
+def test_experiments_a_study_cannot_run_are_skipped_with_what_it_lacks(synthetic_study):
+    from dataclasses import replace
+
+    from muvi.models.cv import _applicable
+
+    every = EvaluationConfig(models=("lstm",))
+    no_music = replace(
+        synthetic_study, gold=synthetic_study.gold[synthetic_study.gold["modality"] != "music"]
+    )
+    kept, (note,) = _applicable(every, no_music)
+    # PAIR starts from experiment 1's music model: without music ratings it cannot run
+    assert kept.experiments == (2, 3, 4, 5, 6)
+    assert "1: no music ratings" in note and "7: no music ratings" in note
+    no_visual = replace(synthetic_study, features={"audio": synthetic_study.features["audio"]})
+    kept, (note,) = _applicable(every, no_visual)
+    assert kept.experiments == (1, 3)
+    assert "7: no visual features" in note and "2: no visual features" in note
+    # a study with everything keeps the configuration and says nothing
+    assert _applicable(every, synthetic_study) == (every, [])

@@ -43,6 +43,10 @@ from muvi.models.architectures import ARCHITECTURES
 from muvi.models.grid import EXPERIMENTS, EvaluationConfig, Experiment, build_model
 from muvi.models.results import EvaluationResults
 
+PAIR_SOURCES = (1, 2)
+"""The experiments whose fold models PAIR starts from: music ratings from the
+audio features and visual ratings from the visual ones."""
+
 
 @dataclass
 class StudyData:
@@ -284,6 +288,7 @@ class _FoldRunner:
         fold's, or under the ``pair-leak`` defect the last fold's
         (:func:`muvi.models.reference_code.pair_source_folds`), whose records
         then list the leaked items truthfully."""
+        music, visual = PAIR_SOURCES
         if PAIR_LEAK in self.config.defects:
             folds = study_folds(self.study.items)
             source = folds[pair_source_folds(len(folds), leak=True)[self.fold.index]]
@@ -298,8 +303,8 @@ class _FoldRunner:
                         self.pair_prefitted,
                         series=self.series_cache,
                     )
-                return self._source._unimodal(1), self._source._unimodal(2)
-        return self._unimodal(1), self._unimodal(2)
+                return self._source._unimodal(music), self._source._unimodal(visual)
+        return self._unimodal(music), self._unimodal(visual)
 
     def run(self, experiment: Experiment, model_kind: str) -> None:
         name = experiment.name(model_kind)
@@ -941,12 +946,19 @@ def _applicable(config: EvaluationConfig, study: StudyData) -> tuple[EvaluationC
     dropped: list[tuple[int, list[str]]] = []
     for number in sorted(set(config.experiments)):
         exp = EXPERIMENTS[number]
-        needs_visual = "visual" in exp.features or (number == 7 and "lstm" in config.models)
-        lacking = []
-        if needs_visual and "visual" not in study.features:
-            lacking.append("visual features")
-        if exp.target_modality not in rated:
-            lacking.append(f"{exp.target_modality} ratings")
+        needed = [exp]  # PAIR also trains the unimodal models it starts from
+        if exp.architecture == "pair" and "lstm" in config.models:
+            needed += [EXPERIMENTS[n] for n in PAIR_SOURCES]
+        lacking = [
+            f"{kind} features"
+            for kind in dict.fromkeys(f for e in needed for f in e.features)
+            if kind not in study.features
+        ]
+        lacking += [
+            f"{modality} ratings"
+            for modality in dict.fromkeys(e.target_modality for e in needed)
+            if modality not in rated
+        ]
         (dropped if lacking else keep).append((number, lacking))
     if not dropped or not keep:
         return config, []
