@@ -122,6 +122,13 @@ def box(page: Any, selector: str) -> dict[str, float]:
     return found
 
 
+def touch_targets(page: Any, *selectors: str) -> None:
+    """Each selector's first element is at least 44 px high and wide."""
+    for selector in selectors:
+        found = box(page, selector)
+        assert found["height"] >= 44 and found["width"] >= 44, (selector, found)
+
+
 def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     return not (
         a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
@@ -149,7 +156,7 @@ def check_layout(page: Any, phone: bool) -> None:
     assert plane["x"] >= 0 and plane["x"] + plane["width"] <= width
     assert not overlap(coords, play) and not overlap(plane, play)
     assert not overlap(plane, heading) and not overlap(coords, heading)
-    assert play["height"] >= 44 and play["width"] >= 44  # a touch target
+    touch_targets(page, "#play")
     if layout == "overlaid":  # on the picture, coordinates too
         assert inside(plane, video) and inside(coords, video)
     elif phone:  # stacked: the plane under the video
@@ -191,9 +198,7 @@ def do_trial(
         page.wait_for_timeout(25)
     pointer.lift()
     page.wait_for_selector("#answers", state="visible")
-    for target in ("#answers label.check", "#next"):  # touch targets of at least 44 px
-        found = box(page, target)
-        assert found["height"] >= 44 and found["width"] >= 44, (target, found)
+    touch_targets(page, "#answers label.check", "#next")
     page.check("input[name=seen_previously][value=no]")
     page.check("input[name=labels][value=calm]")
     page.click("#next")
@@ -278,9 +283,7 @@ def test_prolific_participant_in_browser(size: str, study_media: Path, tmp_path:
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(shots / f"online_{size}_sound_check.png"))
         assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
-        for target in ("#calibrate", "#play-test", "#beeps", "#answer-beeps"):
-            found = box(page, target)  # touch targets of at least 44 px
-            assert found["height"] >= 44 and found["width"] >= 44, (target, found)
+        touch_targets(page, "#calibrate", "#play-test", "#beeps", "#answer-beeps")
         page.click("#answer-beeps")
 
         pointer = Pointer(page, touch=phone)

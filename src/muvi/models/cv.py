@@ -938,9 +938,10 @@ def run_evaluation(
 
 
 def _applicable(config: EvaluationConfig, study: StudyData) -> tuple[EvaluationConfig, list[str]]:
-    """Drop the experiments that a study without visual features, or without
-    the visual and audiovisual conditions, cannot run (a music-only study
-    keeps experiment 1), with a note; a study with everything keeps the config."""
+    """Drop the experiments whose features or rated conditions the study lacks
+    (PAIR's include those of the unimodal models it starts from,
+    :data:`PAIR_SOURCES`; a music-only study keeps experiment 1), with a note;
+    a study with everything keeps the config."""
     rated = set(study.gold["modality"])
     keep: list[tuple[int, list[str]]] = []
     dropped: list[tuple[int, list[str]]] = []
